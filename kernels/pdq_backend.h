@@ -1,0 +1,49 @@
+// A PDQ backend hashes batches of luma planes. The CPU backend is the
+// reference the CUDA backend is tested against. Batching belongs to the
+// backend: the CPU one hashes each request at once.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "luma_plane.h"
+#include "pdq_core.h"
+
+namespace frameprint::pdq {
+
+enum class Downsampler : uint8_t {
+  // The reference's running-sum box filters over the whole plane: bit-exact
+  // with Meta's reference for the same float luma. Needs a kF32 host plane;
+  // meant for still images (at most 512x512).
+  kReference,
+  // One weighted pass computing only the 64x64 outputs (video frames, GPU).
+  kSeparable,
+};
+
+struct HashRequest {
+  LumaPlane plane;
+  Orientation orientation;  // how the stored plane is displayed
+  Downsampler downsampler = Downsampler::kSeparable;
+  bool want_dihedral = false;
+};
+
+class PdqBackend {
+ public:
+  virtual ~PdqBackend() = default;
+  // out.size() must equal requests.size(). Throws std::invalid_argument for a
+  // request the backend cannot take.
+  virtual void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) = 0;
+  virtual std::string_view name() const = 0;
+
+  PdqResult hash_one(const HashRequest& request) {
+    PdqResult r;
+    hash(std::span(&request, 1), std::span(&r, 1));
+    return r;
+  }
+};
+
+// Not thread-safe: it keeps work buffers; use one per thread.
+std::unique_ptr<PdqBackend> make_cpu_backend();
+
+}  // namespace frameprint::pdq

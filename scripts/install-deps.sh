@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything frameprint needs to build and test, from Debian packages.
+# Idempotent: packages already present are left alone. Run as root (or with sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  # decoding: FFmpeg's libraries for video, OpenCV's imgcodecs for stills
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  # MD5 / SHA-256 of file bytes (OpenSSL's libcrypto uses the CPU's SHA extensions)
+  libssl-dev
+  # command line, JSON, logging
+  libcli11-dev nlohmann-json3-dev libspdlog-dev
+  # messaging and metrics (worker pool)
+  libzmq3-dev cppzmq-dev prometheus-cpp-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks
+  ffmpeg
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,64 @@
+#include "tests/support/testdata.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace frameprint::testing {
+
+std::filesystem::path testdata_dir() {
+  std::filesystem::path p = FRAMEPRINT_TESTDATA_DIR;
+  if (std::filesystem::exists(p / "README.md")) return std::filesystem::canonical(p);
+  return {};
+}
+
+static std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  std::string field;
+  while (std::getline(ss, field, sep)) out.push_back(field);
+  if (!line.empty() && line.back() == sep) out.emplace_back();
+  return out;
+}
+
+std::vector<std::map<std::string, std::string>> read_csv(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::string line;
+  std::getline(in, line);
+  const auto header = split(line, ',');
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto fields = split(line, ',');
+    if (fields.size() != header.size()) throw std::runtime_error("bad CSV line in " + path.string());
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < header.size(); ++i) row[header[i]] = fields[i];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Hash256 hash_from_hex(const std::string& hex) {
+  auto h = Hash256::from_hex(hex);
+  EXPECT_TRUE(h.has_value()) << "bad hex: " << hex;
+  return h.value_or(Hash256{});
+}
+
+std::vector<VpdqLine> read_vpdq_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::vector<VpdqLine> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto f = split(line, ',');
+    if (f.size() != 4) throw std::runtime_error("bad vPDQ line in " + path.string());
+    out.push_back({std::stoi(f[0]), std::stoi(f[1]), hash_from_hex(f[2]), std::stod(f[3])});
+  }
+  return out;
+}
+
+}  // namespace frameprint::testing
