@@ -1,0 +1,37 @@
+// frameprint: hash images and videos (PDQ / vPDQ, MD5, SHA-256).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "worker/cli/hash_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
+  auto run_hash = frameprint::cli::add_hash_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 exits 0 for --help; every real usage error is exit status 1.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("frameprint"));
+  spdlog::set_pattern("frameprint: %^%l%$: %v");
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  // FFmpeg's own messages (corrupt packets etc.) are reported in results;
+  // show them only when asked.
+  av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+
+  if (app.got_subcommand("hash")) return run_hash();
+  return 1;
+}

@@ -1,0 +1,80 @@
+#include "image_decoder.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <string>
+
+#include "kernels/pdq_math.h"
+#include "worker/media_error.h"
+
+namespace frameprint {
+
+LumaPlane DecodedImage::plane() const {
+  return LumaPlane{luma.data(), static_cast<std::ptrdiff_t>(luma_width * sizeof(float)),
+                   luma_width, luma_height, SampleType::kF32, 8, true};
+}
+
+namespace {
+
+void check_pixels(int64_t w, int64_t h, int64_t max_pixels) {
+  if (w * h > max_pixels)
+    throw MediaError(ErrorCode::kTooLarge, "image is " + std::to_string(w) + "x" +
+                                               std::to_string(h) + " pixels, more than the limit of " +
+                                               std::to_string(max_pixels) + " (--max-pixels)");
+}
+
+}  // namespace
+
+DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe,
+                          bool apply_exif_orientation, int64_t max_pixels) {
+  const std::string fmt(image_format_name(probe.format));
+  if (probe.width > 0 && probe.height > 0) check_pixels(probe.width, probe.height, max_pixels);
+  if (probe.truncated)
+    throw MediaError(ErrorCode::kTruncated, fmt + " file is truncated (no end marker)");
+
+  // Greyscale stays one channel (luma = grey value); colour becomes 8-bit
+  // BGR with any alpha dropped; 16-bit samples are reduced to 8 bits.
+  int flags = cv::IMREAD_ANYCOLOR;
+  if (!apply_exif_orientation) flags |= cv::IMREAD_IGNORE_ORIENTATION;
+  cv::Mat img;
+  try {
+    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
+    img = cv::imdecode(buf, flags);
+  } catch (const cv::Exception& e) {
+    throw MediaError(ErrorCode::kDecodeFailed, "cannot decode " + fmt + " image: " + e.err);
+  }
+  if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))
+    throw MediaError(ErrorCode::kDecodeFailed, "cannot decode " + fmt + " image (corrupt or unsupported variant)");
+  check_pixels(img.cols, img.rows, max_pixels);
+
+  DecodedImage out;
+  out.width = img.cols;
+  out.height = img.rows;
+  out.channels = img.channels();
+  const bool shrink = img.cols > pdq::kMaxReferenceDim || img.rows > pdq::kMaxReferenceDim;
+  out.luma_width = shrink ? pdq::kMaxReferenceDim : img.cols;
+  out.luma_height = shrink ? pdq::kMaxReferenceDim : img.rows;
+  out.luma.resize(static_cast<size_t>(out.luma_width) * static_cast<size_t>(out.luma_height));
+
+  // Nearest-neighbour shrink and luma in one pass: luma is per pixel, so
+  // computing it only at the sampled pixels gives the same values.
+  std::vector<int> src_x(static_cast<size_t>(out.luma_width));
+  for (int x = 0; x < out.luma_width; ++x)
+    src_x[static_cast<size_t>(x)] = shrink ? pdq::shrink_index(x, img.cols) : x;
+  for (int y = 0; y < out.luma_height; ++y) {
+    const uint8_t* row = img.ptr<uint8_t>(shrink ? pdq::shrink_index(y, img.rows) : y);
+    float* dst = out.luma.data() + static_cast<size_t>(y) * static_cast<size_t>(out.luma_width);
+    if (out.channels == 1) {
+      for (int x = 0; x < out.luma_width; ++x) dst[x] = static_cast<float>(row[src_x[static_cast<size_t>(x)]]);
+    } else {
+      for (int x = 0; x < out.luma_width; ++x) {
+        const uint8_t* px = row + 3 * src_x[static_cast<size_t>(x)];
+        dst[x] = pdq::luma_from_rgb(px[2], px[1], px[0]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace frameprint

@@ -1,0 +1,116 @@
+#include "media_hasher.h"
+
+#include <exception>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "worker/digest.h"
+#include "worker/frame_sampler.h"
+#include "worker/image_decoder.h"
+#include "worker/probe.h"
+
+namespace frameprint {
+
+namespace {
+
+FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dihedral) {
+  FrameHash f;
+  f.index = index;
+  f.ts = ts;
+  f.quality = r.quality;
+  f.pdq = r.hash;
+  if (dihedral) f.dihedral = r.dihedral;
+  return f;
+}
+
+void hash_image(const MediaSource& src, const ImageProbe& probe, const HashOptions& o,
+                pdq::PdqBackend& backend, MediaResult& out) {
+  const DecodedImage img = decode_image(src.bytes(), probe, o.exif_orientation, o.limits.max_pixels);
+  out.kind = MediaKind::kImage;
+  out.width = img.width;
+  out.height = img.height;
+  const pdq::PdqResult r =
+      backend.hash_one({img.plane(), {}, pdq::Downsampler::kReference, o.dihedral});
+  out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
+}
+
+void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
+                MediaResult& out) {
+  VideoDecoder dec(src.bytes(), o.limits);
+  const VideoInfo& info = dec.info();
+  out.kind = MediaKind::kVideo;
+  out.codec = info.codec;
+  out.rotation = info.rotation_cw;
+  out.duration_s = info.duration_s;
+  out.fps = info.fps;
+  const Orientation orient = o.autorotate ? Orientation::rotation_cw(info.rotation_cw) : Orientation{};
+
+  FrameSampler sampler(o.seconds_per_hash);
+  VideoFrame frame;
+  int64_t decoded = 0;
+  while (dec.next(frame)) {
+    ++decoded;
+    if (!sampler.take(frame.ts)) continue;
+    const pdq::PdqResult r =
+        backend.hash_one({frame.plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
+    out.frames.push_back(frame_hash(frame.index, frame.ts, r, o.dihedral));
+    out.width = orient.transpose ? frame.plane.height : frame.plane.width;
+    out.height = orient.transpose ? frame.plane.width : frame.plane.height;
+  }
+  if (decoded == 0) {
+    throw MediaError(dec.corrupt_packets() > 0 ? ErrorCode::kDecodeFailed : ErrorCode::kNoFrames,
+                     dec.corrupt_packets() > 0
+                         ? "no frame could be decoded (" + std::to_string(dec.corrupt_packets()) +
+                               " corrupt packets)"
+                         : "the video stream has no frames");
+  }
+  if (dec.corrupt_packets() > 0)
+    out.warnings.push_back({"corrupt_packets", std::to_string(dec.corrupt_packets()) +
+                                                   " packets or frames could not be decoded; the " +
+                                                   std::to_string(decoded) + " frames that decoded were used"});
+  if (dec.read_error())
+    out.warnings.push_back({"truncated", "the file ended unexpectedly; hashed the " +
+                                             std::to_string(decoded) + " frames before the end"});
+}
+
+}  // namespace
+
+MediaResult hash_media(const MediaSource& source, const HashOptions& options,
+                       pdq::PdqBackend& backend) {
+  MediaResult out;
+  try {
+    if (source.size() == 0) throw MediaError(ErrorCode::kEmptyFile, "the file is empty (0 bytes)");
+    const FileDigests d = compute_digests(source.bytes());
+    out.md5 = d.md5;
+    out.sha256 = d.sha256;
+    const auto probe = probe_image(source.bytes());
+    // Animated formats (GIF) take the video path; so does anything that is
+    // not a still-image format OpenCV decodes.
+    if (probe && probe->format != ImageFormat::kGif) hash_image(source, *probe, options, backend, out);
+    else hash_video(source, options, backend, out);
+  } catch (const MediaError& e) {
+    out.error = e;
+  } catch (const std::bad_alloc&) {
+    out.error = MediaError(ErrorCode::kInternal, "out of memory while hashing");
+  } catch (const std::exception& e) {
+    out.error = MediaError(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+  if (out.error) out.frames.clear();
+  return out;
+}
+
+MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
+                      const HashOptions& options, pdq::PdqBackend& backend) {
+  MediaResult out;
+  try {
+    const MediaSource src = MediaSource::open_file(file);
+    out = hash_media(src, options, backend);
+  } catch (const MediaError& e) {
+    out.error = e;
+  }
+  out.path = display_path;
+  return out;
+}
+
+}  // namespace frameprint

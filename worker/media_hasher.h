@@ -1,0 +1,31 @@
+// The hashing pipeline for one input: source bytes -> digests -> probe ->
+// image or video decoder -> sampler -> PDQ backend -> result. It never
+// throws for bad input: every failure becomes an error result.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "kernels/pdq_backend.h"
+#include "worker/media_result.h"
+#include "worker/media_source.h"
+#include "worker/video_decoder.h"
+
+namespace frameprint {
+
+struct HashOptions {
+  double seconds_per_hash = 1.0;  // 0 = every frame
+  bool dihedral = false;          // also the 7 other dihedral hashes
+  bool exif_orientation = true;   // images: hash what a viewer displays
+  bool autorotate = true;         // videos: apply the display matrix
+  VideoLimits limits;             // max_pixels applies to images too
+};
+
+MediaResult hash_media(const MediaSource& source, const HashOptions& options,
+                       pdq::PdqBackend& backend);
+
+// Opens (maps) the file and hashes it; result.path is set to `display_path`.
+MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
+                      const HashOptions& options, pdq::PdqBackend& backend);
+
+}  // namespace frameprint

@@ -1,0 +1,157 @@
+#include "probe.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace frameprint {
+
+namespace {
+
+using Bytes = std::span<const uint8_t>;
+
+bool starts_with(Bytes b, size_t at, std::string_view magic) {
+  return b.size() >= at + magic.size() && std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
+}
+uint32_t be16(Bytes b, size_t at) { return (uint32_t{b[at]} << 8) | b[at + 1]; }
+uint32_t le16(Bytes b, size_t at) { return uint32_t{b[at]} | (uint32_t{b[at + 1]} << 8); }
+uint32_t be32(Bytes b, size_t at) { return (be16(b, at) << 16) | be16(b, at + 2); }
+uint32_t le32(Bytes b, size_t at) { return le16(b, at) | (le16(b, at + 2) << 16); }
+
+int clamp_dim(uint64_t v) { return static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }
+
+bool tail_contains(Bytes b, std::string_view needle, size_t window) {
+  const size_t start = b.size() > window ? b.size() - window : 0;
+  const auto tail = b.subspan(start);
+  return std::search(tail.begin(), tail.end(), needle.begin(), needle.end(), [](uint8_t have, char want) {
+           return have == static_cast<uint8_t>(want);
+         }) != tail.end();
+}
+
+void probe_jpeg(Bytes b, ImageProbe& p) {
+  // Entropy-coded data never contains FF D9 (FF is stuffed), so a missing
+  // end-of-image marker near the end means the file was cut short.
+  p.truncated = !tail_contains(b, "\xFF\xD9", 4096);
+  size_t pos = 2;
+  while (pos + 4 <= b.size()) {
+    if (b[pos] != 0xFF) return;
+    while (pos < b.size() && b[pos] == 0xFF) ++pos;  // fill bytes
+    if (pos >= b.size()) return;
+    const uint8_t m = b[pos++];
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // no length
+    if (m == 0xD9 || m == 0xDA || pos + 2 > b.size()) return;          // EOI / scan data
+    const uint32_t len = be16(b, pos);
+    const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+    if (sof && pos + 7 <= b.size()) {
+      p.height = clamp_dim(be16(b, pos + 3));
+      p.width = clamp_dim(be16(b, pos + 5));
+      return;
+    }
+    if (len < 2) return;
+    pos += len;
+  }
+}
+
+void probe_png(Bytes b, ImageProbe& p) {
+  p.truncated = !tail_contains(b, "IEND", 64);
+  if (b.size() >= 24 && starts_with(b, 12, "IHDR")) {
+    p.width = clamp_dim(be32(b, 16));
+    p.height = clamp_dim(be32(b, 20));
+  }
+}
+
+void probe_webp(Bytes b, ImageProbe& p) {
+  const uint64_t riff_size = le32(b, 4) + 8ull;
+  p.truncated = b.size() < riff_size;
+  if (starts_with(b, 12, "VP8X") && b.size() >= 30) {
+    p.width = clamp_dim((le32(b, 24) & 0xFFFFFF) + 1);
+    p.height = clamp_dim((le32(b, 27) & 0xFFFFFF) + 1);
+  } else if (starts_with(b, 12, "VP8 ") && b.size() >= 30 && b[23] == 0x9D && b[24] == 0x01 &&
+             b[25] == 0x2A) {
+    p.width = clamp_dim(le16(b, 26) & 0x3FFF);
+    p.height = clamp_dim(le16(b, 28) & 0x3FFF);
+  } else if (starts_with(b, 12, "VP8L") && b.size() >= 25 && b[20] == 0x2F) {
+    const uint32_t v = le32(b, 21);
+    p.width = clamp_dim((v & 0x3FFF) + 1);
+    p.height = clamp_dim(((v >> 14) & 0x3FFF) + 1);
+  }
+}
+
+void probe_bmp(Bytes b, ImageProbe& p) {
+  if (b.size() < 26) return;
+  const uint32_t header = le32(b, 14);
+  if (header == 12) {
+    p.width = clamp_dim(le16(b, 18));
+    p.height = clamp_dim(le16(b, 20));
+  } else if (header >= 40) {
+    const auto w = static_cast<int32_t>(le32(b, 18));
+    const auto h = static_cast<int32_t>(le32(b, 22));
+    p.width = clamp_dim(static_cast<uint64_t>(std::abs(static_cast<int64_t>(w))));
+    p.height = clamp_dim(static_cast<uint64_t>(std::abs(static_cast<int64_t>(h))));
+  }
+}
+
+void probe_tiff(Bytes b, ImageProbe& p) {
+  const bool little = b[0] == 'I';
+  auto u16 = [&](size_t at) { return little ? le16(b, at) : be16(b, at); };
+  auto u32 = [&](size_t at) { return little ? le32(b, at) : be32(b, at); };
+  const uint64_t ifd = u32(4);
+  if (ifd + 2 > b.size()) return;
+  const uint32_t entries = u16(static_cast<size_t>(ifd));
+  for (uint32_t e = 0; e < entries; ++e) {
+    const uint64_t at = ifd + 2 + 12ull * e;
+    if (at + 12 > b.size()) return;
+    const uint32_t tag = u16(static_cast<size_t>(at));
+    const uint32_t type = u16(static_cast<size_t>(at) + 2);
+    const uint32_t value = type == 3 ? u16(static_cast<size_t>(at) + 8) : u32(static_cast<size_t>(at) + 8);
+    if (tag == 256) p.width = clamp_dim(value);
+    if (tag == 257) p.height = clamp_dim(value);
+  }
+}
+
+void probe_gif(Bytes b, ImageProbe& p) {
+  if (b.size() < 10) return;
+  p.width = clamp_dim(le16(b, 6));
+  p.height = clamp_dim(le16(b, 8));
+}
+
+}  // namespace
+
+std::string_view image_format_name(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::kJpeg: return "jpeg";
+    case ImageFormat::kPng: return "png";
+    case ImageFormat::kWebp: return "webp";
+    case ImageFormat::kBmp: return "bmp";
+    case ImageFormat::kTiff: return "tiff";
+    case ImageFormat::kGif: return "gif";
+  }
+  return "unknown";
+}
+
+std::optional<ImageProbe> probe_image(std::span<const uint8_t> b) {
+  ImageProbe p{ImageFormat::kJpeg};
+  if (starts_with(b, 0, "\xFF\xD8\xFF")) {
+    probe_jpeg(b, p);
+  } else if (starts_with(b, 0, "\x89PNG\r\n\x1A\n")) {
+    p.format = ImageFormat::kPng;
+    probe_png(b, p);
+  } else if (starts_with(b, 0, "RIFF") && starts_with(b, 8, "WEBP")) {
+    p.format = ImageFormat::kWebp;
+    probe_webp(b, p);
+  } else if (starts_with(b, 0, "BM") && b.size() >= 26) {
+    p.format = ImageFormat::kBmp;
+    probe_bmp(b, p);
+  } else if (starts_with(b, 0, std::string_view("II*\0", 4)) ||
+             starts_with(b, 0, std::string_view("MM\0*", 4))) {
+    p.format = ImageFormat::kTiff;
+    probe_tiff(b, p);
+  } else if (starts_with(b, 0, "GIF87a") || starts_with(b, 0, "GIF89a")) {
+    p.format = ImageFormat::kGif;
+    probe_gif(b, p);
+  } else {
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace frameprint

@@ -1,0 +1,28 @@
+// Recognises still-image formats from their first bytes (never from the file
+// name) and reads the picture size from the header, so that size limits are
+// checked before a decoder allocates anything.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace frameprint {
+
+enum class ImageFormat { kJpeg, kPng, kWebp, kBmp, kTiff, kGif };
+
+struct ImageProbe {
+  ImageFormat format;
+  int width = 0;   // 0 when the header could not be read
+  int height = 0;
+  bool truncated = false;  // the file ends before the format's end marker
+};
+
+std::string_view image_format_name(ImageFormat f);
+
+// nullopt when the bytes do not start like one of the formats above; such
+// input goes to the media-container path (FFmpeg).
+std::optional<ImageProbe> probe_image(std::span<const uint8_t> bytes);
+
+}  // namespace frameprint

@@ -1,0 +1,344 @@
+#include "video_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include "kernels/pdq_math.h"
+#include "worker/ffmpeg_handles.h"
+#include "worker/media_error.h"
+
+namespace frameprint {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Reads the input bytes for FFmpeg's custom I/O.
+struct MemoryReader {
+  std::span<const uint8_t> bytes;
+  size_t pos = 0;
+
+  static int read(void* opaque, uint8_t* buf, int size) {
+    auto* r = static_cast<MemoryReader*>(opaque);
+    const size_t left = r->bytes.size() - r->pos;
+    if (left == 0) return AVERROR_EOF;
+    const size_t n = std::min(left, static_cast<size_t>(size));
+    std::memcpy(buf, r->bytes.data() + r->pos, n);
+    r->pos += n;
+    return static_cast<int>(n);
+  }
+
+  static int64_t seek(void* opaque, int64_t offset, int whence) {
+    auto* r = static_cast<MemoryReader*>(opaque);
+    const auto size = static_cast<int64_t>(r->bytes.size());
+    int64_t target;
+    switch (whence & ~AVSEEK_FORCE) {
+      case AVSEEK_SIZE: return size;
+      case SEEK_SET: target = offset; break;
+      case SEEK_CUR: target = static_cast<int64_t>(r->pos) + offset; break;
+      case SEEK_END: target = size + offset; break;
+      default: return AVERROR(EINVAL);
+    }
+    if (target < 0 || target > size) return AVERROR(EINVAL);
+    r->pos = static_cast<size_t>(target);
+    return target;
+  }
+};
+
+int rotation_from_display_matrix(const AVStream* st) {
+  const int32_t* matrix = nullptr;
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+  const AVPacketSideData* sd = av_packet_side_data_get(
+      st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX);
+  if (sd && sd->size >= 9 * sizeof(int32_t)) matrix = reinterpret_cast<const int32_t*>(sd->data);
+#else
+  size_t size = 0;
+  const uint8_t* sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (sd && size >= 9 * sizeof(int32_t)) matrix = reinterpret_cast<const int32_t*>(sd);
+#endif
+  if (!matrix) return 0;
+  const double ccw = av_display_rotation_get(matrix);
+  if (std::isnan(ccw)) return 0;
+  // FFmpeg reports the counter-clockwise angle; viewers turn clockwise by
+  // its negation. Only quarter turns are meaningful for pictures.
+  const long cw = (std::lround(-ccw) % 360 + 360) % 360;
+  const long quarter = std::lround(static_cast<double>(cw) / 90.0) * 90 % 360;
+  return std::abs(cw - quarter) <= 1 || std::abs(cw - quarter) >= 359 ? static_cast<int>(quarter) : 0;
+}
+
+bool is_full_range(const AVFrame* f, const AVPixFmtDescriptor* d) {
+  if (f->color_range == AVCOL_RANGE_JPEG) return true;
+  switch (f->format) {
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUVJ444P:
+    case AV_PIX_FMT_YUVJ440P:
+    case AV_PIX_FMT_YUVJ411P: return true;
+    default: break;
+  }
+  // Greyscale without a stated range is full range (as FFmpeg converts it).
+  return f->color_range == AVCOL_RANGE_UNSPECIFIED && d->nb_components <= 2;
+}
+
+// A pixel format whose first plane is plain luma we can read in place.
+bool has_direct_luma(const AVPixFmtDescriptor* d) {
+  if (!d || (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL |
+                         AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_FLOAT | AV_PIX_FMT_FLAG_BE)))
+    return false;
+  if (d->nb_components < 1) return false;
+  const AVComponentDescriptor& y = d->comp[0];
+  if (y.plane != 0 || y.shift != 0 || y.offset != 0) return false;
+  if (y.depth == 8) return y.step == 1;
+  return y.depth > 8 && y.depth <= 16 && y.step == 2;
+}
+
+}  // namespace
+
+struct VideoDecoder::State {
+  VideoLimits limits;
+  Clock::time_point deadline;
+  MemoryReader reader;
+  ffmpeg::IoContextPtr io;
+  ffmpeg::FormatContextPtr fmt;
+  ffmpeg::CodecContextPtr codec;
+  ffmpeg::PacketPtr packet{av_packet_alloc()};
+  ffmpeg::FramePtr frame{av_frame_alloc()};
+  ffmpeg::FramePtr rgb{av_frame_alloc()};
+  ffmpeg::SwsContextPtr sws;
+  std::vector<float> luma;  // for frames without a direct luma plane
+  AVStream* stream = nullptr;
+  VideoInfo info;
+  int64_t decoded = 0;
+  int64_t corrupt = 0;
+  bool read_error = false;
+  bool flushing = false;
+  bool finished = false;
+  int64_t start_pts = AV_NOPTS_VALUE;
+  double last_ts = -1;
+
+  bool expired() const { return Clock::now() > deadline; }
+  void check_deadline() const {
+    if (expired())
+      throw MediaError(ErrorCode::kTimeout, "decoding took longer than the limit of " +
+                                                std::to_string(limits.max_seconds) + " s (--max-seconds)");
+  }
+  static int interrupt(void* opaque) { return static_cast<State*>(opaque)->expired() ? 1 : 0; }
+
+  void open(std::span<const uint8_t> bytes);
+  bool receive(VideoFrame& out);
+  void to_plane(VideoFrame& out);
+};
+
+void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
+  reader.bytes = bytes;
+  constexpr int kIoBuffer = 1 << 16;
+  auto* buf = static_cast<uint8_t*>(av_malloc(kIoBuffer));
+  if (!buf) throw MediaError(ErrorCode::kInternal, "out of memory");
+  io.reset(avio_alloc_context(buf, kIoBuffer, 0, &reader, &MemoryReader::read, nullptr,
+                              &MemoryReader::seek));
+  if (!io) {
+    av_free(buf);
+    throw MediaError(ErrorCode::kInternal, "out of memory");
+  }
+  AVFormatContext* raw = avformat_alloc_context();
+  if (!raw) throw MediaError(ErrorCode::kInternal, "out of memory");
+  raw->pb = io.get();
+  raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  raw->interrupt_callback = AVIOInterruptCB{&State::interrupt, this};
+  int err = avformat_open_input(&raw, nullptr, nullptr, nullptr);  // frees raw on failure
+  if (err < 0) {
+    check_deadline();
+    throw MediaError(ErrorCode::kUnsupportedFormat,
+                     "not a recognised image or video format (" + ffmpeg::error_string(err) + ")");
+  }
+  fmt.reset(raw);
+  info.container = fmt->iformat->name;
+  err = avformat_find_stream_info(fmt.get(), nullptr);
+  check_deadline();
+  if (err < 0)
+    throw MediaError(ErrorCode::kDecodeFailed,
+                     "cannot read stream information (" + ffmpeg::error_string(err) + ")");
+
+  // The best video stream that is not cover art.
+  int index = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (index >= 0 && (fmt->streams[index]->disposition & AV_DISPOSITION_ATTACHED_PIC)) index = -1;
+  if (index < 0) {
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+      const AVStream* st = fmt->streams[i];
+      if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+        index = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+  if (index < 0) {
+    bool audio = false;
+    for (unsigned i = 0; i < fmt->nb_streams; ++i)
+      audio |= fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
+    if (audio)
+      throw MediaError(ErrorCode::kNoVideoStream,
+                       "audio-only media (" + info.container + "): there is no video stream to hash");
+    throw MediaError(ErrorCode::kUnsupportedFormat,
+                     "not a recognised image or video format (container " + info.container +
+                         " has no video stream)");
+  }
+  stream = fmt->streams[index];
+  for (unsigned i = 0; i < fmt->nb_streams; ++i)
+    if (static_cast<int>(i) != index) fmt->streams[i]->discard = AVDISCARD_ALL;
+
+  const AVCodecParameters* par = stream->codecpar;
+  info.codec = avcodec_get_name(par->codec_id);
+  info.width = par->width;
+  info.height = par->height;
+  info.rotation_cw = rotation_from_display_matrix(stream);
+  const AVRational rate = stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate : stream->r_frame_rate;
+  info.fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0.0;
+  if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0)
+    info.duration_s = static_cast<double>(stream->duration) * av_q2d(stream->time_base);
+  else if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+    info.duration_s = static_cast<double>(fmt->duration) / AV_TIME_BASE;
+  if (stream->start_time != AV_NOPTS_VALUE) start_pts = stream->start_time;
+
+  if (static_cast<int64_t>(par->width) * par->height > limits.max_pixels)
+    throw MediaError(ErrorCode::kTooLarge,
+                     "video frames are " + std::to_string(par->width) + "x" + std::to_string(par->height) +
+                         " pixels, more than the limit of " + std::to_string(limits.max_pixels) +
+                         " (--max-pixels)");
+  if (stream->nb_frames > limits.max_frames)
+    throw MediaError(ErrorCode::kTooLarge, "video has " + std::to_string(stream->nb_frames) +
+                                               " frames, more than the limit of " +
+                                               std::to_string(limits.max_frames) + " (--max-frames)");
+
+  const AVCodec* decoder = avcodec_find_decoder(par->codec_id);
+  if (!decoder)
+    throw MediaError(ErrorCode::kUnsupportedFormat, "no decoder for video codec " + info.codec);
+  codec.reset(avcodec_alloc_context3(decoder));
+  if (!codec) throw MediaError(ErrorCode::kInternal, "out of memory");
+  if (avcodec_parameters_to_context(codec.get(), par) < 0)
+    throw MediaError(ErrorCode::kDecodeFailed, "invalid " + info.codec + " stream parameters");
+  codec->pkt_timebase = stream->time_base;
+  codec->thread_count = limits.threads;
+  codec->max_pixels = limits.max_pixels;  // FFmpeg refuses larger frames before allocating
+  err = avcodec_open2(codec.get(), decoder, nullptr);
+  if (err < 0)
+    throw MediaError(ErrorCode::kDecodeFailed,
+                     "cannot open the " + info.codec + " decoder (" + ffmpeg::error_string(err) + ")");
+  if (!packet || !frame || !rgb) throw MediaError(ErrorCode::kInternal, "out of memory");
+}
+
+bool VideoDecoder::State::receive(VideoFrame& out) {
+  for (;;) {
+    check_deadline();
+    const int err = avcodec_receive_frame(codec.get(), frame.get());
+    if (err == 0) {
+      if (++decoded > limits.max_frames)
+        throw MediaError(ErrorCode::kTooLarge, "video has more than " + std::to_string(limits.max_frames) +
+                                                   " frames (--max-frames)");
+      out.index = decoded - 1;
+      to_plane(out);
+      return true;
+    }
+    if (err == AVERROR_EOF) {
+      finished = true;
+      return false;
+    }
+    if (err != AVERROR(EAGAIN)) {
+      ++corrupt;  // a frame that failed to decode; keep going
+      continue;
+    }
+    if (flushing) {  // EAGAIN while flushing should not happen; stop cleanly
+      finished = true;
+      return false;
+    }
+    // The decoder wants input.
+    const int rd = av_read_frame(fmt.get(), packet.get());
+    if (rd < 0) {
+      check_deadline();
+      if (rd != AVERROR_EOF) read_error = true;
+      avcodec_send_packet(codec.get(), nullptr);  // drain what is buffered
+      flushing = true;
+      continue;
+    }
+    if (packet->stream_index == stream->index) {
+      const int sent = avcodec_send_packet(codec.get(), packet.get());
+      if (sent < 0 && sent != AVERROR(EAGAIN)) ++corrupt;
+    }
+    av_packet_unref(packet.get());
+  }
+}
+
+void VideoDecoder::State::to_plane(VideoFrame& out) {
+  AVFrame* f = frame.get();
+  if (static_cast<int64_t>(f->width) * f->height > limits.max_pixels || f->width <= 0 || f->height <= 0)
+    throw MediaError(ErrorCode::kTooLarge, "decoded frame size " + std::to_string(f->width) + "x" +
+                                               std::to_string(f->height) + " is outside the limits");
+  // Timestamp from the frame's PTS, relative to the stream start.
+  int64_t pts = f->best_effort_timestamp;
+  if (pts != AV_NOPTS_VALUE && start_pts == AV_NOPTS_VALUE) start_pts = pts;
+  double ts;
+  if (pts != AV_NOPTS_VALUE) {
+    ts = static_cast<double>(pts - start_pts) * av_q2d(stream->time_base);
+  } else {
+    ts = last_ts < 0 ? 0.0 : last_ts + (info.fps > 0 ? 1.0 / info.fps : 0.0);
+  }
+  last_ts = ts;
+  out.ts = ts;
+
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
+  if (has_direct_luma(d)) {
+    const int depth = d->comp[0].depth;
+    out.plane = LumaPlane{f->data[0], f->linesize[0], f->width, f->height,
+                          depth == 8 ? SampleType::kU8 : SampleType::kU16, depth, is_full_range(f, d)};
+    return;
+  }
+  // Anything else (RGB, palette, ...): convert to RGB24, then luma as PDQ
+  // computes it from RGB.
+  sws.reset(sws_getCachedContext(sws.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format),
+                                 f->width, f->height, AV_PIX_FMT_RGB24, SWS_POINT, nullptr, nullptr, nullptr));
+  if (!sws) throw MediaError(ErrorCode::kDecodeFailed, "unsupported pixel format for luma conversion");
+  if (rgb->width != f->width || rgb->height != f->height) {
+    av_frame_unref(rgb.get());
+    rgb->format = AV_PIX_FMT_RGB24;
+    rgb->width = f->width;
+    rgb->height = f->height;
+    if (av_frame_get_buffer(rgb.get(), 0) < 0) throw MediaError(ErrorCode::kInternal, "out of memory");
+  }
+  sws_scale(sws.get(), f->data, f->linesize, 0, f->height, rgb->data, rgb->linesize);
+  luma.resize(static_cast<size_t>(f->width) * static_cast<size_t>(f->height));
+  for (int y = 0; y < f->height; ++y) {
+    const uint8_t* row = rgb->data[0] + static_cast<std::ptrdiff_t>(y) * rgb->linesize[0];
+    float* dst = luma.data() + static_cast<size_t>(y) * static_cast<size_t>(f->width);
+    for (int x = 0; x < f->width; ++x) dst[x] = pdq::luma_from_rgb(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
+  }
+  out.plane = LumaPlane{luma.data(), static_cast<std::ptrdiff_t>(f->width * sizeof(float)), f->width,
+                        f->height, SampleType::kF32, 8, true};
+}
+
+VideoDecoder::VideoDecoder(std::span<const uint8_t> bytes, const VideoLimits& limits)
+    : s_(std::make_unique<State>()) {
+  s_->limits = limits;
+  const auto budget = std::chrono::duration<double>(std::max(0.0, limits.max_seconds));
+  s_->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(budget);
+  s_->open(bytes);
+}
+
+VideoDecoder::~VideoDecoder() = default;
+
+const VideoInfo& VideoDecoder::info() const { return s_->info; }
+
+bool VideoDecoder::next(VideoFrame& frame) {
+  if (s_->finished) return false;
+  return s_->receive(frame);
+}
+
+int64_t VideoDecoder::corrupt_packets() const { return s_->corrupt; }
+bool VideoDecoder::read_error() const { return s_->read_error; }
+
+}  // namespace frameprint
