@@ -69,9 +69,17 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     out.warnings.push_back({"corrupt_packets", std::to_string(dec.corrupt_packets()) +
                                                    " packets or frames could not be decoded; the " +
                                                    std::to_string(decoded) + " frames that decoded were used"});
-  if (dec.read_error())
+  if (dec.concealed_frames() > 0)
+    out.warnings.push_back({"corrupt_frames", std::to_string(dec.concealed_frames()) +
+                                                  " frames were damaged; the decoder concealed the errors"});
+  if (dec.read_error()) {
     out.warnings.push_back({"truncated", "the file ended unexpectedly; hashed the " +
                                              std::to_string(decoded) + " frames before the end"});
+  } else if (dec.indexed_frames() - decoded > dec.corrupt_packets()) {  // more missing than failed
+    out.warnings.push_back({"truncated", "the container lists " + std::to_string(dec.indexed_frames()) +
+                                             " frames but only " + std::to_string(decoded) +
+                                             " could be read; the file may be truncated"});
+  }
 }
 
 }  // namespace

@@ -117,6 +117,7 @@ struct VideoDecoder::State {
   VideoInfo info;
   int64_t decoded = 0;
   int64_t corrupt = 0;
+  int64_t concealed = 0;
   bool read_error = false;
   bool flushing = false;
   bool finished = false;
@@ -152,11 +153,22 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
   raw->pb = io.get();
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;
   raw->interrupt_callback = AVIOInterruptCB{&State::interrupt, this};
-  int err = avformat_open_input(&raw, nullptr, nullptr, nullptr);  // frees raw on failure
+  // Probe first, so "not a media file" and "a media file we cannot read"
+  // get different answers.
+  const AVInputFormat* input_format = nullptr;
+  int err = av_probe_input_buffer2(io.get(), &input_format, "", nullptr, 0, 0);
+  if (err < 0 || !input_format) {
+    avformat_free_context(raw);
+    check_deadline();
+    throw MediaError(ErrorCode::kUnsupportedFormat, "not a recognised image or video format");
+  }
+  const std::string probed = input_format->name;
+  err = avformat_open_input(&raw, nullptr, input_format, nullptr);  // frees raw on failure
   if (err < 0) {
     check_deadline();
-    throw MediaError(ErrorCode::kUnsupportedFormat,
-                     "not a recognised image or video format (" + ffmpeg::error_string(err) + ")");
+    throw MediaError(ErrorCode::kDecodeFailed, "cannot read the " + probed + " container (" +
+                                                   ffmpeg::error_string(err) +
+                                                   "); the file may be truncated or corrupt");
   }
   fmt.reset(raw);
   info.container = fmt->iformat->name;
@@ -242,6 +254,8 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
         throw MediaError(ErrorCode::kTooLarge, "video has more than " + std::to_string(limits.max_frames) +
                                                    " frames (--max-frames)");
       out.index = decoded - 1;
+      // Decoders conceal damage (and still return the frame); count it.
+      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++concealed;
       to_plane(out);
       return true;
     }
@@ -339,6 +353,8 @@ bool VideoDecoder::next(VideoFrame& frame) {
 }
 
 int64_t VideoDecoder::corrupt_packets() const { return s_->corrupt; }
+int64_t VideoDecoder::concealed_frames() const { return s_->concealed; }
+int64_t VideoDecoder::indexed_frames() const { return s_->stream->nb_frames; }
 bool VideoDecoder::read_error() const { return s_->read_error; }
 
 }  // namespace frameprint

@@ -54,6 +54,10 @@ class VideoDecoder {
   bool next(VideoFrame& frame);
 
   int64_t corrupt_packets() const;
+  // Frames the decoder returned with damage concealed (flagged corrupt).
+  int64_t concealed_frames() const;
+  // Frames the container's index lists (0 when it has none, e.g. Matroska).
+  int64_t indexed_frames() const;
   bool read_error() const;  // the container ended with an error, not a clean EOF
 
  private:

@@ -1,0 +1,146 @@
+// The frameprint executable as a user runs it: output lines, exit codes,
+// directories, parallel jobs and the vPDQ text format.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <regex>
+#include <sstream>
+
+#include "tests/support/media_writer.h"
+#include "tests/support/run_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace frameprint {
+namespace {
+
+using nlohmann::json;
+
+std::vector<json> lines_of(const std::string& out) {
+  std::vector<json> v;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) v.push_back(json::parse(line));
+  return v;
+}
+
+class HashCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cv::Mat m(90, 120, CV_8UC3);
+    cv::randu(m, 0, 255);
+    std::vector<uint8_t> png;
+    cv::imencode(".png", m, png);
+    dir_.write("media/b.png", png);
+    dir_.write("media/sub/a.png", png);
+    testing::VideoSpec s;
+    s.container = "matroska";
+    s.encoder = "ffv1";
+    for (int i = 0; i < 25; ++i) s.pts_seconds.push_back(i * 0.1);
+    testing::write_video(dir_ / "media/clip.mkv", s);
+    dir_.write("media/broken.jpg", {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3});
+  }
+  testing::ProcessResult run(std::vector<std::string> args) {
+    args.insert(args.begin(), FRAMEPRINT_CLI);
+    return testing::run_process(args, 120);
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(HashCli, OneLinePerFileInOrderWithThePathAsGiven) {
+  const std::string media = (dir_ / "media").string();
+  const auto r = run({"hash", media + "/sub/a.png", media + "/clip.mkv"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["path"], media + "/sub/a.png");
+  EXPECT_EQ(lines[0]["status"], "ok");
+  EXPECT_EQ(lines[0]["kind"], "image");
+  EXPECT_EQ(lines[0]["width"], 120);
+  EXPECT_EQ(lines[0]["frames"].size(), 1u);
+  EXPECT_EQ(lines[1]["kind"], "video");
+  EXPECT_EQ(lines[1]["codec"], "ffv1");
+  // One hash per second by default: frames at 0.0, 1.0 and 2.0 s.
+  ASSERT_EQ(lines[1]["frames"].size(), 3u);
+  EXPECT_EQ(lines[1]["frames"][1]["index"], 10);
+  EXPECT_DOUBLE_EQ(lines[1]["frames"][1]["ts"].get<double>(), 1.0);
+  for (const char* key : {"md5", "sha256", "rotation", "duration_s", "fps"}) EXPECT_TRUE(lines[1].contains(key)) << key;
+}
+
+TEST_F(HashCli, FailuresAreReportedPerFileWithExitStatus2) {
+  const std::string media = (dir_ / "media").string();
+  const auto r = run({"hash", media});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 4u);  // the directory, recursively, sorted
+  EXPECT_EQ(lines[0]["path"], media + "/b.png");
+  EXPECT_EQ(lines[1]["path"], media + "/broken.jpg");
+  EXPECT_EQ(lines[1]["status"], "error");
+  EXPECT_EQ(lines[1]["error"]["code"], "truncated");
+  EXPECT_FALSE(lines[1]["error"]["message"].get<std::string>().empty());
+  EXPECT_EQ(lines[2]["path"], media + "/clip.mkv");
+  EXPECT_EQ(lines[3]["path"], media + "/sub/a.png");
+  EXPECT_EQ(lines[0]["frames"], lines[3]["frames"]);  // same picture, same hash
+
+  const auto missing = run({"hash", (dir_ / "nope.mp4").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(lines_of(missing.out).at(0)["error"]["code"], "io_error");
+}
+
+TEST_F(HashCli, UsageErrorsExit1) {
+  EXPECT_EQ(run({"hash"}).exit_code, 1);
+  EXPECT_EQ(run({"hash", "--seconds-per-hash", "-1", "x"}).exit_code, 1);
+  EXPECT_EQ(run({"hash", "--format", "xml", "x"}).exit_code, 1);
+  EXPECT_EQ(run({"frobnicate"}).exit_code, 1);
+  EXPECT_EQ(run({"hash", "--help"}).exit_code, 0);
+}
+
+TEST_F(HashCli, ParallelJobsGiveTheSameOutput) {
+  const std::string media = (dir_ / "media").string();
+  const auto one = run({"hash", "--seconds-per-hash", "0", media});
+  const auto three = run({"hash", "--seconds-per-hash", "0", "--jobs", "3", media});
+  EXPECT_EQ(one.out, three.out);
+  EXPECT_EQ(three.exit_code, 2);
+}
+
+TEST_F(HashCli, VpdqTextFormat) {
+  const std::string clip = (dir_ / "media/clip.mkv").string();
+  const auto r = run({"hash", "--format", "vpdq", "--seconds-per-hash", "0", clip});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto json_run = lines_of(run({"hash", "--seconds-per-hash", "0", clip}).out).at(0);
+  std::istringstream in(r.out);
+  std::string line;
+  const std::regex shape(R"((\d+),(\d+),([0-9a-f]{64}),(\d+\.\d{3}))");
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, shape)) << line;
+    const auto& f = json_run["frames"][n];
+    EXPECT_EQ(std::stoi(m[1]), f["index"].get<int>());
+    EXPECT_EQ(std::stoi(m[2]), f["quality"].get<int>());
+    EXPECT_EQ(m[3].str(), f["pdq"].get<std::string>());
+    ++n;
+  }
+  EXPECT_EQ(n, 25u);
+
+  const auto out_dir = dir_ / "vpdq";
+  const auto many = run({"hash", "--format", "vpdq", "--output-dir", out_dir.string(), (dir_ / "media").string()});
+  EXPECT_EQ(many.exit_code, 2);  // broken.jpg
+  EXPECT_TRUE(std::filesystem::exists(out_dir / "clip.txt"));
+  const auto text = testing::read_bytes(out_dir / "clip.txt");
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);  // one hash a second: 0, 1, 2 s
+  EXPECT_FALSE(std::filesystem::exists(out_dir / "b.txt"));  // images get no vPDQ file
+  EXPECT_EQ(run({"hash", "--format", "vpdq", (dir_ / "media").string()}).exit_code, 1);
+}
+
+TEST_F(HashCli, DihedralOption) {
+  const auto r = run({"hash", "--dihedral", (dir_ / "media/b.png").string()});
+  const auto line = lines_of(r.out).at(0);
+  const auto& d = line["frames"][0]["dihedral"];
+  for (const char* k : {"rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"})
+    EXPECT_EQ(d[k].get<std::string>().size(), 64u) << k;
+}
+
+}  // namespace
+}  // namespace frameprint

@@ -1,0 +1,276 @@
+// Videos through the whole pipeline: the shared vPDQ references, frames
+// synthesised in every supported codec and container, timestamps of
+// variable-frame-rate clips, rotation, and bad input.
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+#include <random>
+
+#include "kernels/pdq_backend.h"
+#include "tests/support/media_writer.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/testdata.h"
+#include "worker/media_hasher.h"
+
+namespace frameprint {
+namespace {
+
+using testing::VideoSpec;
+
+class VideoHashing : public ::testing::Test {
+ protected:
+  MediaResult hash(const std::filesystem::path& p, HashOptions o = every_frame()) {
+    return hash_file(p, p.filename().string(), o, *backend_);
+  }
+  static HashOptions every_frame() {
+    HashOptions o;
+    o.seconds_per_hash = 0;
+    return o;
+  }
+  // The hash of frame i's luma as the test wrote it, displayed with `o`.
+  pdq::PdqResult truth(const VideoSpec& s, int i, Orientation o = {}) {
+    const auto luma = s.luma ? s.luma(i) : testing::pattern_luma(s.width, s.height, i);
+    LumaPlane p{luma.data(), s.width, s.width, s.height, SampleType::kU8, 8, true};
+    return backend_->hash_one({p, o, pdq::Downsampler::kSeparable, false});
+  }
+  static VideoSpec spec(std::string container, std::string encoder, std::string pix_fmt, int frames = 6) {
+    VideoSpec s;
+    s.container = std::move(container);
+    s.encoder = std::move(encoder);
+    s.pix_fmt = std::move(pix_fmt);
+    for (int i = 0; i < frames; ++i) s.pts_seconds.push_back(i * 0.1);
+    return s;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<pdq::PdqBackend> backend_ = pdq::make_cpu_backend();
+};
+
+TEST_F(VideoHashing, SharedVideosMatchBothReferenceHashSets) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const auto root = testing::testdata_dir() / "vpdq";
+  int videos = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root / "videos")) {
+    const std::string stem = entry.path().stem().string();
+    SCOPED_TRACE(stem);
+    const MediaResult r = hash(entry.path());
+    ASSERT_TRUE(r.ok()) << r.error->what();
+    EXPECT_EQ(r.codec, "h264");
+    for (const char* set : {"reference", "threatexchange"}) {
+      SCOPED_TRACE(set);
+      const auto ref = testing::read_vpdq_file(root / set / (stem + ".txt"));
+      ASSERT_EQ(r.frames.size(), ref.size());
+      int compared = 0, total = 0, worst = 0;
+      for (size_t i = 0; i < ref.size(); ++i) {
+        EXPECT_EQ(r.frames[i].index, ref[i].index);
+        EXPECT_NEAR(r.frames[i].ts, ref[i].timestamp, 0.0015);
+        if (r.frames[i].quality < 80 || ref[i].quality < 80) continue;
+        const int d = hamming_distance(r.frames[i].pdq, ref[i].hash);
+        total += d;
+        worst = std::max(worst, d);
+        ++compared;
+      }
+      ASSERT_GT(compared, 0);
+      EXPECT_LE(worst, 10);
+      EXPECT_LE(static_cast<double>(total) / compared, 2.0);
+    }
+    ++videos;
+  }
+  EXPECT_EQ(videos, 6);
+}
+
+TEST_F(VideoHashing, VariableFrameRateTimestampsComeFromPts) {
+  VideoSpec s = spec("matroska", "ffv1", "gray");
+  s.full_range = true;
+  s.pts_seconds = {0.0, 0.1, 0.15, 0.5, 1.2, 1.25, 2.0, 2.04, 3.5};
+  const auto file = dir_ / "vfr.mkv";
+  testing::write_video(file, s);
+
+  const MediaResult all = hash(file);
+  ASSERT_TRUE(all.ok()) << all.error->what();
+  ASSERT_EQ(all.frames.size(), s.pts_seconds.size());
+  for (size_t i = 0; i < s.pts_seconds.size(); ++i) {
+    EXPECT_EQ(all.frames[i].index, static_cast<int64_t>(i));
+    EXPECT_NEAR(all.frames[i].ts, s.pts_seconds[i], 1e-6);
+    // Lossless grey: the decoded plane is exactly what was written.
+    EXPECT_EQ(all.frames[i].pdq, truth(s, static_cast<int>(i)).hash) << "frame " << i;
+  }
+
+  auto sampled = [&](double step) {
+    HashOptions o;
+    o.seconds_per_hash = step;
+    std::vector<int64_t> idx;
+    for (const auto& f : hash(file, o).frames) idx.push_back(f.index);
+    return idx;
+  };
+  // The first frame at or after each multiple of the step.
+  EXPECT_EQ(sampled(1.0), (std::vector<int64_t>{0, 4, 6, 8}));
+  EXPECT_EQ(sampled(0.5), (std::vector<int64_t>{0, 3, 4, 6, 8}));
+  EXPECT_EQ(sampled(10.0), (std::vector<int64_t>{0}));
+}
+
+struct CodecCase {
+  const char* name;
+  const char* container;
+  const char* encoder;
+  const char* pix_fmt;
+  const char* codec;  // as reported
+  int max_distance;   // from the hash of the frames as written (lossy codecs)
+};
+
+class VideoCodecs : public VideoHashing, public ::testing::WithParamInterface<CodecCase> {};
+
+TEST_P(VideoCodecs, DecodesAndHashesCloseToTheWrittenFrames) {
+  const CodecCase& c = GetParam();
+  if (!testing::have_encoder(c.encoder)) GTEST_SKIP() << "FFmpeg has no " << c.encoder << " encoder here";
+  VideoSpec s = spec(c.container, c.encoder, c.pix_fmt);
+  const auto file = dir_ / (std::string(c.name) + ".bin");  // content, not name, decides
+  testing::write_video(file, s);
+  const MediaResult r = hash(file);
+  ASSERT_TRUE(r.ok()) << r.error->what();
+  EXPECT_EQ(r.kind, MediaKind::kVideo);
+  EXPECT_EQ(r.codec, c.codec);
+  EXPECT_EQ(r.width, s.width);
+  EXPECT_EQ(r.height, s.height);
+  ASSERT_EQ(r.frames.size(), s.pts_seconds.size());
+  for (size_t i = 0; i < r.frames.size(); ++i) {
+    const auto t = truth(s, static_cast<int>(i));
+    EXPECT_GT(t.quality, 50);
+    EXPECT_LE(hamming_distance(r.frames[i].pdq, t.hash), c.max_distance) << "frame " << i;
+    EXPECT_NEAR(r.frames[i].ts, s.pts_seconds[i], 1e-3);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryCodec, VideoCodecs,
+    ::testing::Values(CodecCase{"h264_mp4", "mp4", "libx264", "yuv420p", "h264", 12},
+                      CodecCase{"h264_mov", "mov", "libx264", "yuv420p", "h264", 12},
+                      CodecCase{"hevc10_mkv", "matroska", "libx265", "yuv420p10le", "hevc", 12},
+                      CodecCase{"vp9_webm", "webm", "libvpx-vp9", "yuv420p", "vp9", 12},
+                      CodecCase{"av1_mkv", "matroska", "libaom-av1", "yuv420p", "av1", 12},
+                      CodecCase{"mpeg4_avi", "avi", "mpeg4", "yuv420p", "mpeg4", 12},
+                      CodecCase{"ffv1_mkv", "matroska", "ffv1", "yuv420p", "ffv1", 2},
+                      CodecCase{"mjpeg_full_range", "avi", "mjpeg", "yuvj420p", "mjpeg", 12}),
+    [](const ::testing::TestParamInfo<CodecCase>& param) { return std::string(param.param.name); });
+
+TEST_F(VideoHashing, DisplayRotationIsAppliedUnlessTurnedOff) {
+  VideoSpec s = spec("mp4", "libx264", "yuv420p", 3);
+  s.width = 192;
+  s.height = 108;
+  s.rotation_cw = 90;
+  const auto file = dir_ / "portrait.mp4";
+  testing::write_video(file, s);
+
+  const MediaResult r = hash(file);
+  ASSERT_TRUE(r.ok()) << r.error->what();
+  EXPECT_EQ(r.rotation, 90);
+  EXPECT_EQ(r.width, 108);
+  EXPECT_EQ(r.height, 192);
+  HashOptions raw = every_frame();
+  raw.autorotate = false;
+  const MediaResult stored = hash(file, raw);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored.rotation, 90);  // what the file says, even when not applied
+  EXPECT_EQ(stored.width, 192);
+  for (int i = 0; i < 3; ++i) {
+    const auto upright = truth(s, i, Orientation::rotation_cw(90));
+    const auto as_stored = truth(s, i);
+    EXPECT_LE(hamming_distance(r.frames[static_cast<size_t>(i)].pdq, upright.hash), 12);
+    EXPECT_LE(hamming_distance(stored.frames[static_cast<size_t>(i)].pdq, as_stored.hash), 12);
+    EXPECT_GT(hamming_distance(upright.hash, as_stored.hash), 40);
+  }
+}
+
+TEST_F(VideoHashing, AnimatedGifTakesTheVideoPath) {
+  VideoSpec s = spec("gif", "gif", "pal8", 4);
+  const auto file = dir_ / "anim.gif";
+  testing::write_video(file, s);
+  const MediaResult r = hash(file);
+  ASSERT_TRUE(r.ok()) << r.error->what();
+  EXPECT_EQ(r.kind, MediaKind::kVideo);
+  EXPECT_EQ(r.codec, "gif");
+  ASSERT_EQ(r.frames.size(), 4u);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_LE(hamming_distance(r.frames[static_cast<size_t>(i)].pdq, truth(s, i).hash), 4);
+}
+
+TEST_F(VideoHashing, AudioOnlyMediaHasNoVideoStream) {
+  const auto file = dir_ / "tone.wav";
+  testing::write_audio_only(file, 0.5);
+  const MediaResult r = hash(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->code(), ErrorCode::kNoVideoStream);
+  EXPECT_FALSE(r.md5.empty());
+}
+
+TEST_F(VideoHashing, CorruptPacketsHashWhatDecodesAndSayWhatWasLost) {
+  VideoSpec s = spec("matroska", "mpeg4", "yuv420p", 40);
+  const auto clean = dir_ / "clean.mkv";
+  testing::write_video(clean, s);
+  auto bytes = testing::read_bytes(clean);
+  std::mt19937 rng(5);
+  for (size_t at = bytes.size() / 3; at < bytes.size() * 2 / 3; at += 997)
+    for (size_t k = 0; k < 40 && at + k < bytes.size(); ++k) bytes[at + k] = static_cast<uint8_t>(rng());
+  const MediaResult r = hash(dir_.write("corrupt.mkv", bytes));
+  ASSERT_TRUE(r.ok()) << r.error->what();
+  EXPECT_GE(r.frames.size(), 10u);
+  EXPECT_LE(r.frames.size(), 40u);
+  // Frames before the damage are untouched.
+  EXPECT_LE(hamming_distance(r.frames[0].pdq, truth(s, 0).hash), 12);
+  // The decoder either rejects damaged packets or conceals the damage in
+  // the frames it returns; either way the result says so.
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_TRUE(r.warnings[0].code == "corrupt_packets" || r.warnings[0].code == "corrupt_frames")
+      << r.warnings[0].code;
+}
+
+TEST_F(VideoHashing, TruncatedFilesAreReported) {
+  VideoSpec s = spec("mp4", "libx264", "yuv420p", 30);
+  const auto file = dir_ / "whole.mp4";
+  testing::write_video(file, s);
+  auto bytes = testing::read_bytes(file);
+  // moov is at the end of this mp4: without it nothing can be read.
+  bytes.resize(bytes.size() * 6 / 10);
+  const MediaResult r = hash(dir_.write("cut.mp4", bytes));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->code(), ErrorCode::kDecodeFailed);
+  EXPECT_NE(std::string(r.error->what()).find("truncated"), std::string::npos) << r.error->what();
+
+  // Matroska plays up to the cut; the result says what happened.
+  VideoSpec m = spec("matroska", "mpeg4", "yuv420p", 30);
+  const auto mkv = dir_ / "whole.mkv";
+  testing::write_video(mkv, m);
+  auto mb = testing::read_bytes(mkv);
+  mb.resize(mb.size() / 2);
+  const MediaResult half = hash(dir_.write("cut.mkv", mb));
+  ASSERT_TRUE(half.ok()) << half.error->what();
+  EXPECT_GT(half.frames.size(), 5u);
+  EXPECT_LT(half.frames.size(), 30u);
+}
+
+TEST_F(VideoHashing, LimitsAreEnforced) {
+  VideoSpec s = spec("matroska", "mpeg4", "yuv420p", 12);
+  const auto mkv = dir_ / "twelve.mkv";
+  testing::write_video(mkv, s);
+  const auto mp4 = dir_ / "twelve.mp4";
+  VideoSpec s4 = spec("mp4", "libx264", "yuv420p", 12);
+  if (testing::have_encoder("libx264")) testing::write_video(mp4, s4);
+
+  HashOptions few = every_frame();
+  few.limits.max_frames = 5;
+  EXPECT_EQ(hash(mkv, few).error->code(), ErrorCode::kTooLarge);  // found while decoding
+  if (testing::have_encoder("libx264")) {
+    EXPECT_EQ(hash(mp4, few).error->code(), ErrorCode::kTooLarge);  // from the index, up front
+  }
+
+  HashOptions tiny = every_frame();
+  tiny.limits.max_pixels = 160 * 120 - 1;
+  EXPECT_EQ(hash(mkv, tiny).error->code(), ErrorCode::kTooLarge);
+
+  HashOptions hurry = every_frame();
+  hurry.limits.max_seconds = 1e-9;
+  EXPECT_EQ(hash(mkv, hurry).error->code(), ErrorCode::kTimeout);
+}
+
+}  // namespace
+}  // namespace frameprint
