@@ -38,6 +38,10 @@ struct DownsamplePlan {
   std::vector<int> row_use_begin;  // [stored_height + 1]
   std::vector<int> row_use_output;
   std::vector<float> row_use_weight;
+  std::vector<uint8_t> row_use_first;  // the output's first row: store instead of add
+  // Horizontal weights transposed, [max_taps][64], so the 64 sums of a row
+  // are independent (no latency-bound reduction per output).
+  std::vector<float> horizontal_by_tap;
 
   DownsamplePlan(int stored_width, int stored_height, Orientation orientation);
   int displayed_width() const { return orientation.transpose ? stored_height : stored_width; }
