@@ -51,7 +51,7 @@ struct HashCommand {
   std::string format = "jsonl";
   std::string output_dir;
   int jobs = 1;
-  int threads = -1;
+  int threads = 1;
 
   int run();
 };
@@ -127,7 +127,7 @@ int HashCommand::run() {
     std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
     return 1;
   }
-  options.limits.threads = threads >= 0 ? threads : (jobs > 1 ? 1 : 0);
+  options.limits.threads = threads;
 
   const size_t n = inputs.size();
   const size_t window = static_cast<size_t>(jobs) * 4;
@@ -199,8 +199,10 @@ std::function<int()> add_hash_command(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   sub->add_option("--threads", cmd->threads,
-                  "Decoder threads per video (default: FFmpeg's choice with --jobs 1, else 1)")
-      ->check(CLI::Range(0, 64));
+                  "Decoder threads per video; 0 lets FFmpeg choose. One thread per file and "
+                  "--jobs for parallelism uses the CPU best")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   return [cmd, sub]() -> int { return cmd->run(); };
 }
 
