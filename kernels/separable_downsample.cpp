@@ -121,30 +121,23 @@ namespace {
 #define FP_MULTIVERSION
 #endif
 
-template <typename T>
-inline float to_luma(T code, LumaScale s) {
-  float v = (static_cast<float>(code) - s.offset) * s.gain;
-  v = v < 0.0f ? 0.0f : v;
-  return v > 255.0f ? 255.0f : v;
-}
-
 // dst (=|+=) w * luma(src), for limited-range codes (clamped) ...
 template <typename T>
 inline void weigh_row_clamped(float* __restrict dst, const T* __restrict src, int n, float w,
                               LumaScale s, bool store) {
   if (store)
-    for (int x = 0; x < n; ++x) dst[x] = w * to_luma(src[x], s);
+    for (int x = 0; x < n; ++x) dst[x] = w * luma_from_code_clamped(static_cast<float>(src[x]), s);
   else
-    for (int x = 0; x < n; ++x) dst[x] += w * to_luma(src[x], s);
+    for (int x = 0; x < n; ++x) dst[x] += w * luma_from_code_clamped(static_cast<float>(src[x]), s);
 }
 // ... and for full-range codes or float luma (no clamp needed).
 template <typename T>
 inline void weigh_row_linear(float* __restrict dst, const T* __restrict src, int n, float w,
                              LumaScale s, bool store) {
   if (store)
-    for (int x = 0; x < n; ++x) dst[x] = w * ((static_cast<float>(src[x]) - s.offset) * s.gain);
+    for (int x = 0; x < n; ++x) dst[x] = w * luma_from_code_linear(static_cast<float>(src[x]), s);
   else
-    for (int x = 0; x < n; ++x) dst[x] += w * ((static_cast<float>(src[x]) - s.offset) * s.gain);
+    for (int x = 0; x < n; ++x) dst[x] += w * luma_from_code_linear(static_cast<float>(src[x]), s);
 }
 
 FP_MULTIVERSION void weigh_row_u8(float* dst, const uint8_t* src, int n, float w, LumaScale s, bool store) {

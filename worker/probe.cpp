@@ -1,6 +1,7 @@
 #include "probe.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace frameprint {
@@ -19,32 +20,40 @@ uint32_t le32(Bytes b, size_t at) { return le16(b, at) | (le16(b, at + 2) << 16)
 
 int clamp_dim(uint64_t v) { return static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }
 
-bool tail_contains(Bytes b, std::string_view needle, size_t window) {
-  const size_t start = b.size() > window ? b.size() - window : 0;
-  const auto tail = b.subspan(start);
-  return std::search(tail.begin(), tail.end(), needle.begin(), needle.end(), [](uint8_t have, char want) {
-           return have == static_cast<uint8_t>(want);
-         }) != tail.end();
+// Whether the end-of-image marker follows `from`. Entropy-coded data never
+// contains FF D9 (a data FF is stuffed as FF 00), so its absence after the
+// first scan means the file was cut short. Data appended after the image
+// (e.g. a motion photo's video) does not matter.
+bool has_eoi_after(Bytes b, size_t from) {
+  for (size_t i = from; i + 1 < b.size(); ++i) {
+    const void* ff = std::memchr(b.data() + i, 0xFF, b.size() - i - 1);
+    if (!ff) return false;
+    i = static_cast<size_t>(static_cast<const uint8_t*>(ff) - b.data());
+    if (b[i + 1] == 0xD9) return true;
+  }
+  return false;
 }
 
 void probe_jpeg(Bytes b, ImageProbe& p) {
-  // Entropy-coded data never contains FF D9 (FF is stuffed), so a missing
-  // end-of-image marker near the end means the file was cut short.
-  p.truncated = !tail_contains(b, "\xFF\xD9", 4096);
   size_t pos = 2;
+  p.truncated = true;  // until a scan with an end marker after it is found
   while (pos + 4 <= b.size()) {
     if (b[pos] != 0xFF) return;
     while (pos < b.size() && b[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= b.size()) return;
     const uint8_t m = b[pos++];
     if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // no length
-    if (m == 0xD9 || m == 0xDA || pos + 2 > b.size()) return;          // EOI / scan data
+    if (m == 0xD9) return;                                             // EOI before any scan
+    if (m == 0xDA) {                                                   // start of scan
+      p.truncated = !has_eoi_after(b, pos);
+      return;
+    }
+    if (pos + 2 > b.size()) return;
     const uint32_t len = be16(b, pos);
     const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
     if (sof && pos + 7 <= b.size()) {
       p.height = clamp_dim(be16(b, pos + 3));
       p.width = clamp_dim(be16(b, pos + 5));
-      return;
     }
     if (len < 2) return;
     pos += len;
@@ -52,10 +61,27 @@ void probe_jpeg(Bytes b, ImageProbe& p) {
 }
 
 void probe_png(Bytes b, ImageProbe& p) {
-  p.truncated = !tail_contains(b, "IEND", 64);
   if (b.size() >= 24 && starts_with(b, 12, "IHDR")) {
     p.width = clamp_dim(be32(b, 16));
     p.height = clamp_dim(be32(b, 20));
+  }
+  // Walk the chunks: the file is whole when IEND is reached inside it and
+  // truncated when a well-formed chunk runs past the end. A chunk whose type
+  // is not four letters means a corrupt file, which the decoder reports.
+  p.truncated = true;
+  uint64_t pos = 8;
+  while (pos + 8 <= b.size()) {
+    const auto at = static_cast<size_t>(pos);
+    for (size_t k = 4; k < 8; ++k)
+      if (!std::isalpha(b[at + k])) {
+        p.truncated = false;
+        return;
+      }
+    if (starts_with(b, at + 4, "IEND")) {
+      p.truncated = false;
+      return;
+    }
+    pos += 12 + uint64_t{be32(b, at)};  // length, type, data, CRC
   }
 }
 

@@ -65,6 +65,19 @@ TEST(Probe, DetectsTruncatedJpegAndPng) {
   }
 }
 
+TEST(Probe, DataAppendedAfterTheImageIsNotTruncation) {
+  // Motion photos append a video after the JPEG's end marker; some PNGs
+  // carry trailing bytes after IEND.
+  for (const char* ext : {".jpg", ".png"}) {
+    auto bytes = encode(ext, 64, 64);
+    const std::vector<uint8_t> tail(8000, 0x11);
+    for (uint8_t b : tail) bytes.push_back(b);
+    const auto p = probe_image(bytes);
+    ASSERT_TRUE(p) << ext;
+    EXPECT_FALSE(p->truncated) << ext;
+  }
+}
+
 TEST(Probe, GifIsRecognisedAndOtherBytesAreNot) {
   const std::vector<uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a', 0x40, 0x01, 0xF0, 0x00, 0, 0, 0};
   const auto p = probe_image(gif);
