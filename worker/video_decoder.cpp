@@ -157,7 +157,9 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
   // get different answers.
   const AVInputFormat* input_format = nullptr;
   int err = av_probe_input_buffer2(io.get(), &input_format, "", nullptr, 0, 0);
-  if (err < 0 || !input_format) {
+  // A weak guess (score below FFmpeg's own "retry with more data" level)
+  // is how random bytes look; do not go on to decode them.
+  if (err < AVPROBE_SCORE_RETRY || !input_format) {
     avformat_free_context(raw);
     check_deadline();
     throw MediaError(ErrorCode::kUnsupportedFormat, "not a recognised image or video format");
@@ -175,8 +177,8 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
   err = avformat_find_stream_info(fmt.get(), nullptr);
   check_deadline();
   if (err < 0)
-    throw MediaError(ErrorCode::kDecodeFailed,
-                     "cannot read stream information (" + ffmpeg::error_string(err) + ")");
+    throw MediaError(ErrorCode::kDecodeFailed, "cannot read the stream information of the " + info.container +
+                                                   " data (" + ffmpeg::error_string(err) + ")");
 
   // The best video stream that is not cover art.
   int index = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
