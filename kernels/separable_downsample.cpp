@@ -121,36 +121,35 @@ namespace {
 #define FP_MULTIVERSION
 #endif
 
-// dst (=|+=) w * luma(src), for limited-range codes (clamped) ...
-template <typename T>
-inline void weigh_row_clamped(float* __restrict dst, const T* __restrict src, int n, float w,
-                              LumaScale s, bool store) {
+// dst (=|+=) w * map(src): the first row an output uses stores, later ones add.
+template <typename T, typename Map>
+inline void weigh_row(float* __restrict dst, const T* __restrict src, int n, float w, Map map,
+                      bool store) {
   if (store)
-    for (int x = 0; x < n; ++x) dst[x] = w * luma_from_code_clamped(static_cast<float>(src[x]), s);
+    for (int x = 0; x < n; ++x) dst[x] = w * map(static_cast<float>(src[x]));
   else
-    for (int x = 0; x < n; ++x) dst[x] += w * luma_from_code_clamped(static_cast<float>(src[x]), s);
+    for (int x = 0; x < n; ++x) dst[x] += w * map(static_cast<float>(src[x]));
 }
-// ... and for full-range codes or float luma (no clamp needed).
+
+// Limited-range codes are clamped to 0..255 as an RGB conversion would;
+// full-range codes and float luma map linearly.
 template <typename T>
-inline void weigh_row_linear(float* __restrict dst, const T* __restrict src, int n, float w,
-                             LumaScale s, bool store) {
-  if (store)
-    for (int x = 0; x < n; ++x) dst[x] = w * luma_from_code_linear(static_cast<float>(src[x]), s);
+inline void weigh_codes(float* dst, const T* src, int n, float w, LumaScale s, bool store) {
+  if (s.clamp)
+    weigh_row(dst, src, n, w, [s](float c) { return luma_from_code_clamped(c, s); }, store);
   else
-    for (int x = 0; x < n; ++x) dst[x] += w * luma_from_code_linear(static_cast<float>(src[x]), s);
+    weigh_row(dst, src, n, w, [s](float c) { return luma_from_code_linear(c, s); }, store);
 }
 
 FP_MULTIVERSION void weigh_row_u8(float* dst, const uint8_t* src, int n, float w, LumaScale s, bool store) {
-  if (s.clamp) weigh_row_clamped(dst, src, n, w, s, store);
-  else weigh_row_linear(dst, src, n, w, s, store);
+  weigh_codes(dst, src, n, w, s, store);
 }
 FP_MULTIVERSION void weigh_row_u16(float* dst, const uint16_t* src, int n, float w, LumaScale s,
                                    bool store) {
-  if (s.clamp) weigh_row_clamped(dst, src, n, w, s, store);
-  else weigh_row_linear(dst, src, n, w, s, store);
+  weigh_codes(dst, src, n, w, s, store);
 }
 FP_MULTIVERSION void weigh_row_f32(float* dst, const float* src, int n, float w, bool store) {
-  weigh_row_linear(dst, src, n, w, LumaScale{0.0f, 1.0f, false}, store);
+  weigh_row(dst, src, n, w, [](float v) { return v; }, store);
 }
 
 }  // namespace

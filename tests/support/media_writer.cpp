@@ -4,6 +4,8 @@
 // file, write the header, send frames / receive packets, flush, write the trailer.
 #include "tests/support/media_writer.h"
 
+#include "worker/ffmpeg_handles.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -29,7 +31,7 @@ namespace frameprint::testing {
 namespace {
 
 // ---------------------------------------------------------------------------
-// RAII owners
+// RAII owners (decoding-side ones come from worker/ffmpeg_handles.h)
 
 struct OutputContextDeleter {
   void operator()(AVFormatContext* c) const {
@@ -38,19 +40,10 @@ struct OutputContextDeleter {
     avformat_free_context(c);
   }
 };
-struct CodecContextDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextDeleter>;
-using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
+using ffmpeg::CodecContextPtr;
+using ffmpeg::FramePtr;
+using ffmpeg::PacketPtr;
 
 // An AVDictionary owned for the duration of a scope.
 class Options {
@@ -69,14 +62,8 @@ class Options {
   AVDictionary* dict_ = nullptr;
 };
 
-std::string av_error(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  return buf;
-}
-
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int err) {
-  throw std::runtime_error("media_writer: " + what + " (" + path.string() + "): " + av_error(err));
+  throw std::runtime_error("media_writer: " + what + " (" + path.string() + "): " + ffmpeg::error_string(err));
 }
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {

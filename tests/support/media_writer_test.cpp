@@ -24,22 +24,11 @@ extern "C" {
 }
 
 #include "kernels/jarosz.h"
+#include "worker/ffmpeg_handles.h"
 
 namespace frameprint::testing {
 namespace {
 
-struct InputDeleter {
-  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
-};
-struct CodecDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 
 struct Decoded {
   int video_streams = 0;
@@ -72,7 +61,7 @@ Decoded decode_file(const std::filesystem::path& path) {
   AVFormatContext* raw = nullptr;
   if (avformat_open_input(&raw, path.string().c_str(), nullptr, nullptr) < 0)
     throw std::runtime_error("cannot open " + path.string());
-  std::unique_ptr<AVFormatContext, InputDeleter> fc(raw);
+  ffmpeg::FormatContextPtr fc(raw);
   if (avformat_find_stream_info(fc.get(), nullptr) < 0)
     throw std::runtime_error("no stream info in " + path.string());
 
@@ -92,14 +81,14 @@ Decoded decode_file(const std::filesystem::path& path) {
 
   const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
   if (!codec) throw std::runtime_error("no decoder for " + path.string());
-  std::unique_ptr<AVCodecContext, CodecDeleter> ctx(avcodec_alloc_context3(codec));
+  ffmpeg::CodecContextPtr ctx(avcodec_alloc_context3(codec));
   if (!ctx || avcodec_parameters_to_context(ctx.get(), st->codecpar) < 0)
     throw std::runtime_error("decoder setup failed");
   ctx->pkt_timebase = st->time_base;
   if (avcodec_open2(ctx.get(), codec, nullptr) < 0) throw std::runtime_error("avcodec_open2");
 
-  std::unique_ptr<AVPacket, PacketDeleter> pkt(av_packet_alloc());
-  std::unique_ptr<AVFrame, FrameDeleter> frame(av_frame_alloc());
+  ffmpeg::PacketPtr pkt(av_packet_alloc());
+  ffmpeg::FramePtr frame(av_frame_alloc());
   auto drain = [&] {
     for (;;) {
       const int err = avcodec_receive_frame(ctx.get(), frame.get());
@@ -328,29 +317,20 @@ TEST_F(MediaWriterTest, TenBitLimitedRangeCodes) {
   EXPECT_EQ(d.chroma10_max, 512);
 }
 
-TEST_F(MediaWriterTest, VariableFrameRateMp4) {
+TEST_F(MediaWriterTest, VariableFrameRateSurvivesMp4AndMatroska) {
   if (!have_encoder("libx264")) GTEST_SKIP() << "libx264 not available";
-  VideoSpec spec;
-  spec.width = 96;
-  spec.height = 64;
-  spec.pts_seconds = {0.0, 0.1, 0.15, 0.5, 1.2};
-  const auto path = dir_ / "vfr.mp4";
-  write_video(path, spec);
-  const Decoded d = decode_file(path);
-  expect_pts(d.pts_seconds, spec.pts_seconds);
-}
-
-TEST_F(MediaWriterTest, VariableFrameRateMatroska) {
-  if (!have_encoder("libx264")) GTEST_SKIP() << "libx264 not available";
-  VideoSpec spec;
-  spec.container = "matroska";
-  spec.width = 96;
-  spec.height = 64;
-  spec.pts_seconds = {0.0, 0.1, 0.15, 0.5, 1.2};
-  const auto path = dir_ / "vfr.mkv";
-  write_video(path, spec);
-  const Decoded d = decode_file(path);
-  expect_pts(d.pts_seconds, spec.pts_seconds);
+  for (const char* container : {"mp4", "matroska"}) {
+    SCOPED_TRACE(container);
+    VideoSpec spec;
+    spec.container = container;
+    spec.width = 96;
+    spec.height = 64;
+    spec.pts_seconds = {0.0, 0.1, 0.15, 0.5, 1.2};
+    const auto path = dir_ / (std::string("vfr.") + container);
+    write_video(path, spec);
+    const Decoded d = decode_file(path);
+    expect_pts(d.pts_seconds, spec.pts_seconds);
+  }
 }
 
 TEST_F(MediaWriterTest, RotationIsStoredAsDisplayMatrix) {
