@@ -13,6 +13,8 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kTimeout: return "timeout";
     case ErrorCode::kNoVideoStream: return "no_video_stream";
     case ErrorCode::kNoFrames: return "no_frames";
+    case ErrorCode::kBadRequest: return "bad_request";
+    case ErrorCode::kPathNotAllowed: return "path_not_allowed";
     case ErrorCode::kInternal: return "internal";
   }
   return "internal";

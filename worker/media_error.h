@@ -19,6 +19,8 @@ enum class ErrorCode {
   kTimeout,            // decoding took longer than --max-seconds
   kNoVideoStream,      // a media file with audio (or other streams) but no video
   kNoFrames,           // a video stream from which no frame could be decoded
+  kBadRequest,         // a job header that is not valid (worker)
+  kPathNotAllowed,     // a job path outside every --allow-root (worker)
   kInternal,           // a bug or resource failure, not the input's fault
 };
 

@@ -64,6 +64,14 @@ MediaSource MediaSource::from_bytes(std::vector<uint8_t> bytes) {
   return s;
 }
 
+MediaSource MediaSource::view(std::span<const uint8_t> bytes) {
+  MediaSource s;
+  s.data_ = bytes.data();
+  s.size_ = bytes.size();
+  s.borrowed_ = true;
+  return s;
+}
+
 MediaSource::MediaSource(MediaSource&& o) noexcept { *this = std::move(o); }
 
 MediaSource& MediaSource::operator=(MediaSource&& o) noexcept {
@@ -71,9 +79,10 @@ MediaSource& MediaSource::operator=(MediaSource&& o) noexcept {
     release();
     mapping_ = std::exchange(o.mapping_, nullptr);
     owned_ = std::move(o.owned_);
+    borrowed_ = std::exchange(o.borrowed_, false);
     size_ = std::exchange(o.size_, 0);
-    data_ = mapping_ ? static_cast<const uint8_t*>(mapping_) : owned_.data();
-    o.data_ = nullptr;
+    const uint8_t* other = std::exchange(o.data_, nullptr);
+    data_ = mapping_ ? static_cast<const uint8_t*>(mapping_) : (borrowed_ ? other : owned_.data());
   }
   return *this;
 }
@@ -84,6 +93,7 @@ void MediaSource::release() noexcept {
   if (mapping_) ::munmap(mapping_, size_);
   mapping_ = nullptr;
   owned_.clear();
+  borrowed_ = false;
   data_ = nullptr;
   size_ = 0;
 }

@@ -16,6 +16,8 @@ class MediaSource {
   // Maps the file read-only. Throws MediaError(kIoError) when it cannot.
   static MediaSource open_file(const std::filesystem::path& path);
   static MediaSource from_bytes(std::vector<uint8_t> bytes);
+  // Bytes owned elsewhere (e.g. a received message) that outlive the source.
+  static MediaSource view(std::span<const uint8_t> bytes);
 
   MediaSource(MediaSource&& other) noexcept;
   MediaSource& operator=(MediaSource&& other) noexcept;
@@ -34,6 +36,7 @@ class MediaSource {
   size_t size_ = 0;
   void* mapping_ = nullptr;      // non-null when data_ is an mmap
   std::vector<uint8_t> owned_;   // used when the bytes came from memory
+  bool borrowed_ = false;        // data_ points at bytes someone else owns
 };
 
 }  // namespace frameprint

@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include "worker/cli/hash_command.h"
+#include "worker/cli/submit_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
   auto run_hash = frameprint::cli::add_hash_command(app);
+  auto run_submit = frameprint::cli::add_submit_command(app);
 
   try {
     app.parse(argc, argv);
@@ -33,5 +35,6 @@ int main(int argc, char** argv) {
   av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
 
   if (app.got_subcommand("hash")) return run_hash();
+  if (app.got_subcommand("submit")) return run_submit();
   return 1;
 }

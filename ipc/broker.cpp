@@ -1,0 +1,239 @@
+#include "ipc/broker.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace frameprint {
+
+using mdp::Message;
+
+namespace {
+
+uint64_t size_of(const Message& body) {
+  uint64_t n = 0;
+  for (const auto& f : body) n += f.size();
+  return n;
+}
+
+}  // namespace
+
+Broker::Broker(BrokerConfig config, Clock::time_point now)
+    : config_(config), next_heartbeat_(now + config.heartbeat) {}
+
+std::vector<Broker::Outgoing> Broker::take_outgoing() { return std::exchange(out_, {}); }
+std::vector<double> Broker::take_latencies() { return std::exchange(latencies_, {}); }
+
+void Broker::send_backend(const std::string& identity, Message frames) {
+  out_.push_back({Side::kBackend, mdp::with_identity(identity, std::move(frames))});
+}
+void Broker::send_frontend(const std::string& identity, Message frames) {
+  out_.push_back({Side::kFrontend, mdp::with_identity(identity, std::move(frames))});
+}
+
+void Broker::refresh(Worker& w, Clock::time_point now) {
+  w.expiry = now + config_.heartbeat * config_.liveness;
+}
+
+void Broker::on_frontend(Message frames, Clock::time_point now) {
+  std::string client;
+  mdp::ClientRequest req;
+  try {
+    client = mdp::pop_identity(frames);
+    req = mdp::parse_client(std::move(frames));
+  } catch (const mdp::ProtocolError& e) {
+    ++stats_.malformed;
+    spdlog::warn("broker: dropped a malformed client message: {}", e.what());
+    return;
+  }
+  if (req.service.rfind("mmi.", 0) == 0) {
+    handle_service_discovery(client, req);
+    return;
+  }
+  const uint64_t bytes = size_of(req.body);
+  auto& queue = waiting_[req.service];
+  if (queue.size() >= config_.max_queue || stats_.queued_bytes + bytes > config_.max_queue_bytes) {
+    ++stats_.overloaded;
+    reply_error(client, req.service, req.body, "overloaded",
+                "the broker's queue is full (" + std::to_string(queue.size()) +
+                    " requests waiting); try again later");
+    return;
+  }
+  const uint64_t id = next_request_++;
+  requests_.emplace(id, Request{client, req.service, std::move(req.body), bytes, 0, now});
+  queue.push_back(id);
+  ++stats_.received;
+  ++stats_.queued;
+  stats_.queued_bytes += bytes;
+  dispatch(req.service);
+}
+
+void Broker::handle_service_discovery(const std::string& client, mdp::ClientRequest& req) {
+  // RFC 8: mmi.service answers 200 when workers for the named service are
+  // registered, 404 when not; other mmi.* requests get 501.
+  std::string code = "501";
+  if (req.service == mdp::kServiceDiscovery) {
+    const std::string wanted = req.body.empty() ? "" : mdp::to_string(req.body.front());
+    const bool any = std::any_of(workers_.begin(), workers_.end(),
+                                 [&](const auto& w) { return w.second.service == wanted; });
+    code = any ? "200" : "404";
+  }
+  Message body;
+  body.push_back(mdp::frame_of(code));
+  send_frontend(client, mdp::client_message(req.service, std::move(body)));
+}
+
+void Broker::reply_error(const std::string& client, const std::string& service, const Message& body,
+                         std::string_view code, const std::string& message) {
+  // The error has the shape of a hashing result, with the job's id and
+  // name when its header frame is readable JSON.
+  nlohmann::ordered_json j;
+  if (!body.empty()) {
+    const auto header = nlohmann::json::parse(mdp::to_string(body.front()), nullptr, false);
+    if (header.is_object()) {
+      if (header.contains("name") && header["name"].is_string()) j["path"] = header["name"];
+      if (header.contains("id")) j["id"] = header["id"];
+    }
+  }
+  j["status"] = "error";
+  j["error"] = {{"code", code}, {"message", message}};
+  Message reply;
+  reply.push_back(mdp::frame_of(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  send_frontend(client, mdp::client_message(service, std::move(reply)));
+}
+
+void Broker::on_backend(Message frames, Clock::time_point now) {
+  std::string identity;
+  mdp::WorkerMessage msg;
+  try {
+    identity = mdp::pop_identity(frames);
+    msg = mdp::parse_worker(std::move(frames));
+  } catch (const mdp::ProtocolError& e) {
+    ++stats_.malformed;
+    spdlog::warn("broker: dropped a malformed worker message: {}", e.what());
+    return;
+  }
+  auto it = workers_.find(identity);
+  const bool known = it != workers_.end();
+  switch (msg.command) {
+    case mdp::Command::kReady:
+      if (known || msg.service.rfind("mmi.", 0) == 0) {
+        // A second READY, or a worker for a reserved service: a protocol error.
+        ++stats_.malformed;
+        if (known) remove_worker(identity, true);
+        else send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+        return;
+      }
+      it = workers_.emplace(identity, Worker{msg.service, {}, std::nullopt}).first;
+      refresh(it->second, now);
+      idle_[msg.service].push_back(identity);
+      stats_.workers = workers_.size();
+      spdlog::info("broker: worker {} ready for {}", mdp::printable_identity(identity), msg.service);
+      dispatch(msg.service);
+      return;
+    case mdp::Command::kReply: {
+      if (!known) {
+        // A worker the broker does not know (it restarted): forward what it
+        // computed anyway, and ask it to register again.
+        send_frontend(msg.client, mdp::client_message(mdp::kHashService, std::move(msg.body)));
+        send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+        return;
+      }
+      Worker& w = it->second;
+      refresh(w, now);
+      if (w.job) {
+        const Request& r = requests_.at(*w.job);
+        latencies_.push_back(std::chrono::duration<double>(now - r.received).count());
+        send_frontend(r.client, mdp::client_message(r.service, std::move(msg.body)));
+        finish_request(*w.job);
+        w.job.reset();
+        --stats_.in_flight;
+        ++stats_.replied;
+      } else {
+        send_frontend(msg.client, mdp::client_message(w.service, std::move(msg.body)));
+      }
+      idle_[w.service].push_back(identity);
+      dispatch(w.service);
+      return;
+    }
+    case mdp::Command::kHeartbeat:
+      if (known) refresh(it->second, now);
+      else send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+      return;
+    case mdp::Command::kDisconnect:
+      if (known) remove_worker(identity, false);
+      return;
+    case mdp::Command::kRequest:
+      ++stats_.malformed;
+      if (known) remove_worker(identity, true);
+      return;
+  }
+}
+
+void Broker::finish_request(uint64_t id) { requests_.erase(id); }
+
+void Broker::dispatch(const std::string& service) {
+  auto wq = waiting_.find(service);
+  auto iq = idle_.find(service);
+  if (wq == waiting_.end() || iq == idle_.end()) return;
+  while (!wq->second.empty() && !iq->second.empty()) {
+    const std::string identity = iq->second.front();
+    iq->second.pop_front();
+    const uint64_t id = wq->second.front();
+    wq->second.pop_front();
+    Request& r = requests_.at(id);
+    ++r.deliveries;
+    --stats_.queued;
+    stats_.queued_bytes -= r.bytes;
+    ++stats_.in_flight;
+    workers_.at(identity).job = id;
+    send_backend(identity, mdp::worker_request(r.client, mdp::share(r.body)));
+  }
+}
+
+void Broker::remove_worker(const std::string& identity, bool send_disconnect) {
+  auto it = workers_.find(identity);
+  if (it == workers_.end()) return;
+  const std::string service = it->second.service;
+  const std::optional<uint64_t> job = it->second.job;
+  auto& idle = idle_[service];
+  idle.erase(std::remove(idle.begin(), idle.end(), identity), idle.end());
+  workers_.erase(it);
+  stats_.workers = workers_.size();
+  if (send_disconnect) send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+  if (!job) return;
+  --stats_.in_flight;
+  Request& r = requests_.at(*job);
+  if (r.deliveries >= config_.max_deliveries) {
+    ++stats_.poisoned;
+    spdlog::warn("broker: request delivered {} times without a reply: answering poison", r.deliveries);
+    reply_error(r.client, r.service, r.body, "poison",
+                "delivered " + std::to_string(r.deliveries) +
+                    " times and every worker holding it died or left without replying; not retried");
+    finish_request(*job);
+    return;
+  }
+  ++stats_.requeued;
+  ++stats_.queued;
+  stats_.queued_bytes += r.bytes;
+  waiting_[service].push_front(*job);
+  dispatch(service);
+}
+
+void Broker::on_tick(Clock::time_point now) {
+  std::vector<std::string> dead;
+  for (const auto& [id, w] : workers_)
+    if (w.expiry < now) dead.push_back(id);
+  for (const auto& id : dead) {
+    spdlog::warn("broker: worker {} missed {} heartbeats: removed", mdp::printable_identity(id), config_.liveness);
+    remove_worker(id, false);
+  }
+  if (now >= next_heartbeat_) {
+    for (const auto& [id, w] : workers_) send_backend(id, mdp::worker_command(mdp::Command::kHeartbeat));
+    next_heartbeat_ = now + config_.heartbeat;
+  }
+}
+
+}  // namespace frameprint

@@ -1,0 +1,42 @@
+// The broker on sockets: a ROUTER for clients (frontend) and one for workers
+// (backend), polled by one thread that feeds the Broker state machine.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "ipc/broker.h"
+
+namespace frameprint {
+
+struct BrokerServerConfig {
+  std::string frontend = "tcp://127.0.0.1:5555";
+  std::string backend = "tcp://127.0.0.1:5556";
+  std::string metrics;  // HOST:PORT for Prometheus; empty: none
+  int64_t max_message_bytes = int64_t{1} << 30;  // per frame; larger messages are dropped by ZeroMQ
+  BrokerConfig broker;
+};
+
+class BrokerServer {
+ public:
+  BrokerServer(zmq::context_t& ctx, BrokerServerConfig config);
+  ~BrokerServer();
+
+  // The endpoints actually bound (ports resolved when asked for tcp://host:*).
+  std::string frontend_endpoint() const;
+  std::string backend_endpoint() const;
+
+  // Serves until `stop` becomes true or `stop_fd` (if >= 0) is readable.
+  void run(const std::atomic<bool>& stop, int stop_fd = -1);
+
+  BrokerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace frameprint

@@ -1,0 +1,47 @@
+// The queue producer's engine: keeps a window of jobs in flight through the
+// broker, resends a job whose reply is late, drops duplicate replies (by job
+// id) and reports exactly one result per job.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "ipc/mdp.h"
+
+namespace frameprint {
+
+struct ProducerConfig {
+  std::string endpoint = "tcp://127.0.0.1:5555";
+  std::string service = std::string(mdp::kHashService);
+  int window = 16;                            // jobs in flight
+  std::chrono::milliseconds timeout{120000};  // per attempt
+  int retries = 3;                            // resends after the first attempt
+};
+
+struct ProducerJob {
+  std::string id;     // also inside the header frame, echoed in the reply
+  mdp::Message body;  // [header JSON][media bytes]?
+};
+
+class Producer {
+ public:
+  Producer(zmq::context_t& ctx, ProducerConfig config);
+
+  // Pulls jobs from `next` (nullopt: none left) and calls `on_result` once
+  // per job with the reply's JSON text, or with an error result after the
+  // last retry timed out. Returns when every job has a result, or early when
+  // `stop_fd` (if >= 0) becomes readable (returns false then).
+  bool run(const std::function<std::optional<ProducerJob>()>& next,
+           const std::function<void(const std::string& id, const std::string& json)>& on_result,
+           int stop_fd = -1);
+
+ private:
+  zmq::context_t& ctx_;
+  ProducerConfig config_;
+};
+
+}  // namespace frameprint

@@ -1,0 +1,42 @@
+// Owner of a POSIX file descriptor (eventfd, signalfd).
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+namespace frameprint {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A signalfd for SIGINT and SIGTERM (blocked for the calling thread and the
+// threads it starts afterwards): a stop request becomes a readable fd that a
+// poll loop can watch, with no signal handler and no global flag.
+UniqueFd stop_signal_fd();
+
+}  // namespace frameprint

@@ -1,0 +1,206 @@
+#include "worker/cli/submit_command.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ipc/producer.h"
+#include "ipc/unique_fd.h"
+#include "worker/cli/file_walker.h"
+#include "worker/cli/hash_command.h"
+#include "worker/cli/progress.h"
+#include "worker/job_options.h"
+
+namespace frameprint::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SubmitCommand {
+  std::string broker;
+  std::vector<std::string> paths;
+  bool by_path = false;
+  double timeout_s = 120;
+  int retries = 3;
+  int window = 16;
+  std::string output;
+  HashOptions options;
+
+  int run();
+};
+
+// Inputs already answered in an earlier run's output; also cuts off a last
+// line that a crash left half-written, so appending stays valid JSONL.
+std::set<std::string> answered_in(const std::string& file) {
+  std::set<std::string> done;
+  std::fstream f(file, std::ios::in | std::ios::binary);
+  if (!f) return done;
+  std::string line;
+  std::streamoff good_end = 0, pos = 0;
+  while (std::getline(f, line)) {
+    pos += static_cast<std::streamoff>(line.size()) + 1;
+    if (f.eof()) break;  // no newline: incomplete
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("path") && j["path"].is_string()) {
+      done.insert(j["path"].get<std::string>());
+      good_end = pos;
+    }
+  }
+  f.close();
+  std::error_code ec;
+  if (fs::file_size(file, ec) != static_cast<uintmax_t>(good_end) && !ec) fs::resize_file(file, static_cast<uintmax_t>(good_end));
+  return done;
+}
+
+std::string session_prefix() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+// The reply with "path" (first) set to the input as the user gave it.
+nlohmann::ordered_json with_path(const std::string& json_text, const std::string& path, const std::string& id) {
+  auto reply = nlohmann::ordered_json::parse(json_text, nullptr, false);
+  nlohmann::ordered_json out;
+  out["path"] = path;
+  if (!reply.is_object()) {
+    out["status"] = "error";
+    out["error"] = {{"code", "bad_reply"}, {"message", "the pool sent a reply that is not a JSON object"}};
+    out["id"] = id;
+    return out;
+  }
+  for (auto& [k, v] : reply.items())
+    if (k != "path") out[k] = v;
+  return out;
+}
+
+int SubmitCommand::run() {
+  std::ostream* out = &std::cout;
+  std::ofstream file;
+  std::set<std::string> skip;
+  if (!output.empty()) {
+    skip = answered_in(output);
+    file.open(output, std::ios::app | std::ios::binary);
+    if (!file) {
+      std::cerr << "frameprint submit: cannot write " << output << '\n';
+      return 1;
+    }
+    out = &file;
+  }
+  std::vector<InputFile> inputs;
+  for (auto& in : expand_inputs(paths))
+    if (!skip.count(in.display)) inputs.push_back(std::move(in));
+  if (!skip.empty()) spdlog::info("resuming: {} inputs already answered in {}", skip.size(), output);
+
+  Progress progress(inputs.size());
+  bool all_ok = true;
+  auto emit = [&](const nlohmann::ordered_json& j) {
+    const bool ok = j.value("status", "") == "ok";
+    all_ok &= ok;
+    *out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
+    progress.advance(!ok);
+  };
+  auto local_error = [&](const InputFile& in, ErrorCode code, const std::string& message) {
+    MediaResult r;
+    r.path = in.display;
+    r.error = MediaError(code, message);
+    emit(to_json(r));
+  };
+
+  const std::string prefix = session_prefix();
+  const auto options_json = options_to_json(options);
+  std::unordered_map<std::string, const InputFile*> by_id;
+  size_t next = 0;
+  auto next_job = [&]() -> std::optional<ProducerJob> {
+    while (next < inputs.size()) {
+      const InputFile& in = inputs[next];
+      const std::string id = prefix + "-" + std::to_string(next);
+      ++next;
+      if (!in.problem.empty()) {
+        local_error(in, ErrorCode::kIoError, in.problem);
+        continue;
+      }
+      nlohmann::ordered_json header;
+      header["id"] = id;
+      header["name"] = in.file.filename().string();
+      ProducerJob job{id, {}};
+      if (by_path) {
+        std::error_code ec;
+        const fs::path abs = fs::absolute(in.file, ec);
+        header["path"] = (ec ? in.file : abs).string();
+        header["options"] = options_json;
+        job.body.push_back(mdp::frame_of(header.dump()));
+      } else {
+        std::ifstream f(in.file, std::ios::binary | std::ios::ate);
+        if (!f) {
+          local_error(in, ErrorCode::kIoError, "cannot open file");
+          continue;
+        }
+        const auto size = static_cast<size_t>(f.tellg());
+        zmq::message_t bytes(size);
+        f.seekg(0);
+        if (!f.read(static_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+          local_error(in, ErrorCode::kIoError, "read failed");
+          continue;
+        }
+        header["options"] = options_json;
+        job.body.push_back(mdp::frame_of(header.dump()));
+        job.body.push_back(std::move(bytes));
+      }
+      by_id[id] = &in;
+      return job;
+    }
+    return std::nullopt;
+  };
+  auto on_result = [&](const std::string& id, const std::string& json) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return;
+    emit(with_path(json, it->second->display, id));
+    by_id.erase(it);
+  };
+
+  ProducerConfig pc;
+  pc.endpoint = broker;
+  pc.window = window;
+  pc.retries = retries;
+  pc.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  UniqueFd stop = stop_signal_fd();
+  zmq::context_t ctx;
+  const bool finished = Producer(ctx, pc).run(next_job, on_result, stop.get());
+  if (!finished) {
+    spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume", by_id.size());
+    return 2;
+  }
+  return all_ok ? 0 : 2;
+}
+
+}  // namespace
+
+std::function<int()> add_submit_command(CLI::App& app) {
+  auto cmd = std::make_shared<SubmitCommand>();
+  CLI::App* sub = app.add_subcommand("submit", "Send files to a frameprint worker pool and collect the results");
+  sub->add_option("paths", cmd->paths, "Files or directories (searched recursively)")->required();
+  sub->add_option("--broker", cmd->broker, "Broker frontend endpoint, e.g. tcp://127.0.0.1:5555")->required();
+  sub->add_flag("--by-path", cmd->by_path, "Send absolute paths instead of file bytes (workers need --allow-root)");
+  sub->add_option("--timeout", cmd->timeout_s, "Seconds to wait for a reply before sending a job again")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--retries", cmd->retries, "Times a job is sent again after a timeout")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  sub->add_option("--window", cmd->window, "Jobs in flight")->check(CLI::Range(1, 100000))->capture_default_str();
+  sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");
+  add_hashing_options(*sub, cmd->options);
+  return [cmd]() -> int { return cmd->run(); };
+}
+
+}  // namespace frameprint::cli

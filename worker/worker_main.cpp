@@ -1,0 +1,235 @@
+// frameprint-worker: takes hashing jobs from the broker (Majordomo worker),
+// hashes them and replies with the result. N slots = N jobs in flight.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "ipc/mdp_worker.h"
+#include "ipc/metrics.h"
+#include "ipc/unique_fd.h"
+#include "kernels/pdq_backend.h"
+#include "worker/cli/hash_command.h"
+#include "worker/job_handler.h"
+
+namespace frameprint {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct WorkerSettings {
+  MdpWorkerConfig mdp;
+  JobPolicy policy;
+  std::string device = "auto";
+  std::string metrics;
+  double job_timeout_s = 0;  // 0: max_seconds * 2 + 60
+  std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
+};
+
+// Jobs handed from the I/O thread to the hashing threads.
+class JobQueue {
+ public:
+  void push(MdpJob job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  std::optional<MdpJob> pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !jobs_.empty(); });
+    if (jobs_.empty()) return std::nullopt;
+    MdpJob j = std::move(jobs_.front());
+    jobs_.pop_front();
+    return j;
+  }
+  void close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<MdpJob> jobs_;
+  bool closed_ = false;
+};
+
+class WorkerProgram {
+ public:
+  explicit WorkerProgram(WorkerSettings s)
+      : s_(std::move(s)),
+        metrics_(s_.metrics),
+        done_(metrics_.counter("frameprint_worker_jobs_done_total", "Jobs answered with a hash result")),
+        failed_(metrics_.counter("frameprint_worker_jobs_failed_total", "Jobs answered with an error result")),
+        frames_(metrics_.counter("frameprint_worker_frames_hashed_total", "Frames hashed")),
+        bytes_(metrics_.counter("frameprint_worker_bytes_hashed_total", "Media bytes hashed")),
+        busy_(metrics_.gauge("frameprint_worker_jobs_in_flight", "Jobs being hashed")),
+        latency_(metrics_.histogram("frameprint_worker_job_seconds", "Time to hash one job", latency_buckets())),
+        started_(static_cast<size_t>(s_.mdp.slots)) {}
+
+  int run() {
+    UniqueFd stop_fd = stop_signal_fd();  // before any thread starts: they inherit the mask
+    zmq::context_t ctx;
+    MdpWorker mdp(ctx, s_.mdp);
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < s_.mdp.slots; ++i) threads.emplace_back([&] { hash_loop(mdp); });
+    std::jthread watchdog([&](std::stop_token st) { watch(st); });
+    spdlog::info("{}: {} slots on {}, device cpu", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint);
+    mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd.get());
+    queue_.close();
+    threads.clear();
+    spdlog::info("{}: stopped", s_.policy.worker_name);
+    return 0;
+  }
+
+ private:
+  void hash_loop(MdpWorker& mdp) {
+    auto backend = pdq::make_cpu_backend();
+    while (auto job = queue_.pop()) {
+      const auto slot = static_cast<size_t>(job->slot);
+      const auto t0 = Clock::now();
+      started_[slot].store(t0.time_since_epoch().count());
+      busy_.Increment();
+      const std::string header = job->body.empty() ? std::string() : mdp::to_string(job->body[0]);
+      std::optional<std::span<const uint8_t>> bytes;
+      if (job->body.size() >= 2)
+        bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
+      inject_fault(header);
+      JobOutcome r = handle_job(header, bytes, s_.policy, *backend);
+      mdp::Message reply;
+      reply.push_back(mdp::frame_of(r.reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+      mdp.complete(job->slot, job->ticket, std::move(reply));
+      started_[slot].store(0);
+      busy_.Decrement();
+      (r.ok ? done_ : failed_).Increment();
+      frames_.Increment(static_cast<double>(r.frames));
+      bytes_.Increment(static_cast<double>(r.bytes));
+      latency_.Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  }
+
+  // A job stuck far beyond the decode time limit means a hung library call
+  // that cannot be cancelled: exit so the broker requeues it (and, after
+  // three such deliveries, answers it as poison) and a supervisor restarts us.
+  void watch(std::stop_token st) {
+    const double limit = s_.job_timeout_s > 0 ? s_.job_timeout_s : s_.policy.defaults.limits.max_seconds * 2 + 60;
+    while (!st.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto now = Clock::now().time_since_epoch().count();
+      for (const auto& t : started_) {
+        const auto since = t.load();
+        if (since != 0 && static_cast<double>(now - since) * 1e-9 > limit) {
+          spdlog::critical("a job has run for more than {} s (--job-timeout): exiting", limit);
+          std::_Exit(3);
+        }
+      }
+    }
+  }
+
+  void inject_fault(const std::string& header) {
+    if (s_.fault.empty()) return;
+    const auto colon = s_.fault.find(':');
+    const std::string kind = s_.fault.substr(0, colon);
+    const std::string name = colon == std::string::npos ? "" : s_.fault.substr(colon + 1);
+    const auto j = nlohmann::json::parse(header, nullptr, false);
+    if (!j.is_object() || j.value("name", std::string()) != name) return;
+    if (kind == "crash") std::abort();
+    if (kind == "hang") std::this_thread::sleep_for(std::chrono::hours(24));
+  }
+
+  WorkerSettings s_;
+  MetricsEndpoint metrics_;
+  prometheus::Counter& done_;
+  prometheus::Counter& failed_;
+  prometheus::Counter& frames_;
+  prometheus::Counter& bytes_;
+  prometheus::Gauge& busy_;
+  prometheus::Histogram& latency_;
+  JobQueue queue_;
+  std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
+};
+
+std::string default_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+}  // namespace
+}  // namespace frameprint
+
+int main(int argc, char** argv) {
+  using namespace frameprint;
+  WorkerSettings s;
+  s.policy.defaults.seconds_per_hash = 1.0;
+  std::vector<std::string> roots;
+  int heartbeat_ms = static_cast<int>(s.mdp.heartbeat.count());
+  bool verbose = false;
+  CLI::App app{"frameprint-worker: hashes jobs from a frameprint-broker"};
+  app.add_option("--connect", s.mdp.endpoint, "Broker backend endpoint")->capture_default_str();
+  app.add_option("--slots", s.mdp.slots, "Jobs in flight (one broker connection each)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--device", s.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)");
+  app.add_option("--max-bytes", s.policy.max_bytes, "Largest file a job may carry or name")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--metrics", s.metrics, "Serve Prometheus metrics on HOST:PORT");
+  app.add_option("--name", s.policy.worker_name, "Name put in replies (default HOST:PID)");
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval; the broker is dead after 3 missed")
+      ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  app.add_option("--job-timeout", s.job_timeout_s,
+                 "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
+  cli::add_hashing_options(app, s.policy.defaults);
+  app.add_option("--fault-injection", s.fault, "Testing only: crash:NAME or hang:NAME")->group("");
+  app.add_flag("-v,--verbose", verbose, "Log more");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("worker"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e frameprint-worker %^%l%$: %v");
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+  s.mdp.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+  if (s.policy.worker_name.empty()) s.policy.worker_name = default_name();
+
+  if (s.device.rfind("cuda", 0) == 0) {
+    spdlog::critical("--device {}: this build has no CUDA backend", s.device);
+    return 1;
+  }
+  if (s.device != "auto" && s.device != "cpu") {
+    spdlog::critical("--device must be auto, cpu, cuda or cuda:N");
+    return 1;
+  }
+  if (s.device == "auto") spdlog::info("no CUDA backend in this build: hashing on the CPU");
+  try {
+    s.policy.allow_roots = canonical_roots(roots);
+    return WorkerProgram(std::move(s)).run();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}
