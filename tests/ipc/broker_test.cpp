@@ -1,0 +1,231 @@
+// The broker's rules, driven as a state machine with a manual clock.
+#include "ipc/broker.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace frameprint {
+namespace {
+
+using mdp::Message;
+using Clock = Broker::Clock;
+using namespace std::chrono_literals;
+
+Message frames(const std::vector<std::string>& parts) {
+  Message m;
+  for (const auto& p : parts) m.push_back(mdp::frame_of(p));
+  return m;
+}
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  BrokerTest() : broker_(config(), t_) {}
+  static BrokerConfig config() {
+    BrokerConfig c;
+    c.heartbeat = 100ms;
+    c.max_queue = 3;
+    return c;
+  }
+  void request(const std::string& client, const std::string& id, const std::string& service = "frameprint.hash",
+               const std::string& bytes = "xyz") {
+    nlohmann::json h = {{"id", id}, {"name", id + ".jpg"}};
+    broker_.on_frontend(mdp::with_identity(client, mdp::client_message(service, frames({h.dump(), bytes}))), t_);
+  }
+  void worker(const std::string& w, Message m) { broker_.on_backend(mdp::with_identity(w, std::move(m)), t_); }
+  void ready(const std::string& w) { worker(w, mdp::worker_ready("frameprint.hash")); }
+  void reply(const std::string& w, const std::string& client, const std::string& body) {
+    worker(w, mdp::worker_reply(client, frames({body})));
+  }
+  void advance(std::chrono::milliseconds d) {
+    t_ += d;
+    broker_.on_tick(t_);
+  }
+  // Sent messages as (side, peer, command-or-service, last frame).
+  struct Sent {
+    Broker::Side side;
+    std::string peer;
+    mdp::WorkerMessage worker;   // backend
+    mdp::ClientRequest client;   // frontend
+  };
+  std::vector<Sent> sent() {
+    std::vector<Sent> out;
+    for (auto& o : broker_.take_outgoing()) {
+      Sent s{o.side, mdp::pop_identity(o.frames), {}, {}};
+      if (o.side == Broker::Side::kBackend) s.worker = mdp::parse_worker(std::move(o.frames));
+      else s.client = mdp::parse_client(std::move(o.frames));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  static nlohmann::json body_json(const Sent& s) { return nlohmann::json::parse(mdp::to_string(s.client.body.at(0))); }
+
+  Clock::time_point t_ = Clock::now();
+  Broker broker_;
+};
+
+TEST_F(BrokerTest, RoutesARequestToAnIdleWorkerAndTheReplyBack) {
+  ready("W1");
+  request("C1", "job-1");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].side, Broker::Side::kBackend);
+  EXPECT_EQ(out[0].peer, "W1");
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kRequest);
+  EXPECT_EQ(out[0].worker.client, "C1");
+  ASSERT_EQ(out[0].worker.body.size(), 2u);
+  EXPECT_EQ(mdp::to_string(out[0].worker.body[1]), "xyz");
+  EXPECT_EQ(broker_.stats().in_flight, 1u);
+
+  reply("W1", "C1", R"({"id":"job-1","status":"ok"})");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].side, Broker::Side::kFrontend);
+  EXPECT_EQ(out[0].peer, "C1");
+  EXPECT_EQ(out[0].client.service, "frameprint.hash");
+  EXPECT_EQ(body_json(out[0])["id"], "job-1");
+  EXPECT_EQ(broker_.stats().replied, 1u);
+  EXPECT_EQ(broker_.stats().in_flight, 0u);
+  EXPECT_EQ(broker_.take_latencies().size(), 1u);
+}
+
+TEST_F(BrokerTest, QueuesUntilAWorkerIsFreeInArrivalOrder) {
+  request("C1", "a");
+  request("C2", "b");
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(broker_.stats().queued, 2u);
+  ready("W1");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].worker.client, "C1");
+  reply("W1", "C1", R"({"id":"a"})");
+  out = sent();
+  ASSERT_EQ(out.size(), 2u);  // reply to C1, then b to W1
+  EXPECT_EQ(out[1].peer, "W1");
+  EXPECT_EQ(out[1].worker.client, "C2");
+}
+
+TEST_F(BrokerTest, DeadWorkersJobGoesBackToTheFrontOfTheQueue) {
+  ready("W1");
+  request("C1", "first");
+  request("C2", "second");
+  sent();
+  // W1 goes silent: after 3 heartbeats it is dead and "first" is requeued
+  // ahead of "second".
+  for (int i = 0; i < 3; ++i) advance(100ms);
+  EXPECT_EQ(broker_.stats().workers, 1u);
+  advance(10ms);
+  EXPECT_EQ(broker_.stats().workers, 0u);
+  EXPECT_EQ(broker_.stats().requeued, 1u);
+  sent();
+  ready("W2");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].worker.client, "C1");
+}
+
+TEST_F(BrokerTest, HeartbeatsKeepWorkersAliveAndGoToAll) {
+  ready("W1");
+  ready("W2");
+  request("C1", "busy");  // W1 busy, W2 idle: both get heartbeats
+  sent();
+  for (int i = 0; i < 10; ++i) {
+    worker("W1", mdp::worker_command(mdp::Command::kHeartbeat));
+    worker("W2", mdp::worker_command(mdp::Command::kHeartbeat));
+    advance(100ms);
+  }
+  EXPECT_EQ(broker_.stats().workers, 2u);
+  int heartbeats = 0;
+  for (const auto& s : sent()) heartbeats += s.worker.command == mdp::Command::kHeartbeat;
+  EXPECT_GE(heartbeats, 18);
+}
+
+TEST_F(BrokerTest, PoisonAfterThreeDeliveriesWithoutReply) {
+  request("C1", "poison");
+  for (int delivery = 1; delivery <= 3; ++delivery) {
+    std::string w = "W";
+    w += std::to_string(delivery);
+    ready(w);
+    auto out = sent();
+    ASSERT_EQ(out.size(), 1u) << delivery;
+    EXPECT_EQ(out[0].peer, w);
+    worker(w, mdp::worker_command(mdp::Command::kDisconnect));  // it "crashed" with the job
+  }
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].side, Broker::Side::kFrontend);
+  EXPECT_EQ(out[0].peer, "C1");
+  const auto j = body_json(out[0]);
+  EXPECT_EQ(j["status"], "error");
+  EXPECT_EQ(j["error"]["code"], "poison");
+  EXPECT_EQ(j["id"], "poison");
+  EXPECT_EQ(j["path"], "poison.jpg");
+  EXPECT_EQ(broker_.stats().poisoned, 1u);
+  EXPECT_EQ(broker_.stats().queued + broker_.stats().in_flight, 0u);
+}
+
+TEST_F(BrokerTest, OverloadedBeyondTheQueueBound) {
+  for (int i = 0; i < 3; ++i) request("C", std::to_string(i));
+  EXPECT_TRUE(sent().empty());
+  request("C", "fourth");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(body_json(out[0])["error"]["code"], "overloaded");
+  EXPECT_EQ(body_json(out[0])["id"], "fourth");
+  EXPECT_EQ(broker_.stats().queued, 3u);
+
+  BrokerConfig small = config();
+  small.max_queue_bytes = 100;
+  Broker b(small, t_);
+  nlohmann::json h = {{"id", "big"}};
+  b.on_frontend(mdp::with_identity("C", mdp::client_message("frameprint.hash", frames({h.dump(), std::string(200, 'x')}))), t_);
+  ASSERT_EQ(b.take_outgoing().size(), 1u);
+  EXPECT_EQ(b.stats().overloaded, 1u);
+}
+
+TEST_F(BrokerTest, ServiceDiscovery) {
+  auto ask = [&](const std::string& service, const std::string& name) {
+    broker_.on_frontend(mdp::with_identity("C", mdp::client_message(service, frames({name}))), t_);
+    auto out = sent();
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? std::string() : mdp::to_string(out[0].client.body.at(0));
+  };
+  EXPECT_EQ(ask("mmi.service", "frameprint.hash"), "404");
+  ready("W1");
+  EXPECT_EQ(ask("mmi.service", "frameprint.hash"), "200");
+  EXPECT_EQ(ask("mmi.service", "other"), "404");
+  EXPECT_EQ(ask("mmi.nothing", "x"), "501");
+}
+
+TEST_F(BrokerTest, MalformedAndOutOfTurnMessagesAreDroppedOrDisconnected) {
+  broker_.on_frontend(frames({"C", "garbage"}), t_);
+  broker_.on_frontend(frames({}), t_);
+  broker_.on_backend(frames({"W", "", "MDPW01", "\x42"}), t_);
+  EXPECT_EQ(broker_.stats().malformed, 3u);
+  EXPECT_TRUE(sent().empty());
+
+  // Heartbeat from an unknown worker: told to reconnect.
+  worker("stranger", mdp::worker_command(mdp::Command::kHeartbeat));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kDisconnect);
+
+  // A second READY is a protocol error: the worker is dropped.
+  ready("W1");
+  ready("W1");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kDisconnect);
+  EXPECT_EQ(broker_.stats().workers, 0u);
+}
+
+TEST_F(BrokerTest, ReplyFromAWorkerItNoLongerKnowsIsStillForwarded) {
+  reply("restarted", "C9", R"({"id":"late"})");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].peer, "C9");
+  EXPECT_EQ(out[1].worker.command, mdp::Command::kDisconnect);
+}
+
+}  // namespace
+}  // namespace frameprint
