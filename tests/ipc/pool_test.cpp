@@ -1,0 +1,348 @@
+// The worker pool as deployed: real frameprint-broker and frameprint-worker
+// processes on loopback, fed by `frameprint submit`, each test bounded in
+// time. Heartbeats are 200 ms so failures are noticed within a second.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "tests/support/child_process.h"
+#include "tests/support/media_writer.h"
+#include "tests/support/run_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace frameprint {
+namespace {
+
+using nlohmann::json;
+using testing::ChildProcess;
+using namespace std::chrono_literals;
+
+std::vector<json> lines_of(const std::string& text) {
+  std::vector<json> v;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) v.push_back(json::parse(line));
+  return v;
+}
+
+std::map<std::string, json> by_path(const std::vector<json>& results) {
+  std::map<std::string, json> m;
+  for (const auto& r : results) m[r.at("path").get<std::string>()] = r;
+  return m;
+}
+
+class Pool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    frontend_ = testing::loopback(testing::free_port());
+    backend_ = testing::loopback(testing::free_port());
+  }
+
+  void start_broker() {
+    broker_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                                 "--heartbeat-ms", "200"},
+        dir_ / "broker.log");
+    ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
+        << broker_->log();
+  }
+
+  ChildProcess& start_worker(std::vector<std::string> extra = {}, int slots = 2) {
+    std::vector<std::string> argv = {FRAMEPRINT_WORKER, "--connect", backend_, "--slots", std::to_string(slots),
+                                     "--heartbeat-ms", "200"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto log = dir_ / ("worker" + std::to_string(workers_.size()) + ".log");
+    workers_.push_back(std::make_unique<ChildProcess>(argv, log));
+    return *workers_.back();
+  }
+
+  // Worker connections registered (each worker has 2 slots, so 2 each).
+  size_t slots_registered() {
+    const std::string log = broker_->log();
+    size_t n = 0;
+    for (size_t at = log.find("ready for"); at != std::string::npos; at = log.find("ready for", at + 1)) ++n;
+    return n;
+  }
+
+  testing::ProcessResult submit(std::vector<std::string> args, double timeout_s = 120) {
+    std::vector<std::string> argv = {FRAMEPRINT_CLI, "submit", "--broker", frontend_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::run_process(argv, timeout_s);
+  }
+
+  // n small distinct PNGs under dir/name/.
+  std::filesystem::path make_images(const std::string& name, int n) {
+    const auto d = dir_ / name;
+    std::mt19937 rng(static_cast<uint32_t>(n));
+    for (int i = 0; i < n; ++i) {
+      cv::Mat m(48, 64, CV_8UC3);
+      cv::randu(m, 0, 255);
+      cv::GaussianBlur(m, m, {0, 0}, 1.0 + static_cast<double>(rng() % 5));
+      std::vector<uint8_t> png;
+      cv::imencode(".png", m, png);
+      dir_.write(name + "/img" + std::to_string(1000 + i) + ".png", png);
+    }
+    return d;
+  }
+
+  testing::TempDir dir_;
+  std::string frontend_, backend_;
+  std::unique_ptr<ChildProcess> broker_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+};
+
+TEST_F(Pool, TwoHundredJobsThroughTwoWorkersMatchLocalHashing) {
+  start_broker();
+  start_worker();
+  start_worker();
+  const auto media = make_images("media", 194);
+  testing::VideoSpec s;
+  s.container = "matroska";
+  s.encoder = "mpeg4";
+  for (int i = 0; i < 30; ++i) s.pts_seconds.push_back(i * 0.1);
+  for (int v = 0; v < 6; ++v) testing::write_video(media / ("clip" + std::to_string(v) + ".mkv"), s);
+
+  const auto pooled = submit({"--seconds-per-hash", "0.5", "--window", "32", media.string()});
+  ASSERT_EQ(pooled.exit_code, 0) << pooled.err << broker_->log();
+  const auto local = testing::run_process({FRAMEPRINT_CLI, "hash", "--seconds-per-hash", "0.5", media.string()});
+  ASSERT_EQ(local.exit_code, 0);
+
+  const auto results = lines_of(pooled.out);
+  ASSERT_EQ(results.size(), 200u);
+  const auto got = by_path(results);
+  ASSERT_EQ(got.size(), 200u) << "every result exactly once";
+  std::set<std::string> workers;
+  for (const auto& want : lines_of(local.out)) {
+    const std::string path = want.at("path");
+    ASSERT_TRUE(got.count(path)) << path;
+    json r = got.at(path);
+    workers.insert(r.at("worker").get<std::string>());
+    EXPECT_FALSE(r.at("id").get<std::string>().empty());
+    r.erase("id");
+    r.erase("worker");
+    EXPECT_EQ(r, want) << path;
+  }
+  EXPECT_EQ(workers.size(), 2u) << "both workers took jobs";
+}
+
+TEST_F(Pool, KillingAWorkerThatHoldsAJobLosesNothing) {
+  start_broker();
+  const auto media = make_images("media", 40);
+  // The first worker hangs on this file, so it is certainly holding it when killed.
+  ChildProcess& doomed = start_worker({"--fault-injection", "hang:img1007.png"});
+  ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
+  std::thread producer_thread;
+  testing::ProcessResult pooled;
+  producer_thread = std::thread([&] { pooled = submit({"--timeout", "60", media.string()}); });
+  ASSERT_TRUE(testing::eventually([&] { return doomed.log().find("fault injection: hang") != std::string::npos; }, 30s));
+  start_worker();
+  doomed.signal(SIGKILL);
+  producer_thread.join();
+  ASSERT_EQ(pooled.exit_code, 0) << pooled.err;
+  const auto results = lines_of(pooled.out);
+  EXPECT_EQ(results.size(), 40u);
+  EXPECT_EQ(by_path(results).size(), 40u);
+  for (const auto& r : results) EXPECT_EQ(r.at("status"), "ok") << r.dump();
+  EXPECT_NE(broker_->log().find("missed 3 heartbeats"), std::string::npos);
+}
+
+TEST_F(Pool, BrokerRestartMidRunLosesNothing) {
+  start_broker();
+  start_worker();
+  const auto media = make_images("media", 60);
+  const auto out = dir_ / "results.jsonl";
+  testing::ProcessResult pooled;
+  std::thread producer_thread([&] {
+    pooled = submit({"--timeout", "2", "--retries", "10", "--window", "4", "--output", out.string(), media.string()});
+  });
+  ASSERT_TRUE(testing::eventually([&] { return testing::read_bytes(out).size() > 2000; }, 30s));
+  broker_->signal(SIGKILL);
+  broker_->wait(5s);
+  start_broker();
+  producer_thread.join();
+  ASSERT_EQ(pooled.exit_code, 0) << pooled.err;
+  const auto text = testing::read_bytes(out);
+  const auto results = lines_of(std::string(text.begin(), text.end()));
+  EXPECT_EQ(results.size(), 60u);
+  EXPECT_EQ(by_path(results).size(), 60u);
+}
+
+TEST_F(Pool, AJobThatKeepsCrashingWorkersComesBackAsPoison) {
+  start_broker();
+  const auto media = make_images("media", 10);
+  cv::Mat m(40, 40, CV_8UC3, cv::Scalar(1, 2, 3));
+  std::vector<uint8_t> png;
+  cv::imencode(".png", m, png);
+  dir_.write("media/poison.png", png);
+  // Workers that die on poison.png, restarted as a supervisor would.
+  std::atomic<bool> done{false};
+  std::mutex mu;
+  // One slot each: a crash takes down every job of the process, and jobs that
+  // merely shared a process with the poison would be requeued with it.
+  auto spawn = [&] { return start_worker({"--fault-injection", "crash:poison.png"}, 1).pid(); };
+  {
+    std::lock_guard lock(mu);
+    spawn();
+    spawn();
+  }
+  std::thread supervisor([&] {
+    while (!done) {
+      {
+        std::lock_guard lock(mu);
+        size_t alive = 0;
+        for (auto& w : workers_) alive += w->running();
+        for (; alive < 2 && workers_.size() < 20; ++alive) spawn();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  const auto pooled = submit({"--timeout", "60", media.string()});
+  done = true;
+  supervisor.join();
+  EXPECT_LT(workers_.size(), 20u) << "workers kept dying: " << workers_.back()->log();
+  EXPECT_EQ(pooled.exit_code, 2);
+  const auto got = by_path(lines_of(pooled.out));
+  ASSERT_EQ(got.size(), 11u);
+  const auto& poison = got.at((dir_ / "media/poison.png").string());
+  EXPECT_EQ(poison.at("status"), "error");
+  EXPECT_EQ(poison.at("error").at("code"), "poison");
+  for (const auto& [path, r] : got)
+    if (path.find("poison") == std::string::npos) {
+      EXPECT_EQ(r.at("status"), "ok") << path;
+    }
+}
+
+void send_raw_tcp(const std::string& endpoint, const std::vector<uint8_t>& bytes) {
+  const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+    (void)!::write(fd, bytes.data(), bytes.size());
+  ::close(fd);
+}
+
+TEST_F(Pool, MalformedFramesAndRandomBytesDoNotStopTheService) {
+  start_broker();
+  start_worker();
+  ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
+  std::mt19937 rng(9);
+  zmq::context_t ctx;
+  for (const auto& endpoint : {frontend_, backend_}) {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 200);
+    s.connect(endpoint);
+    const std::vector<std::vector<std::string>> junk = {
+        {"hello"}, {"", "MDPC01"}, {"", "MDPW01", "\x07"}, {"", "MDPW01", "\x03", "nobody", ""},
+        {"", "MDPW01", "\x01"}, {"", "MDPC01", "frameprint.hash"}, {"", "MDPC01", "frameprint.hash", "not json"},
+        {"", "MDPW01", "\x02", "x", "", "y"}};
+    for (const auto& m : junk) {
+      std::vector<zmq::message_t> frames;
+      for (const auto& f : m) frames.emplace_back(f.data(), f.size());
+      (void)zmq::send_multipart(s, frames);
+    }
+    for (int i = 0; i < 20; ++i) {
+      std::vector<uint8_t> noise(1 + rng() % 3000);
+      for (auto& b : noise) b = static_cast<uint8_t>(rng());
+      send_raw_tcp(endpoint, noise);
+    }
+  }
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(broker_->running());
+  EXPECT_TRUE(workers_.front()->running());
+  const auto media = make_images("media", 5);
+  const auto pooled = submit({"--timeout", "30", media.string()});
+  EXPECT_EQ(pooled.exit_code, 0) << pooled.err << broker_->log();
+  EXPECT_EQ(lines_of(pooled.out).size(), 5u);
+}
+
+// A client and a worker written here against RFC 7 alone (raw ZeroMQ, none
+// of the project's protocol code) can use the broker.
+TEST_F(Pool, PlainRfc7ClientAndWorkerInteroperate) {
+  start_broker();
+  zmq::context_t ctx;
+  zmq::socket_t worker(ctx, zmq::socket_type::dealer);
+  worker.set(zmq::sockopt::linger, 0);
+  worker.connect(backend_);
+  auto send = [](zmq::socket_t& s, std::vector<std::string> parts) {
+    std::vector<zmq::message_t> frames;
+    for (const auto& p : parts) frames.emplace_back(p.data(), p.size());
+    return zmq::send_multipart(s, frames);
+  };
+  auto recv = [](zmq::socket_t& s) {
+    std::vector<zmq::message_t> frames;
+    s.set(zmq::sockopt::rcvtimeo, 10000);
+    (void)zmq::recv_multipart(s, std::back_inserter(frames));
+    std::vector<std::string> out;
+    for (auto& f : frames) out.push_back(f.to_string());
+    return out;
+  };
+  send(worker, {"", "MDPW01", std::string(1, '\x01'), "echo"});
+
+  zmq::socket_t client(ctx, zmq::socket_type::req);
+  client.set(zmq::sockopt::linger, 0);
+  client.connect(frontend_);
+  ASSERT_TRUE(testing::eventually([&] {
+    send(client, {"MDPC01", "mmi.service", "echo"});
+    return recv(client) == std::vector<std::string>{"MDPC01", "mmi.service", "200"};
+  }, 10s));
+
+  send(client, {"MDPC01", "echo", "hello", "world"});
+  std::vector<std::string> req;
+  do req = recv(worker);
+  while (!req.empty() && req.size() == 3 && req[2] == std::string(1, '\x04'));  // skip heartbeats
+  ASSERT_EQ(req.size(), 7u);
+  EXPECT_EQ(req[1], "MDPW01");
+  EXPECT_EQ(req[2], std::string(1, '\x02'));
+  EXPECT_EQ(req[4], "");
+  EXPECT_EQ(req[5], "hello");
+  EXPECT_EQ(req[6], "world");
+  send(worker, {"", "MDPW01", std::string(1, '\x03'), req[3], "", "hello back"});
+  EXPECT_EQ(recv(client), (std::vector<std::string>{"MDPC01", "echo", "hello back"}));
+  send(worker, {"", "MDPW01", std::string(1, '\x05')});
+}
+
+TEST_F(Pool, WorkerStopsGracefullyOnSigterm) {
+  start_broker();
+  ChildProcess& w = start_worker();
+  ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
+  w.signal(SIGTERM);
+  EXPECT_EQ(w.wait(10s), 0) << w.log();
+  EXPECT_NE(w.log().find("stopped"), std::string::npos);
+}
+
+TEST_F(Pool, PathJobsStayInsideAllowedRoots) {
+  start_broker();
+  const auto media = make_images("media", 3);
+  make_images("secret", 1);
+  start_worker({"--allow-root", media.string()});
+  const auto inside = submit({"--by-path", "--timeout", "30", media.string()});
+  EXPECT_EQ(inside.exit_code, 0) << inside.err;
+  EXPECT_EQ(lines_of(inside.out).size(), 3u);
+  const auto outside = submit({"--by-path", "--timeout", "30", (dir_ / "secret").string()});
+  EXPECT_EQ(outside.exit_code, 2);
+  const auto r = lines_of(outside.out);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].at("error").at("code"), "path_not_allowed");
+}
+
+}  // namespace
+}  // namespace frameprint
