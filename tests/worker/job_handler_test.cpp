@@ -1,0 +1,105 @@
+// Pool jobs as the worker sees them: header validation, inline bytes, path
+// jobs confined to --allow-root, and options that may only tighten limits.
+#include "worker/job_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "tests/support/temp_dir.h"
+
+namespace frameprint {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class JobHandler : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cv::Mat m(60, 80, CV_8UC3);
+    cv::randu(m, 0, 255);
+    cv::imencode(".png", m, png_);
+    inside_ = dir_.write("root/in.png", png_);
+    dir_.write("outside/secret.png", png_);
+    policy_.allow_roots = canonical_roots({(dir_ / "root").string()});
+    policy_.worker_name = "test-worker";
+    policy_.max_bytes = 1 << 20;
+  }
+  JobOutcome run(const json& header, bool with_bytes) {
+    std::optional<std::span<const uint8_t>> bytes;
+    if (with_bytes) bytes = std::span<const uint8_t>(png_);
+    return handle_job(header.dump(), bytes, policy_, *backend_);
+  }
+  std::string code(const JobOutcome& r) { return r.reply.at("error").at("code"); }
+
+  testing::TempDir dir_;
+  std::vector<uint8_t> png_;
+  fs::path inside_;
+  JobPolicy policy_;
+  std::unique_ptr<pdq::PdqBackend> backend_ = pdq::make_cpu_backend();
+};
+
+TEST_F(JobHandler, InlineBytesGiveTheHashResultWithIdAndWorker) {
+  const auto r = run({{"id", "j1"}, {"name", "photo.png"}}, true);
+  ASSERT_TRUE(r.ok) << r.reply.dump();
+  EXPECT_EQ(r.reply.at("path"), "photo.png");
+  EXPECT_EQ(r.reply.at("id"), "j1");
+  EXPECT_EQ(r.reply.at("worker"), "test-worker");
+  EXPECT_EQ(r.reply.at("kind"), "image");
+  EXPECT_EQ(r.bytes, png_.size());
+  EXPECT_EQ(r.frames, 1u);
+}
+
+TEST_F(JobHandler, MalformedHeadersAreBadRequests) {
+  EXPECT_EQ(code(handle_job("not json", std::nullopt, policy_, *backend_)), "bad_request");
+  EXPECT_EQ(code(run({{"name", "x"}}, true)), "bad_request");                        // no id
+  EXPECT_EQ(code(run({{"id", "a"}}, false)), "bad_request");                         // no path, no bytes
+  EXPECT_EQ(code(run({{"id", "a"}, {"path", inside_.string()}}, true)), "bad_request");  // both
+  EXPECT_EQ(code(run({{"id", "a"}, {"options", {{"dihedral", "yes"}}}}, true)), "bad_request");
+  EXPECT_EQ(code(run({{"id", "a"}, {"options", {{"seconds_per_hash", -1}}}}, true)), "bad_request");
+  const auto r = run({{"id", 42}, {"options", "fast"}}, true);
+  EXPECT_EQ(code(r), "bad_request");
+  EXPECT_EQ(r.reply.at("id"), 42);
+}
+
+TEST_F(JobHandler, PathJobsStayInsideTheAllowedRoots) {
+  const auto ok = run({{"id", "p"}, {"path", inside_.string()}}, false);
+  ASSERT_TRUE(ok.ok) << ok.reply.dump();
+  EXPECT_EQ(ok.reply.at("path"), inside_.string());
+
+  const std::string escape = (dir_ / "root" / ".." / "outside" / "secret.png").string();
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", escape}}, false)), "path_not_allowed");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "outside/secret.png").string()}}, false)), "path_not_allowed");
+  fs::create_symlink(dir_ / "outside" / "secret.png", dir_ / "root" / "link.png");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "root/link.png").string()}}, false)), "path_not_allowed");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", "relative.png"}}, false)), "bad_request");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "root/missing.png").string()}}, false)), "io_error");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "outside/missing.png").string()}}, false)), "path_not_allowed");
+
+  JobPolicy no_roots = policy_;
+  no_roots.allow_roots.clear();
+  EXPECT_EQ(code(handle_job(json({{"id", "p"}, {"path", inside_.string()}}).dump(), std::nullopt, no_roots, *backend_)),
+            "path_not_allowed");
+}
+
+TEST_F(JobHandler, SizeLimitsAndOptionsThatOnlyTighten) {
+  JobPolicy tight = policy_;
+  tight.max_bytes = 100;
+  EXPECT_EQ(code(handle_job(json({{"id", "b"}}).dump(), std::span<const uint8_t>(png_), tight, *backend_)), "too_large");
+
+  // A job cannot raise the worker's pixel limit...
+  JobPolicy small = policy_;
+  small.defaults.limits.max_pixels = 1000;
+  const auto r = handle_job(json({{"id", "c"}, {"options", {{"max_pixels", 1'000'000'000}}}}).dump(),
+                            std::span<const uint8_t>(png_), small, *backend_);
+  EXPECT_EQ(code(r), "too_large");
+  // ... but can lower it.
+  EXPECT_EQ(code(run({{"id", "d"}, {"options", {{"max_pixels", 100}}}}, true)), "too_large");
+  // Unknown options are ignored (newer producers, older workers).
+  EXPECT_TRUE(run({{"id", "e"}, {"options", {{"future_option", 1}, {"dihedral", true}}}}, true).ok);
+}
+
+}  // namespace
+}  // namespace frameprint
