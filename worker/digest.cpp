@@ -2,9 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "media_error.h"
+#include "media_source.h"
 
 namespace frameprint {
 
@@ -36,20 +39,40 @@ std::string finish(EVP_MD_CTX* ctx) {
   return s;
 }
 
+class DigestPair {
+ public:
+  DigestPair() : md5_(start(EVP_md5())), sha_(start(EVP_sha256())) {}
+  void update(const uint8_t* data, size_t n) {
+    if (EVP_DigestUpdate(md5_.get(), data, n) != 1 || EVP_DigestUpdate(sha_.get(), data, n) != 1)
+      throw MediaError(ErrorCode::kInternal, "message digest update failed");
+  }
+  FileDigests finish_both() { return FileDigests{finish(md5_.get()), finish(sha_.get())}; }
+
+ private:
+  MdCtx md5_, sha_;
+};
+
+// Cache-sized chunks: each is hashed by both digests while it is warm.
+constexpr size_t kChunk = 1 << 18;
+
 }  // namespace
 
 FileDigests compute_digests(std::span<const uint8_t> bytes) {
-  MdCtx md5 = start(EVP_md5());
-  MdCtx sha = start(EVP_sha256());
-  // One pass over the bytes in cache-sized chunks feeds both digests.
-  constexpr size_t kChunk = 1 << 18;
-  for (size_t off = 0; off < bytes.size(); off += kChunk) {
-    const size_t n = std::min(kChunk, bytes.size() - off);
-    if (EVP_DigestUpdate(md5.get(), bytes.data() + off, n) != 1 ||
-        EVP_DigestUpdate(sha.get(), bytes.data() + off, n) != 1)
-      throw MediaError(ErrorCode::kInternal, "message digest update failed");
+  DigestPair d;
+  for (size_t off = 0; off < bytes.size(); off += kChunk) d.update(bytes.data() + off, std::min(kChunk, bytes.size() - off));
+  return d.finish_both();
+}
+
+FileDigests compute_digests(const MediaSource& source) {
+  DigestPair d;
+  std::vector<uint8_t> buf(kChunk);
+  for (uint64_t off = 0;;) {
+    const size_t n = source.read_at(off, buf);
+    if (n == 0) break;
+    d.update(buf.data(), n);
+    off += n;
   }
-  return FileDigests{finish(md5.get()), finish(sha.get())};
+  return d.finish_both();
 }
 
 }  // namespace frameprint

@@ -14,5 +14,7 @@ struct FileDigests {
 };
 
 FileDigests compute_digests(std::span<const uint8_t> bytes);
+// Streams the source's bytes through both digests.
+FileDigests compute_digests(const class MediaSource& source);
 
 }  // namespace frameprint

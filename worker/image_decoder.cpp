@@ -3,10 +3,12 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <limits>
 #include <string>
 
 #include "kernels/pdq_math.h"
 #include "worker/media_error.h"
+#include "worker/video_decoder.h"
 
 namespace frameprint {
 
@@ -18,10 +20,11 @@ LumaPlane DecodedImage::plane() const {
 namespace {
 
 void check_pixels(int64_t w, int64_t h, int64_t max_pixels) {
-  if (w * h > max_pixels)
+  if (w * h > max_pixels || w > kMaxDimension || h > kMaxDimension)
     throw MediaError(ErrorCode::kTooLarge, "image is " + std::to_string(w) + "x" +
                                                std::to_string(h) + " pixels, more than the limit of " +
-                                               std::to_string(max_pixels) + " (--max-pixels)");
+                                               std::to_string(max_pixels) + " (--max-pixels) or " +
+                                               std::to_string(kMaxDimension) + " on a side");
 }
 
 }  // namespace
@@ -29,9 +32,15 @@ void check_pixels(int64_t w, int64_t h, int64_t max_pixels) {
 DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe,
                           bool apply_exif_orientation, int64_t max_pixels) {
   const std::string fmt(image_format_name(probe.format));
-  if (probe.width > 0 && probe.height > 0) check_pixels(probe.width, probe.height, max_pixels);
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    throw MediaError(ErrorCode::kTooLarge, "image files over 2 GiB are not decoded");
   if (probe.truncated)
     throw MediaError(ErrorCode::kTruncated, fmt + " file is truncated (no end marker)");
+  // The size must be known before decoding: an image whose header does not
+  // state it (in a way we read the same as the decoder) is not decoded.
+  if (probe.width <= 0 || probe.height <= 0)
+    throw MediaError(ErrorCode::kDecodeFailed, "cannot read the " + fmt + " image's size from its header");
+  check_pixels(probe.width, probe.height, max_pixels);
 
   // Greyscale stays one channel (luma = grey value); colour becomes 8-bit
   // BGR with any alpha dropped; 16-bit samples are reduced to 8 bits.
@@ -42,6 +51,9 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
     const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
     img = cv::imdecode(buf, flags);
   } catch (const cv::Exception& e) {
+    // OpenCV refuses sizes over OPENCV_IO_MAX_IMAGE_PIXELS before allocating.
+    if (e.func == "validateInputImageSize")
+      throw MediaError(ErrorCode::kTooLarge, "cannot decode " + fmt + " image: its size is over the limit");
     throw MediaError(ErrorCode::kDecodeFailed, "cannot decode " + fmt + " image: " + e.err);
   }
   if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))

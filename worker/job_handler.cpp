@@ -68,7 +68,8 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
         throw MediaError(ErrorCode::kTooLarge, "the file has " + std::to_string(bytes->size()) +
                                                    " bytes, more than this worker's limit of " +
                                                    std::to_string(policy.max_bytes) + " (--max-bytes)");
-      result = hash_media(MediaSource::view(*bytes), options, backend);
+      MediaSource source = MediaSource::view(*bytes);
+      result = hash_media(source, options, backend);
       out.bytes = bytes->size();
     } else {
       const std::string given = header["path"].get<std::string>();

@@ -24,9 +24,9 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
   return f;
 }
 
-void hash_image(const MediaSource& src, const ImageProbe& probe, const HashOptions& o,
+void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
                 pdq::PdqBackend& backend, MediaResult& out) {
-  const DecodedImage img = decode_image(src.bytes(), probe, o.exif_orientation, o.limits.max_pixels);
+  const DecodedImage img = decode_image(bytes, probe, o.exif_orientation, o.limits.max_pixels);
   out.kind = MediaKind::kImage;
   out.width = img.width;
   out.height = img.height;
@@ -37,7 +37,7 @@ void hash_image(const MediaSource& src, const ImageProbe& probe, const HashOptio
 
 void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
                 MediaResult& out) {
-  VideoDecoder dec(src.bytes(), o.limits);
+  VideoDecoder dec(src, o.limits);
   const VideoInfo& info = dec.info();
   out.kind = MediaKind::kVideo;
   out.codec = info.codec;
@@ -58,11 +58,13 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     out.width = orient.transpose ? frame.plane.height : frame.plane.width;
     out.height = orient.transpose ? frame.plane.width : frame.plane.height;
   }
+  if (decoded > 0 && out.frames.empty())
+    throw MediaError(ErrorCode::kNoFrames, "no frame has a timestamp at or after the stream's start");
   if (decoded == 0) {
     throw MediaError(dec.corrupt_packets() > 0 ? ErrorCode::kDecodeFailed : ErrorCode::kNoFrames,
                      dec.corrupt_packets() > 0
                          ? "no frame could be decoded (" + std::to_string(dec.corrupt_packets()) +
-                               " corrupt packets)"
+                               " packets failed: corrupt, or frames over --max-pixels)"
                          : "the video stream has no frames");
   }
   if (dec.corrupt_packets() > 0)
@@ -84,19 +86,23 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
 
 }  // namespace
 
-MediaResult hash_media(const MediaSource& source, const HashOptions& options,
-                       pdq::PdqBackend& backend) {
+MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::PdqBackend& backend) {
   MediaResult out;
   try {
     if (source.size() == 0) throw MediaError(ErrorCode::kEmptyFile, "the file is empty (0 bytes)");
-    const FileDigests d = compute_digests(source.bytes());
+    const FileDigests d = compute_digests(source);
     out.md5 = d.md5;
     out.sha256 = d.sha256;
-    const auto probe = probe_image(source.bytes());
     // Animated formats (GIF) take the video path; so does anything that is
     // not a still-image format OpenCV decodes.
-    if (probe && probe->format != ImageFormat::kGif) hash_image(source, *probe, options, backend, out);
-    else hash_video(source, options, backend, out);
+    const auto kind = probe_image(source.head(kImageMagicBytes));
+    if (kind && kind->format != ImageFormat::kGif) {
+      const auto bytes = source.contiguous(kMaxImageFileBytes);
+      const auto probe = probe_image(bytes);  // the whole file: size, truncation
+      hash_image(bytes, *probe, options, backend, out);
+    } else {
+      hash_video(source, options, backend, out);
+    }
   } catch (const MediaError& e) {
     out.error = e;
   } catch (const std::bad_alloc&) {
@@ -112,10 +118,12 @@ MediaResult hash_file(const std::filesystem::path& file, const std::string& disp
                       const HashOptions& options, pdq::PdqBackend& backend) {
   MediaResult out;
   try {
-    const MediaSource src = MediaSource::open_file(file);
+    MediaSource src = MediaSource::open_file(file);
     out = hash_media(src, options, backend);
   } catch (const MediaError& e) {
     out.error = e;
+  } catch (const std::exception& e) {
+    out.error = MediaError(ErrorCode::kInternal, std::string("internal error: ") + e.what());
   }
   out.path = display_path;
   return out;

@@ -21,8 +21,12 @@ struct HashOptions {
   VideoLimits limits;             // max_pixels applies to images too
 };
 
-MediaResult hash_media(const MediaSource& source, const HashOptions& options,
-                       pdq::PdqBackend& backend);
+// Enough leading bytes to recognise every still-image format.
+inline constexpr size_t kImageMagicBytes = 64;
+// Still images are decoded from memory; larger files are refused.
+inline constexpr uint64_t kMaxImageFileBytes = uint64_t{1} << 30;
+
+MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::PdqBackend& backend);
 
 // Opens (maps) the file and hashes it; result.path is set to `display_path`.
 MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,

@@ -1,10 +1,10 @@
 #include "media_source.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -13,89 +13,79 @@
 
 namespace frameprint {
 
-namespace {
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-}  // namespace
-
 MediaSource MediaSource::open_file(const std::filesystem::path& path) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0)
-    throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+  // below anyway.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0)
+  if (::fstat(fd.get(), &st) != 0)
     throw MediaError(ErrorCode::kIoError, "cannot stat file: " + std::string(std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) throw MediaError(ErrorCode::kIoError, "is a directory");
+  if (!S_ISREG(st.st_mode)) throw MediaError(ErrorCode::kIoError, "not a regular file");
   MediaSource s;
-  if (S_ISREG(st.st_mode)) {
-    if (st.st_size == 0) return s;
-    void* m = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, f.fd, 0);
-    if (m != MAP_FAILED) {
-      s.mapping_ = m;
-      s.data_ = static_cast<const uint8_t*>(m);
-      s.size_ = static_cast<size_t>(st.st_size);
-      return s;
-    }
-  }
-  // Not mappable (a pipe, a special file system): read it.
-  std::vector<uint8_t> buf;
-  uint8_t chunk[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(f.fd, chunk, sizeof chunk);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw MediaError(ErrorCode::kIoError, "read failed: " + std::string(std::strerror(errno)));
-    }
-    if (n == 0) break;
-    buf.insert(buf.end(), chunk, chunk + n);
-  }
-  return from_bytes(std::move(buf));
+  s.fd_ = std::move(fd);
+  s.size_ = static_cast<uint64_t>(st.st_size);
+  return s;
 }
 
 MediaSource MediaSource::from_bytes(std::vector<uint8_t> bytes) {
   MediaSource s;
   s.owned_ = std::move(bytes);
-  s.data_ = s.owned_.data();
+  s.memory_ = s.owned_;
   s.size_ = s.owned_.size();
   return s;
 }
 
 MediaSource MediaSource::view(std::span<const uint8_t> bytes) {
   MediaSource s;
-  s.data_ = bytes.data();
+  s.memory_ = bytes;
   s.size_ = bytes.size();
-  s.borrowed_ = true;
   return s;
 }
 
-MediaSource::MediaSource(MediaSource&& o) noexcept { *this = std::move(o); }
-
-MediaSource& MediaSource::operator=(MediaSource&& o) noexcept {
-  if (this != &o) {
-    release();
-    mapping_ = std::exchange(o.mapping_, nullptr);
-    owned_ = std::move(o.owned_);
-    borrowed_ = std::exchange(o.borrowed_, false);
-    size_ = std::exchange(o.size_, 0);
-    const uint8_t* other = std::exchange(o.data_, nullptr);
-    data_ = mapping_ ? static_cast<const uint8_t*>(mapping_) : (borrowed_ ? other : owned_.data());
+size_t MediaSource::read_at(uint64_t offset, std::span<uint8_t> out) const {
+  if (!fd_) {
+    if (offset >= memory_.size()) return 0;
+    const size_t n = std::min<uint64_t>(out.size(), memory_.size() - offset);
+    std::memcpy(out.data(), memory_.data() + offset, n);
+    return n;
   }
-  return *this;
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
+                              static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw MediaError(ErrorCode::kIoError, "read failed: " + std::string(std::strerror(errno)));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
 }
 
-MediaSource::~MediaSource() { release(); }
+std::span<const uint8_t> MediaSource::head(size_t n) {
+  if (!fd_) return memory_.first(std::min<size_t>(n, memory_.size()));
+  if (owned_.empty() || owned_.size() < std::min<uint64_t>(n, size_)) {
+    owned_.resize(std::min<uint64_t>(n, size_));
+    owned_.resize(read_at(0, owned_));
+  }
+  return std::span<const uint8_t>(owned_).first(std::min(n, owned_.size()));
+}
 
-void MediaSource::release() noexcept {
-  if (mapping_) ::munmap(mapping_, size_);
-  mapping_ = nullptr;
-  owned_.clear();
-  borrowed_ = false;
-  data_ = nullptr;
-  size_ = 0;
+std::span<const uint8_t> MediaSource::contiguous(uint64_t max_bytes) {
+  if (size_ > max_bytes)
+    throw MediaError(ErrorCode::kTooLarge, "the file has " + std::to_string(size_) +
+                                               " bytes, more than the limit of " + std::to_string(max_bytes) +
+                                               " for this kind of file");
+  if (!fd_) return memory_;
+  if (owned_.size() != size_) {
+    owned_.resize(size_);
+    owned_.resize(read_at(0, owned_));  // a file that shrank meanwhile gives fewer bytes
+  }
+  memory_ = owned_;
+  return memory_;
 }
 
 }  // namespace frameprint

@@ -1,6 +1,7 @@
-// The bytes of one input: a memory-mapped file (CLI) or a buffer received
-// over the network (worker). Decoders read from memory either way, and the
-// MD5/SHA-256 are computed over the same bytes.
+// The bytes of one input: a regular file read on demand with pread (CLI and
+// path jobs), or a buffer received over the network (worker). Reading on
+// demand, rather than mapping, keeps a file that shrinks or vanishes while
+// it is hashed an ordinary read error instead of a SIGBUS.
 #pragma once
 
 #include <cstdint>
@@ -9,34 +10,38 @@
 #include <string>
 #include <vector>
 
+#include "ipc/unique_fd.h"
+
 namespace frameprint {
 
 class MediaSource {
  public:
-  // Maps the file read-only. Throws MediaError(kIoError) when it cannot.
+  // Opens a regular file (anything else — a directory, FIFO, device — is
+  // refused without reading). Throws MediaError(kIoError).
   static MediaSource open_file(const std::filesystem::path& path);
   static MediaSource from_bytes(std::vector<uint8_t> bytes);
   // Bytes owned elsewhere (e.g. a received message) that outlive the source.
   static MediaSource view(std::span<const uint8_t> bytes);
 
-  MediaSource(MediaSource&& other) noexcept;
-  MediaSource& operator=(MediaSource&& other) noexcept;
-  MediaSource(const MediaSource&) = delete;
-  MediaSource& operator=(const MediaSource&) = delete;
-  ~MediaSource();
+  uint64_t size() const { return size_; }
 
-  std::span<const uint8_t> bytes() const { return {data_, size_}; }
-  size_t size() const { return size_; }
+  // Up to out.size() bytes from `offset`; fewer at the end of the data (or
+  // when the file shrank meanwhile). Throws MediaError(kIoError).
+  size_t read_at(uint64_t offset, std::span<uint8_t> out) const;
+
+  // The first bytes (at most n), for format detection.
+  std::span<const uint8_t> head(size_t n);
+  // All bytes in memory (read once for files). Throws MediaError(kTooLarge)
+  // beyond max_bytes.
+  std::span<const uint8_t> contiguous(uint64_t max_bytes);
 
  private:
   MediaSource() = default;
-  void release() noexcept;
 
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-  void* mapping_ = nullptr;      // non-null when data_ is an mmap
-  std::vector<uint8_t> owned_;   // used when the bytes came from memory
-  bool borrowed_ = false;        // data_ points at bytes someone else owns
+  UniqueFd fd_;                  // file sources
+  std::span<const uint8_t> memory_;  // memory sources (owned_ or borrowed)
+  std::vector<uint8_t> owned_;   // bytes from memory, or a file read into memory
+  uint64_t size_ = 0;
 };
 
 }  // namespace frameprint

@@ -38,7 +38,7 @@ void probe_jpeg(Bytes b, ImageProbe& p) {
   size_t pos = 2;
   p.truncated = true;  // until a scan with an end marker after it is found
   while (pos + 4 <= b.size()) {
-    if (b[pos] != 0xFF) return;
+    while (pos < b.size() && b[pos] != 0xFF) ++pos;  // stray bytes: libjpeg skips them too
     while (pos < b.size() && b[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= b.size()) return;
     const uint8_t m = b[pos++];
@@ -88,9 +88,10 @@ void probe_png(Bytes b, ImageProbe& p) {
 void probe_webp(Bytes b, ImageProbe& p) {
   const uint64_t riff_size = le32(b, 4) + 8ull;
   p.truncated = b.size() < riff_size;
+  auto le24 = [&](size_t at) { return le16(b, at) | (uint32_t{b[at + 2]} << 16); };
   if (starts_with(b, 12, "VP8X") && b.size() >= 30) {
-    p.width = clamp_dim((le32(b, 24) & 0xFFFFFF) + 1);
-    p.height = clamp_dim((le32(b, 27) & 0xFFFFFF) + 1);
+    p.width = clamp_dim(le24(24) + 1);
+    p.height = clamp_dim(le24(27) + 1);
   } else if (starts_with(b, 12, "VP8 ") && b.size() >= 30 && b[23] == 0x9D && b[24] == 0x01 &&
              b[25] == 0x2A) {
     p.width = clamp_dim(le16(b, 26) & 0x3FFF);
@@ -108,7 +109,7 @@ void probe_bmp(Bytes b, ImageProbe& p) {
   if (header == 12) {
     p.width = clamp_dim(le16(b, 18));
     p.height = clamp_dim(le16(b, 20));
-  } else if (header >= 40) {
+  } else if (header >= 16) {
     const auto w = static_cast<int32_t>(le32(b, 18));
     const auto h = static_cast<int32_t>(le32(b, 22));
     p.width = clamp_dim(static_cast<uint64_t>(std::abs(static_cast<int64_t>(w))));
@@ -117,6 +118,7 @@ void probe_bmp(Bytes b, ImageProbe& p) {
 }
 
 void probe_tiff(Bytes b, ImageProbe& p) {
+  if (b.size() < 8) return;
   const bool little = b[0] == 'I';
   auto u16 = [&](size_t at) { return little ? le16(b, at) : be16(b, at); };
   auto u32 = [&](size_t at) { return little ? le32(b, at) : be32(b, at); };
@@ -129,8 +131,9 @@ void probe_tiff(Bytes b, ImageProbe& p) {
     const uint32_t tag = u16(static_cast<size_t>(at));
     const uint32_t type = u16(static_cast<size_t>(at) + 2);
     const uint32_t value = type == 3 ? u16(static_cast<size_t>(at) + 8) : u32(static_cast<size_t>(at) + 8);
-    if (tag == 256) p.width = clamp_dim(value);
-    if (tag == 257) p.height = clamp_dim(value);
+    // libtiff keeps the first of duplicated tags; so must the size check.
+    if (tag == 256 && p.width == 0) p.width = clamp_dim(value);
+    if (tag == 257 && p.height == 0) p.height = clamp_dim(value);
   }
 }
 

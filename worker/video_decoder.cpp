@@ -6,6 +6,7 @@
 #include <vector>
 
 extern "C" {
+#include <libavutil/dict.h>
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
 }
@@ -13,6 +14,7 @@ extern "C" {
 #include "kernels/pdq_math.h"
 #include "worker/ffmpeg_handles.h"
 #include "worker/media_error.h"
+#include "worker/media_source.h"
 
 namespace frameprint {
 
@@ -20,24 +22,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Reads the input bytes for FFmpeg's custom I/O.
-struct MemoryReader {
-  std::span<const uint8_t> bytes;
-  size_t pos = 0;
+// Feeds the source's bytes to FFmpeg's custom I/O.
+struct SourceReader {
+  const MediaSource* source = nullptr;
+  uint64_t pos = 0;
 
   static int read(void* opaque, uint8_t* buf, int size) {
-    auto* r = static_cast<MemoryReader*>(opaque);
-    const size_t left = r->bytes.size() - r->pos;
-    if (left == 0) return AVERROR_EOF;
-    const size_t n = std::min(left, static_cast<size_t>(size));
-    std::memcpy(buf, r->bytes.data() + r->pos, n);
+    auto* r = static_cast<SourceReader*>(opaque);
+    size_t n = 0;
+    try {
+      n = r->source->read_at(r->pos, std::span<uint8_t>(buf, static_cast<size_t>(size)));
+    } catch (const MediaError&) {
+      return AVERROR(EIO);
+    }
+    if (n == 0) return AVERROR_EOF;
     r->pos += n;
     return static_cast<int>(n);
   }
 
   static int64_t seek(void* opaque, int64_t offset, int whence) {
-    auto* r = static_cast<MemoryReader*>(opaque);
-    const auto size = static_cast<int64_t>(r->bytes.size());
+    auto* r = static_cast<SourceReader*>(opaque);
+    const auto size = static_cast<int64_t>(r->source->size());
     int64_t target;
     switch (whence & ~AVSEEK_FORCE) {
       case AVSEEK_SIZE: return size;
@@ -47,9 +52,42 @@ struct MemoryReader {
       default: return AVERROR(EINVAL);
     }
     if (target < 0 || target > size) return AVERROR(EINVAL);
-    r->pos = static_cast<size_t>(target);
+    r->pos = static_cast<uint64_t>(target);
     return target;
   }
+};
+
+// Demuxers for media files people upload. Anything else — playlists and
+// manifests (hls, dash, concat) that would open other files or URLs, image
+// sequences, raw formats — is refused.
+bool allowed_container(std::string_view name) {
+  static constexpr std::string_view kAllowed[] = {
+      "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "flv", "mpegts", "mpeg", "mpegvideo", "asf", "ogg",
+      "nut", "mxf", "rm", "dv", "gif", "h264", "hevc", "m4v", "vc1", "av1", "obu", "ivf", "mjpeg",
+      "yuv4mpegpipe", "wav", "mp3", "aac", "flac", "aiff", "amr", "w64", "caf", "wv"};
+  return std::find(std::begin(kAllowed), std::end(kAllowed), name) != std::end(kAllowed);
+}
+
+// FFmpeg must never open anything but the bytes it was given.
+int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
+  return AVERROR(EPERM);
+}
+
+// Per-stream options for avformat_find_stream_info, owned here.
+class StreamOptions {
+ public:
+  StreamOptions(unsigned streams, int64_t max_pixels) : dicts_(streams, nullptr) {
+    for (auto& d : dicts_) av_dict_set_int(&d, "max_pixels", max_pixels, 0);
+  }
+  ~StreamOptions() {
+    for (auto& d : dicts_) av_dict_free(&d);
+  }
+  StreamOptions(const StreamOptions&) = delete;
+  StreamOptions& operator=(const StreamOptions&) = delete;
+  AVDictionary** get() { return dicts_.data(); }
+
+ private:
+  std::vector<AVDictionary*> dicts_;
 };
 
 int rotation_from_display_matrix(const AVStream* st) {
@@ -104,7 +142,7 @@ bool has_direct_luma(const AVPixFmtDescriptor* d) {
 struct VideoDecoder::State {
   VideoLimits limits;
   Clock::time_point deadline;
-  MemoryReader reader;
+  SourceReader reader;
   ffmpeg::IoContextPtr io;
   ffmpeg::FormatContextPtr fmt;
   ffmpeg::CodecContextPtr codec;
@@ -132,18 +170,27 @@ struct VideoDecoder::State {
   }
   static int interrupt(void* opaque) { return static_cast<State*>(opaque)->expired() ? 1 : 0; }
 
-  void open(std::span<const uint8_t> bytes);
+  void open(const MediaSource& source);
+  void check_size(int64_t width, int64_t height) const;
   bool receive(VideoFrame& out);
   void to_plane(VideoFrame& out);
 };
 
-void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
-  reader.bytes = bytes;
+void VideoDecoder::State::check_size(int64_t w, int64_t h) const {
+  if (w * h > limits.max_pixels || w > kMaxDimension || h > kMaxDimension)
+    throw MediaError(ErrorCode::kTooLarge,
+                     "video frames are " + std::to_string(w) + "x" + std::to_string(h) +
+                         " pixels, more than the limit of " + std::to_string(limits.max_pixels) +
+                         " (--max-pixels) or " + std::to_string(kMaxDimension) + " on a side");
+}
+
+void VideoDecoder::State::open(const MediaSource& source) {
+  reader.source = &source;
   constexpr int kIoBuffer = 1 << 16;
   auto* buf = static_cast<uint8_t*>(av_malloc(kIoBuffer));
   if (!buf) throw MediaError(ErrorCode::kInternal, "out of memory");
-  io.reset(avio_alloc_context(buf, kIoBuffer, 0, &reader, &MemoryReader::read, nullptr,
-                              &MemoryReader::seek));
+  io.reset(avio_alloc_context(buf, kIoBuffer, 0, &reader, &SourceReader::read, nullptr,
+                              &SourceReader::seek));
   if (!io) {
     av_free(buf);
     throw MediaError(ErrorCode::kInternal, "out of memory");
@@ -153,6 +200,7 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
   raw->pb = io.get();
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;
   raw->interrupt_callback = AVIOInterruptCB{&State::interrupt, this};
+  raw->io_open = &refuse_nested_open;
   // Probe first, so "not a media file" and "a media file we cannot read"
   // get different answers.
   const AVInputFormat* input_format = nullptr;
@@ -165,6 +213,11 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
     throw MediaError(ErrorCode::kUnsupportedFormat, "not a recognised image or video format");
   }
   const std::string probed = input_format->name;
+  if (!allowed_container(probed)) {
+    avformat_free_context(raw);
+    throw MediaError(ErrorCode::kUnsupportedFormat,
+                     "not a supported media container (" + probed + ")");
+  }
   err = avformat_open_input(&raw, nullptr, input_format, nullptr);  // frees raw on failure
   if (err < 0) {
     check_deadline();
@@ -174,8 +227,20 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
   }
   fmt.reset(raw);
   info.container = fmt->iformat->name;
-  err = avformat_find_stream_info(fmt.get(), nullptr);
+  // Sizes the container states are checked before any frame is decoded,
+  // and stream probing decodes under the same pixel limit.
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    const AVCodecParameters* p = fmt->streams[i]->codecpar;
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO) check_size(p->width, p->height);
+  }
+  StreamOptions probe_options(fmt->nb_streams, limits.max_pixels);
+  err = avformat_find_stream_info(fmt.get(), probe_options.get());
   check_deadline();
+  // Probing may have found sizes in the bitstream (and stopped at the limit).
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    const AVCodecParameters* p = fmt->streams[i]->codecpar;
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO) check_size(p->width, p->height);
+  }
   if (err < 0)
     throw MediaError(ErrorCode::kDecodeFailed, "cannot read the stream information of the " + info.container +
                                                    " data (" + ffmpeg::error_string(err) + ")");
@@ -220,11 +285,7 @@ void VideoDecoder::State::open(std::span<const uint8_t> bytes) {
     info.duration_s = static_cast<double>(fmt->duration) / AV_TIME_BASE;
   if (stream->start_time != AV_NOPTS_VALUE) start_pts = stream->start_time;
 
-  if (static_cast<int64_t>(par->width) * par->height > limits.max_pixels)
-    throw MediaError(ErrorCode::kTooLarge,
-                     "video frames are " + std::to_string(par->width) + "x" + std::to_string(par->height) +
-                         " pixels, more than the limit of " + std::to_string(limits.max_pixels) +
-                         " (--max-pixels)");
+  check_size(par->width, par->height);
   if (stream->nb_frames > limits.max_frames)
     throw MediaError(ErrorCode::kTooLarge, "video has " + std::to_string(stream->nb_frames) +
                                                " frames, more than the limit of " +
@@ -292,15 +353,15 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
 
 void VideoDecoder::State::to_plane(VideoFrame& out) {
   AVFrame* f = frame.get();
-  if (static_cast<int64_t>(f->width) * f->height > limits.max_pixels || f->width <= 0 || f->height <= 0)
-    throw MediaError(ErrorCode::kTooLarge, "decoded frame size " + std::to_string(f->width) + "x" +
-                                               std::to_string(f->height) + " is outside the limits");
+  if (f->width <= 0 || f->height <= 0) throw MediaError(ErrorCode::kDecodeFailed, "decoded frame has no size");
+  check_size(f->width, f->height);
   // Timestamp from the frame's PTS, relative to the stream start.
   int64_t pts = f->best_effort_timestamp;
   if (pts != AV_NOPTS_VALUE && start_pts == AV_NOPTS_VALUE) start_pts = pts;
   double ts;
-  if (pts != AV_NOPTS_VALUE) {
-    ts = static_cast<double>(pts - start_pts) * av_q2d(stream->time_base);
+  int64_t since_start = 0;
+  if (pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(pts, start_pts, &since_start)) {
+    ts = static_cast<double>(since_start) * av_q2d(stream->time_base);
   } else {
     ts = last_ts < 0 ? 0.0 : last_ts + (info.fps > 0 ? 1.0 / info.fps : 0.0);
   }
@@ -337,12 +398,13 @@ void VideoDecoder::State::to_plane(VideoFrame& out) {
                         f->height, SampleType::kF32, 8, true};
 }
 
-VideoDecoder::VideoDecoder(std::span<const uint8_t> bytes, const VideoLimits& limits)
+VideoDecoder::VideoDecoder(const MediaSource& source, const VideoLimits& limits)
     : s_(std::make_unique<State>()) {
   s_->limits = limits;
-  const auto budget = std::chrono::duration<double>(std::max(0.0, limits.max_seconds));
+  // At most a year, so the deadline cannot overflow the clock.
+  const auto budget = std::chrono::duration<double>(std::clamp(limits.max_seconds, 0.0, 3.2e7));
   s_->deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(budget);
-  s_->open(bytes);
+  s_->open(source);
 }
 
 VideoDecoder::~VideoDecoder() = default;

@@ -14,6 +14,12 @@
 
 namespace frameprint {
 
+class MediaSource;
+
+// Frames wider or taller than this are refused whatever their pixel count
+// (a 1,000,000 x 8 stream is an attack, not a video).
+inline constexpr int64_t kMaxDimension = 32768;
+
 struct VideoLimits {
   int64_t max_pixels = 100'000'000;  // per frame
   int64_t max_frames = 1'000'000;    // decoded frames per file
@@ -41,7 +47,7 @@ class VideoDecoder {
  public:
   // Opens the container and the decoder. Throws MediaError:
   // kUnsupportedFormat, kNoVideoStream, kDecodeFailed, kTooLarge, kTimeout.
-  VideoDecoder(std::span<const uint8_t> bytes, const VideoLimits& limits);
+  VideoDecoder(const MediaSource& source, const VideoLimits& limits);
   ~VideoDecoder();
   VideoDecoder(const VideoDecoder&) = delete;
   VideoDecoder& operator=(const VideoDecoder&) = delete;

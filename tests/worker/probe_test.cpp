@@ -78,6 +78,53 @@ TEST(Probe, DataAppendedAfterTheImageIsNotTruncation) {
   }
 }
 
+TEST(Probe, ShortAndHostileHeaders) {
+  // Headers cut short: no reads past the end (run under ASan), no size.
+  const std::vector<std::vector<uint8_t>> short_ones = {
+      {'I', 'I', '*', 0}, {'M', 'M', 0, '*', 0, 0}, {0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8}};
+  for (const auto& b : short_ones) {
+    const auto p = probe_image(b);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->width * p->height, 0);
+  }
+  EXPECT_FALSE(probe_image(std::vector<uint8_t>{'B', 'M', 1, 2}));  // too short to be a BMP
+  std::vector<uint8_t> vp8x = {'R', 'I', 'F', 'F', 22, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'};
+  vp8x.resize(30, 0);
+  vp8x[24] = 99;  // canvas width - 1 = 99, exactly 30 bytes long
+  EXPECT_EQ(probe_image(vp8x)->width, 100);
+
+  // TIFF with duplicated size tags: libtiff keeps the first, so do we.
+  const std::vector<uint8_t> tiff = {'I', 'I', 42, 0, 8, 0, 0, 0, 4, 0,
+                                     0x00, 0x01, 4, 0, 1, 0, 0, 0, 0x80, 0x3E, 0, 0,   // width 16000
+                                     0x01, 0x01, 4, 0, 1, 0, 0, 0, 0x80, 0x3E, 0, 0,   // height 16000
+                                     0x00, 0x01, 3, 0, 1, 0, 0, 0, 16, 0, 0, 0,        // width 16 again
+                                     0x01, 0x01, 3, 0, 1, 0, 0, 0, 16, 0, 0, 0};       // height 16 again
+  const auto t = probe_image(tiff);
+  EXPECT_EQ(t->width, 16000);
+  EXPECT_EQ(t->height, 16000);
+
+  // BMP with a 36-byte info header: sizes are read as for 40.
+  std::vector<uint8_t> bmp(60, 0);
+  bmp[0] = 'B';
+  bmp[1] = 'M';
+  bmp[14] = 36;
+  bmp[18] = 0xE0;  // 12000
+  bmp[19] = 0x2E;
+  bmp[22] = 0xE0;
+  bmp[23] = 0x2E;
+  EXPECT_EQ(probe_image(bmp)->width, 12000);
+}
+
+TEST(Probe, StrayBytesBetweenJpegSegmentsAreSkipped) {
+  auto jpeg = encode(".jpg", 40, 30);
+  const size_t after_app0 = 4 + ((size_t{jpeg[4]} << 8) | jpeg[5]);  // SOI, then APP0's marker and length
+  jpeg.insert(jpeg.begin() + static_cast<long>(after_app0), 0x00);  // libjpeg skips junk before a marker
+  const auto p = probe_image(jpeg);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->truncated);
+  EXPECT_EQ(p->width, 40);
+}
+
 TEST(Probe, GifIsRecognisedAndOtherBytesAreNot) {
   const std::vector<uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a', 0x40, 0x01, 0xF0, 0x00, 0, 0, 0};
   const auto p = probe_image(gif);

@@ -272,5 +272,50 @@ TEST_F(VideoHashing, LimitsAreEnforced) {
   EXPECT_EQ(hash(mkv, hurry).error->code(), ErrorCode::kTimeout);
 }
 
+TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {
+  // FFmpeg follows concat and HLS playlists to other files and URLs; a
+  // worker must hash the bytes it was given, nothing else.
+  VideoSpec s = spec("matroska", "ffv1", "gray", 3);
+  testing::write_video(dir_ / "secret.mkv", s);
+  const std::string concat = "ffconcat version 1.0\nfile secret.mkv\n";
+  const std::string hls = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n" + (dir_ / "secret.m3u8").string() + "\n";
+  const std::string media = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n" + (dir_ / "secret.mkv").string() +
+                            "\n#EXT-X-ENDLIST\n";
+  for (const auto& [name, text] : {std::pair{"playlist.bin", concat}, std::pair{"master.m3u8", hls},
+                                   std::pair{"secret.m3u8", media}}) {
+    SCOPED_TRACE(name);
+    const MediaResult r = hash(dir_.write(name, std::vector<uint8_t>(text.begin(), text.end())));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code(), ErrorCode::kUnsupportedFormat) << r.error->what();
+  }
+}
+
+TEST_F(VideoHashing, OversizedFramesAreRefusedBeforeDecoding) {
+  // Stated by the container: more than 32768 on a side.
+  VideoSpec wide = spec("matroska", "ffv1", "gray", 1);
+  wide.width = 33000;
+  wide.height = 4;
+  wide.full_range = true;
+  testing::write_video(dir_ / "wide.mkv", wide);
+  const MediaResult w = hash(dir_ / "wide.mkv");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error->code(), ErrorCode::kTooLarge) << w.error->what();
+
+  // Only in the bitstream (raw MPEG-4 video): FFmpeg probes and decodes
+  // under the same limit and refuses the frames before allocating them; it
+  // does not always say why, so the answer may be decode_failed.
+  VideoSpec raw = spec("m4v", "mpeg4", "yuv420p", 2);
+  raw.width = 640;
+  raw.height = 480;
+  testing::write_video(dir_ / "raw.m4v", raw);
+  HashOptions small = every_frame();
+  small.limits.max_pixels = 10000;
+  const MediaResult r = hash(dir_ / "raw.m4v", small);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error->code() == ErrorCode::kTooLarge || r.error->code() == ErrorCode::kDecodeFailed)
+      << r.error->what();
+  EXPECT_TRUE(hash(dir_ / "raw.m4v").ok());
+}
+
 }  // namespace
 }  // namespace frameprint

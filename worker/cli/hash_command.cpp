@@ -39,7 +39,7 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd.add_option("--max-seconds", o.limits.max_seconds, "Longest time spent decoding one file")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.001, 1e6))
       ->capture_default_str();
 }
 
@@ -167,19 +167,31 @@ int HashCommand::run() {
   Progress progress(n);
   ResultWriter writer(*this, n);
   bool all_ok = true;
-  for (size_t i = 0; i < n; ++i) {
-    MediaResult r;
-    {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return slots[i].has_value(); });
-      r = std::move(*slots[i]);
-      slots[i].reset();
-      written = i + 1;
-      cv.notify_all();
+  try {
+    for (size_t i = 0; i < n; ++i) {
+      MediaResult r;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return slots[i].has_value(); });
+        r = std::move(*slots[i]);
+        slots[i].reset();
+        written = i + 1;
+        cv.notify_all();
+      }
+      const bool ok = writer.write(r);
+      all_ok &= ok;
+      progress.advance(!ok);
     }
-    const bool ok = writer.write(r);
-    all_ok &= ok;
-    progress.advance(!ok);
+  } catch (...) {
+    // Release the workers (no more look-ahead limit, no new files) so the
+    // pool can be joined, then report the failure.
+    next = n;
+    {
+      std::lock_guard lock(mu);
+      written = n + window;
+    }
+    cv.notify_all();
+    throw;
   }
   return all_ok ? 0 : 2;
 }
