@@ -3,8 +3,9 @@
 #include <atomic>
 #include <iostream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "ipc/logging.h"
 
 #include "ipc/broker_server.h"
 #include "ipc/unique_fd.h"
@@ -37,9 +38,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   config.broker.heartbeat = std::chrono::milliseconds(heartbeat_ms);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("broker"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e frameprint-broker %^%l%$: %v");
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  setup_logging("frameprint-broker", verbose, true);
 
   try {
     UniqueFd stop_fd = stop_signal_fd();

@@ -12,8 +12,9 @@
 #include <optional>
 #include <thread>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "ipc/logging.h"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -210,9 +211,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
-  spdlog::set_default_logger(spdlog::stderr_color_mt("worker"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e frameprint-worker %^%l%$: %v");
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  setup_logging("frameprint-worker", verbose, true);
   av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
   s.mdp.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   if (s.policy.worker_name.empty()) s.policy.worker_name = default_name();

@@ -2,8 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "ipc/logging.h"
 
 extern "C" {
 #include <libavutil/log.h>
@@ -27,9 +28,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
 
-  spdlog::set_default_logger(spdlog::stderr_color_mt("frameprint"));
-  spdlog::set_pattern("frameprint: %^%l%$: %v");
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  frameprint::setup_logging("frameprint", verbose, false);
   // FFmpeg's own messages (corrupt packets etc.) are reported in results;
   // show them only when asked.
   av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
