@@ -1,0 +1,79 @@
+// Multi-index hashing must return exactly what a linear scan returns, on
+// random lists with near-duplicates planted at distances around the
+// threshold (where an inexact index would lose or invent matches).
+#include "kernels/hash_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+namespace frameprint::pdq {
+namespace {
+
+Hash256 random_hash(std::mt19937_64& rng) {
+  Hash256 h;
+  for (auto& w : h.words) w = rng();
+  return h;
+}
+
+Hash256 flip_bits(Hash256 h, int n, std::mt19937_64& rng) {
+  std::vector<int> bits(256);
+  for (int i = 0; i < 256; ++i) bits[static_cast<size_t>(i)] = i;
+  std::shuffle(bits.begin(), bits.end(), rng);
+  for (int i = 0; i < n; ++i) h.words[static_cast<size_t>(bits[static_cast<size_t>(i)] >> 6)] ^= uint64_t{1} << (bits[static_cast<size_t>(i)] & 63);
+  return h;
+}
+
+std::set<std::pair<uint32_t, int>> as_set(const std::vector<HashHit>& hits) {
+  std::set<std::pair<uint32_t, int>> s;
+  for (const auto& h : hits) EXPECT_TRUE(s.insert({h.entry, h.distance}).second) << "entry reported twice";
+  return s;
+}
+
+TEST(HashIndex, MultiIndexEqualsLinearScanAroundTheThreshold) {
+  std::mt19937_64 rng(1234);
+  std::vector<Hash256> list;
+  std::vector<Hash256> queries;
+  for (int i = 0; i < 200; ++i) queries.push_back(random_hash(rng));
+  for (int i = 0; i < 30000; ++i) list.push_back(random_hash(rng));
+  // Near-duplicates of every query at distances 0..40, several at 30..33.
+  for (const auto& q : queries)
+    for (int d : {0, 5, 15, 29, 30, 31, 31, 32, 33, 40, 47, 48, 63, 64})
+      list.push_back(flip_bits(q, d, rng));
+  std::shuffle(list.begin(), list.end(), rng);
+  const MultiIndex index(list);
+  size_t total = 0;
+  for (int threshold : {0, 10, 31, 32, 47, 63, 70}) {
+    for (const auto& q : queries) {
+      std::vector<HashHit> a, b;
+      linear_search(list, q, threshold, a);
+      index.search(q, threshold, b);
+      ASSERT_EQ(as_set(a), as_set(b)) << "threshold " << threshold;
+      for (const auto& h : a) EXPECT_EQ(h.distance, hamming_distance(list[h.entry], q));
+      total += a.size();
+    }
+  }
+  EXPECT_GT(total, 200u * 7u);  // the planted pairs were found
+}
+
+TEST(HashIndex, LinearSearchReportsInListOrderWithDistances) {
+  std::mt19937_64 rng(7);
+  const Hash256 q = random_hash(rng);
+  std::vector<Hash256> list = {flip_bits(q, 31, rng), flip_bits(q, 32, rng), q, random_hash(rng)};
+  std::vector<HashHit> hits;
+  linear_search(list, q, 31, hits);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].entry, 0u);
+  EXPECT_EQ(hits[0].distance, 31);
+  EXPECT_EQ(hits[1].entry, 2u);
+  EXPECT_EQ(hits[1].distance, 0);
+  const MultiIndex empty{std::vector<Hash256>{}};
+  hits.clear();
+  empty.search(q, 31, hits);
+  EXPECT_TRUE(hits.empty());
+}
+
+}  // namespace
+}  // namespace frameprint::pdq
