@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <initializer_list>
 #include <utility>
 
 namespace frameprint {
@@ -34,9 +35,11 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// A signalfd for SIGINT and SIGTERM (blocked for the calling thread and the
-// threads it starts afterwards): a stop request becomes a readable fd that a
-// poll loop can watch, with no signal handler and no global flag.
+// A signalfd for the given signals (blocked for the calling thread and the
+// threads it starts afterwards): a signal becomes a readable fd that a poll
+// loop can watch, with no signal handler and no global flag.
+UniqueFd signal_fd(std::initializer_list<int> signals);
+// SIGINT and SIGTERM: a stop request.
 UniqueFd stop_signal_fd();
 
 }  // namespace frameprint

@@ -1,5 +1,6 @@
 // frameprint-worker: takes hashing jobs from the broker (Majordomo worker),
 // hashes them and replies with the result. N slots = N jobs in flight.
+#include <poll.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,7 @@ extern "C" {
 #include "ipc/unique_fd.h"
 #include "kernels/pdq_backend.h"
 #include "worker/cli/hash_command.h"
+#include "worker/cli/match_command.h"
 #include "worker/job_handler.h"
 
 namespace frameprint {
@@ -39,6 +41,7 @@ struct WorkerSettings {
   std::string metrics;
   double job_timeout_s = 0;  // 0: max_seconds * 2 + 60
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
+  cli::MatchOptions match;   // --list ...: results leave the worker matched
 };
 
 // Jobs handed from the I/O thread to the hashing threads.
@@ -88,12 +91,15 @@ class WorkerProgram {
         started_(static_cast<size_t>(s_.mdp.slots)) {}
 
   int run() {
+    matcher_.store(cli::load_matcher(s_.match));  // throws: a bad list stops the start
     UniqueFd stop_fd = stop_signal_fd();  // before any thread starts: they inherit the mask
+    UniqueFd reload_fd = signal_fd({SIGHUP});
     zmq::context_t ctx;
     MdpWorker mdp(ctx, s_.mdp);
     std::vector<std::jthread> threads;
     for (int i = 0; i < s_.mdp.slots; ++i) threads.emplace_back([&] { hash_loop(mdp); });
     std::jthread watchdog([&](std::stop_token st) { watch(st); });
+    std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd.get()); });
     spdlog::info("{}: {} slots on {}, device cpu", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint);
     mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd.get());
     queue_.close();
@@ -116,6 +122,7 @@ class WorkerProgram {
         bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
       inject_fault(header);
       JobOutcome r = handle_job(header, bytes, s_.policy, *backend);
+      if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
       mdp::Message reply;
       reply.push_back(mdp::frame_of(r.reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
       mdp.complete(job->slot, job->ticket, std::move(reply));
@@ -146,6 +153,24 @@ class WorkerProgram {
     }
   }
 
+  // SIGHUP: load the lists again and swap them in; jobs in flight finish
+  // with the lists they started with. A list that fails to load leaves the
+  // previous ones in place.
+  void reload_on_sighup(std::stop_token st, int fd) {
+    while (!st.stop_requested()) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      char buf[256];
+      (void)!::read(fd, buf, sizeof buf);
+      try {
+        matcher_.store(cli::load_matcher(s_.match));
+        spdlog::info("lists reloaded ({})", s_.match.lists.size());
+      } catch (const std::exception& e) {
+        spdlog::error("list reload failed, keeping the previous lists: {}", e.what());
+      }
+    }
+  }
+
   void inject_fault(const std::string& header) {
     if (s_.fault.empty()) return;
     const auto colon = s_.fault.find(':');
@@ -168,6 +193,7 @@ class WorkerProgram {
   prometheus::Histogram& latency_;
   JobQueue queue_;
   std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
+  std::atomic<std::shared_ptr<const Matcher>> matcher_;
 };
 
 std::string default_name() {
@@ -192,7 +218,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--device", s.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)");
+  app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")->allow_extra_args(false);
   app.add_option("--max-bytes", s.policy.max_bytes, "Largest file a job may carry or name")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -204,6 +230,7 @@ int main(int argc, char** argv) {
   app.add_option("--job-timeout", s.job_timeout_s,
                  "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
   cli::add_hashing_options(app, s.policy.defaults);
+  cli::add_match_options(app, s.match);
   app.add_option("--fault-injection", s.fault, "Testing only: crash:NAME or hang:NAME")->group("");
   app.add_flag("-v,--verbose", verbose, "Log more");
   try {

@@ -142,5 +142,41 @@ TEST_F(HashCli, DihedralOption) {
     EXPECT_EQ(d[k].get<std::string>().size(), 64u) << k;
 }
 
+TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
+  const std::string media = (dir_ / "media").string();
+  const auto hashed = run({"hash", media});
+  const auto lines = lines_of(hashed.out);
+  const std::string png_hash = lines.at(0)["frames"][0]["pdq"];  // b.png (same picture as sub/a.png)
+  const std::string clip_md5 = lines.at(2)["md5"];
+  dir_.write("lists/known.txt", std::vector<uint8_t>(png_hash.begin(), png_hash.end()));
+  const std::string md5_line = clip_md5 + ",clip-17\n";
+  dir_.write("lists/md5s.txt", std::vector<uint8_t>(md5_line.begin(), md5_line.end()));
+  dir_.write("results.jsonl", std::vector<uint8_t>(hashed.out.begin(), hashed.out.end()));
+  const std::string pdq_list = "pdq:" + (dir_ / "lists/known.txt").string();
+  const std::string md5_list = "md5:" + (dir_ / "lists/md5s.txt").string();
+
+  const auto matched = run({"match", "--list", pdq_list, "--list", md5_list, (dir_ / "results.jsonl").string()});
+  EXPECT_EQ(matched.exit_code, 0) << matched.err;
+  const auto m = lines_of(matched.out);
+  ASSERT_EQ(m.size(), 4u);
+  ASSERT_EQ(m[0]["matches"].size(), 1u);
+  EXPECT_EQ(m[0]["matches"][0]["list"], "known");
+  EXPECT_EQ(m[0]["matches"][0]["id"], "1");
+  EXPECT_EQ(m[0]["matches"][0]["distance"], 0);
+  EXPECT_FALSE(m[1].contains("matches"));  // the broken file has no hashes
+  ASSERT_EQ(m[2]["matches"].size(), 1u);
+  EXPECT_EQ(m[2]["matches"][0]["type"], "md5");
+  EXPECT_EQ(m[2]["matches"][0]["id"], "clip-17");
+  EXPECT_EQ(m[3]["matches"].size(), 1u);
+
+  const auto inline_run = run({"hash", "--list", pdq_list, "--list", md5_list, media});
+  EXPECT_EQ(lines_of(inline_run.out), m);  // hash --list == hash | match
+
+  dir_.write("lists/bad.txt", std::vector<uint8_t>{'z', 'z', '\n'});
+  const auto bad = run({"match", "--list", "pdq:" + (dir_ / "lists/bad.txt").string(), (dir_ / "results.jsonl").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("bad.txt:1:"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace frameprint

@@ -344,5 +344,35 @@ TEST_F(Pool, PathJobsStayInsideAllowedRoots) {
   EXPECT_EQ(r[0].at("error").at("code"), "path_not_allowed");
 }
 
+TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
+  start_broker();
+  const auto media = make_images("media", 2);
+  const auto list = dir_ / "known.txt";
+  dir_.write("known.txt", {});
+  // Noise images have low PDQ quality; compare them anyway.
+  ChildProcess& w = start_worker({"--min-quality", "0", "--list", "pdq:" + list.string()});
+  ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
+  auto first = lines_of(submit({"--timeout", "30", media.string()}).out);
+  ASSERT_EQ(first.size(), 2u);
+  for (const auto& r : first) EXPECT_TRUE(r.at("matches").empty());
+
+  const std::string hash = first[0].at("frames")[0].at("pdq");
+  const std::string line = hash + ",case-1\n";
+  dir_.write("known.txt", std::vector<uint8_t>(line.begin(), line.end()));
+  w.signal(SIGHUP);
+  ASSERT_TRUE(testing::eventually([&] { return w.log().find("lists reloaded") != std::string::npos; }, 10s));
+  const auto second = by_path(lines_of(submit({"--timeout", "30", media.string()}).out));
+  const auto& hit = second.at(first[0].at("path").get<std::string>()).at("matches");
+  ASSERT_EQ(hit.size(), 1u);
+  EXPECT_EQ(hit[0].at("id"), "case-1");
+
+  // A broken list on reload keeps the old one; the worker keeps serving.
+  dir_.write("known.txt", {'x', '\n'});
+  w.signal(SIGHUP);
+  ASSERT_TRUE(testing::eventually([&] { return w.log().find("keeping the previous lists") != std::string::npos; }, 10s));
+  const auto third = by_path(lines_of(submit({"--timeout", "30", media.string()}).out));
+  EXPECT_EQ(third.at(first[0].at("path").get<std::string>()).at("matches").size(), 1u);
+}
+
 }  // namespace
 }  // namespace frameprint

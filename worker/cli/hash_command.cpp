@@ -16,6 +16,7 @@
 
 #include "kernels/pdq_backend.h"
 #include "worker/cli/file_walker.h"
+#include "worker/cli/match_command.h"
 #include "worker/cli/progress.h"
 
 namespace frameprint::cli {
@@ -52,12 +53,16 @@ struct HashCommand {
   std::string output_dir;
   int jobs = 1;
   int threads = 1;
+  MatchOptions match;
+  std::shared_ptr<const Matcher> matcher;
 
   int run();
 };
 
-std::string json_line(const MediaResult& r) {
-  return to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string json_line(const MediaResult& r, const Matcher* matcher) {
+  auto j = to_json(r);
+  if (matcher && r.ok()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Writes results in input order, as they complete.
@@ -68,7 +73,7 @@ class ResultWriter {
   // Returns false when the result is a failure.
   bool write(const MediaResult& r) {
     if (cmd_.format == "jsonl") {
-      std::cout << json_line(r) << '\n' << std::flush;
+      std::cout << json_line(r, cmd_.matcher.get()) << '\n' << std::flush;
       return r.ok();
     }
     // vpdq
@@ -121,6 +126,12 @@ int HashCommand::run() {
       std::cerr << "frameprint hash: cannot create " << output_dir << ": " << ec.message() << '\n';
       return 1;
     }
+  }
+  try {
+    matcher = load_matcher(match);
+  } catch (const std::exception& e) {
+    std::cerr << "frameprint hash: " << e.what() << '\n';
+    return 1;
   }
   const std::vector<InputFile> inputs = expand_inputs(paths);
   if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
@@ -203,6 +214,7 @@ std::function<int()> add_hash_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("hash", "Hash images and videos (PDQ / vPDQ, MD5, SHA-256)");
   sub->add_option("paths", cmd->paths, "Files or directories (searched recursively)")->required();
   add_hashing_options(*sub, cmd->options);
+  add_match_options(*sub, cmd->match);
   sub->add_option("--format", cmd->format, "Output: jsonl (one JSON object per file) or vpdq")
       ->check(CLI::IsMember({"jsonl", "vpdq"}))
       ->capture_default_str();

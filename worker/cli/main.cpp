@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include "worker/cli/hash_command.h"
+#include "worker/cli/match_command.h"
 #include "worker/cli/submit_command.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
   auto run_hash = frameprint::cli::add_hash_command(app);
   auto run_submit = frameprint::cli::add_submit_command(app);
+  auto run_match = frameprint::cli::add_match_command(app);
 
   try {
     app.parse(argc, argv);
@@ -35,5 +37,6 @@ int main(int argc, char** argv) {
 
   if (app.got_subcommand("hash")) return run_hash();
   if (app.got_subcommand("submit")) return run_submit();
+  if (app.got_subcommand("match")) return run_match();
   return 1;
 }

@@ -1,0 +1,195 @@
+// Hash lists (every format, malformed and empty ones) and the matcher's
+// rules: PDQ threshold and quality, dihedral hashes, digests, images
+// against video frames, and videos against vPDQ lists with the reference's
+// percentages.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tests/support/temp_dir.h"
+#include "tests/support/testdata.h"
+#include "worker/matcher.h"
+
+namespace frameprint {
+namespace {
+
+using nlohmann::json;
+
+std::vector<uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
+
+Hash256 random_hash(std::mt19937_64& rng) {
+  Hash256 h;
+  for (auto& w : h.words) w = rng();
+  return h;
+}
+Hash256 flipped(Hash256 h, int n) {
+  for (int i = 0; i < n; ++i) h.words[static_cast<size_t>(i) % 4] ^= uint64_t{1} << (i / 4);
+  return h;
+}
+
+class Matching : public ::testing::Test {
+ protected:
+  ListSpec spec(const std::string& type_and_name, const std::string& content) {
+    const auto colon = type_and_name.find(':');
+    const auto path = dir_.write(type_and_name.substr(colon + 1), text(content));
+    return parse_list_spec(type_and_name.substr(0, colon) + ":" + path.string());
+  }
+  MatchQuery image(const Hash256& h, int quality = 90) {
+    MatchQuery q;
+    q.md5 = std::string(32, 'a');
+    q.sha256 = std::string(64, 'b');
+    q.frames.push_back({0, 0.0, quality, h, {h}});
+    return q;
+  }
+  testing::TempDir dir_;
+  std::mt19937_64 rng_{99};
+};
+
+TEST_F(Matching, ListsInEveryFormatLoad) {
+  const Hash256 a = random_hash(rng_), b = random_hash(rng_);
+  const auto lists = HashLists::load({
+      spec("pdq:known.txt", "# a comment\n\n" + a.to_hex() + "\n" + b.to_hex() + ",case-17\n"),
+      spec("md5:md5s.csv", "D41D8CD98F00B204E9800998ECF8427E,empty-file\n"),
+      spec("sha256:shas.txt", std::string(64, 'f') + "\n"),
+      spec("vpdq:clip.txt", "0,100," + a.to_hex() + ",0.000\n1,90," + b.to_hex() + ",1.000\n"),
+  });
+  ASSERT_EQ(lists.pdq.size(), 1u);
+  EXPECT_EQ(lists.pdq[0].name, "known");
+  EXPECT_EQ(lists.pdq[0].ids, (std::vector<std::string>{"3", "case-17"}));  // default id: line number
+  ASSERT_EQ(lists.digests.size(), 2u);
+  EXPECT_EQ(lists.digests[0].ids.count("d41d8cd98f00b204e9800998ecf8427e"), 1u);
+  ASSERT_EQ(lists.vpdq.size(), 1u);
+  ASSERT_EQ(lists.vpdq[0].videos.size(), 1u);
+  EXPECT_EQ(lists.vpdq[0].videos[0].id, "clip");
+  EXPECT_EQ(lists.vpdq[0].videos[0].frames[1].quality, 90);
+  EXPECT_EQ(lists.vpdq[0].frames.size(), 2u);
+
+  const auto empty = HashLists::load({spec("pdq:empty.txt", "# nothing yet\n"), spec("md5:none.txt", "")});
+  EXPECT_EQ(empty.pdq[0].index.size(), 0u);
+  const Matcher m(HashLists::load({spec("pdq:empty2.txt", "")}), {});
+  EXPECT_TRUE(m.matches(image(a)).empty());
+}
+
+TEST_F(Matching, MalformedLinesRejectTheListWithFileAndLine) {
+  const Hash256 a = random_hash(rng_);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"pdq:bad1.txt", a.to_hex() + "\nnot-a-hash\n"},
+      {"pdq:bad2.txt", a.to_hex() + ",id,extra\n"},
+      {"md5:bad3.txt", "abc\n"},
+      {"sha256:bad4.txt", std::string(63, 'a') + "g\n"},
+      {"vpdq:bad5.txt", "0,100," + a.to_hex() + "\n"},
+      {"vpdq:bad6.txt", "0,101," + a.to_hex() + ",0.0\n"},
+      {"vpdq:bad7.txt", "0,100," + a.to_hex() + ",soon\n"},
+  };
+  for (const auto& [s, content] : bad) {
+    try {
+      HashLists::load({spec(s, content)});
+      ADD_FAILURE() << s << " loaded";
+    } catch (const ListError& e) {
+      const std::string file = s.substr(s.find(':') + 1);
+      EXPECT_NE(std::string(e.what()).find(file + ":"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(HashLists::load({parse_list_spec("pdq:" + (dir_ / "missing.txt").string())}), ListError);
+  EXPECT_THROW(parse_list_spec("phash:x.txt"), std::invalid_argument);
+  EXPECT_THROW(parse_list_spec("pdq"), std::invalid_argument);
+}
+
+TEST_F(Matching, PdqThresholdQualityAndDihedral) {
+  const Hash256 a = random_hash(rng_);
+  const Matcher m(HashLists::load({spec("pdq:list.txt", flipped(a, 31).to_hex() + ",at31\n" +
+                                                            flipped(a, 32).to_hex() + ",at32\n")}),
+                  {});
+  auto hits = m.matches(image(a));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0]["id"], "at31");
+  EXPECT_EQ(hits[0]["distance"], 31);
+  EXPECT_EQ(hits[0]["type"], "pdq");
+  EXPECT_EQ(hits[0]["list"], "list");
+  EXPECT_TRUE(m.matches(image(a, 49)).empty());  // below --min-quality
+  EXPECT_EQ(m.matches(image(a, 50)).size(), 1u);
+
+  MatchRules strict;
+  strict.threshold = 10;
+  const Matcher s(HashLists::load({spec("pdq:l2.txt", flipped(a, 31).to_hex() + "\n")}), strict);
+  EXPECT_TRUE(s.matches(image(a)).empty());
+
+  // Dihedral variants: each list entry is reported once per frame, with the
+  // best distance over the hash and its variants.
+  auto q = image(random_hash(rng_));
+  q.frames[0].variants.push_back(flipped(a, 5));   // 26 from at31, 27 from at32
+  q.frames[0].variants.push_back(flipped(a, 20));  // 11 from at31, 12 from at32
+  hits = m.matches(q);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0]["id"], "at31");
+  EXPECT_EQ(hits[0]["distance"], 11);
+  EXPECT_EQ(hits[1]["id"], "at32");
+  EXPECT_EQ(hits[1]["distance"], 12);
+}
+
+TEST_F(Matching, DigestsMatchExactly) {
+  const Matcher m(HashLists::load({spec("md5:m.txt", std::string(32, 'A') + ",x\n" + std::string(32, 'c') + ",y\n"),
+                                   spec("sha256:s.txt", std::string(64, 'b') + ",z\n")}),
+                  {});
+  const auto hits = m.matches(image(random_hash(rng_)));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0]["type"], "md5");
+  EXPECT_EQ(hits[0]["id"], "x");
+  EXPECT_EQ(hits[1]["type"], "sha256");
+}
+
+TEST_F(Matching, ImagesMatchFramesOfListedVideos) {
+  const Hash256 a = random_hash(rng_);
+  std::string clip;
+  for (int i = 0; i < 5; ++i)
+    clip += std::to_string(i) + ",100," + flipped(random_hash(rng_), 0).to_hex() + "," + std::to_string(i) + ".0\n";
+  clip += "5,100," + flipped(a, 12).to_hex() + ",5.0\n6,10," + a.to_hex() + ",6.0\n";  // the exact one is too dark
+  const Matcher m(HashLists::load({spec("vpdq:v.txt", clip)}), {});
+  const auto hits = m.matches(image(a));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0]["type"], "vpdq");
+  EXPECT_EQ(hits[0]["id"], "v");
+  EXPECT_EQ(hits[0]["distance"], 12);
+}
+
+TEST_F(Matching, VideosGetTheReferencePercentagesAndSegments) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const auto ref = testing::testdata_dir() / "vpdq" / "reference";
+  const Matcher m(HashLists::load({parse_list_spec("vpdq:" + ref.string())}), {});
+  MatchQuery q;
+  q.video = true;
+  for (const auto& l : testing::read_vpdq_file(ref / "chair-19-sd-bar.txt"))
+    q.frames.push_back({l.index, l.timestamp, l.quality, l.hash, {l.hash}});
+  const auto hits = m.matches(q);
+  ASSERT_EQ(hits.size(), 2u);  // itself, and the sepia version (83.95% of its frames >= 80%)
+  std::map<std::string, json> by_id;
+  for (const auto& h : hits) by_id[h["id"]] = h;
+  EXPECT_EQ(by_id.at("chair-22-sd-sepia-bar")["query_pct"], 100.0);
+  EXPECT_EQ(by_id.at("chair-22-sd-sepia-bar")["compared_pct"], 83.95);
+  EXPECT_EQ(by_id.at("chair-19-sd-bar")["compared_pct"], 100.0);
+  const auto& seg = by_id.at("chair-19-sd-bar")["segments"];
+  ASSERT_EQ(seg.size(), 1u);
+  EXPECT_DOUBLE_EQ(seg[0][0].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(seg[0][1].get<double>(), q.frames.back().ts);
+
+  MatchRules picky;
+  picky.video_match_pct = 90;
+  const Matcher p(HashLists::load({parse_list_spec("vpdq:" + ref.string())}), picky);
+  EXPECT_EQ(p.matches(q).size(), 1u);  // the sepia version is out at 83.95%
+}
+
+TEST_F(Matching, ResultsFromJsonAreAnnotated) {
+  const Hash256 a = random_hash(rng_);
+  const Matcher m(HashLists::load({spec("pdq:k.txt", a.to_hex() + ",k1\n")}), {});
+  nlohmann::ordered_json ok = {{"path", "x.jpg"}, {"status", "ok"}, {"kind", "image"},
+                               {"frames", {{{"index", 0}, {"ts", 0.0}, {"quality", 100}, {"pdq", a.to_hex()}}}}};
+  m.annotate(ok);
+  ASSERT_EQ(ok["matches"].size(), 1u);
+  EXPECT_EQ(ok["matches"][0]["id"], "k1");
+  nlohmann::ordered_json err = {{"path", "y"}, {"status", "error"}};
+  m.annotate(err);
+  EXPECT_FALSE(err.contains("matches"));
+}
+
+}  // namespace
+}  // namespace frameprint
