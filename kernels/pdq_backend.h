@@ -35,6 +35,10 @@ class PdqBackend {
   // request the backend cannot take.
   virtual void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) = 0;
   virtual std::string_view name() const = 0;
+  // How many requests a call should carry to use the backend well.
+  virtual size_t preferred_batch() const { return 1; }
+  // Whether planes may be in device memory (MemoryLocation::kDevice).
+  virtual bool takes_device_planes() const { return false; }
 
   PdqResult hash_one(const HashRequest& request) {
     PdqResult r;

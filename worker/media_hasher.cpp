@@ -1,5 +1,7 @@
 #include "media_hasher.h"
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -49,15 +51,41 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   FrameSampler sampler(o.seconds_per_hash);
   VideoFrame frame;
   int64_t decoded = 0;
+  // Backends that want batches (the GPU) get copies of the sampled planes,
+  // since the decoder reuses its frame buffers; the CPU hashes each at once.
+  const size_t batch = std::max<size_t>(1, backend.preferred_batch());
+  std::vector<std::vector<uint8_t>> copies(batch);
+  std::vector<pdq::HashRequest> requests;
+  std::vector<std::pair<int64_t, double>> sampled;  // index, ts
+  auto flush = [&] {
+    std::vector<pdq::PdqResult> results(requests.size());
+    backend.hash(requests, results);
+    for (size_t k = 0; k < results.size(); ++k)
+      out.frames.push_back(frame_hash(sampled[k].first, sampled[k].second, results[k], o.dihedral));
+    requests.clear();
+    sampled.clear();
+  };
   while (dec.next(frame)) {
     ++decoded;
     if (!sampler.take(frame.ts)) continue;
-    const pdq::PdqResult r =
-        backend.hash_one({frame.plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
-    out.frames.push_back(frame_hash(frame.index, frame.ts, r, o.dihedral));
+    LumaPlane plane = frame.plane;
+    if (batch > 1) {
+      const size_t sample = plane.type == SampleType::kU8 ? 1 : (plane.type == SampleType::kU16 ? 2 : 4);
+      const size_t row = sample * static_cast<size_t>(plane.width);
+      auto& copy = copies[requests.size()];
+      copy.resize(row * static_cast<size_t>(plane.height));
+      for (int y = 0; y < plane.height; ++y)
+        std::memcpy(copy.data() + row * static_cast<size_t>(y), plane.row<uint8_t>(y), row);
+      plane.data = copy.data();
+      plane.pitch = static_cast<std::ptrdiff_t>(row);
+    }
+    requests.push_back({plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
+    sampled.emplace_back(frame.index, frame.ts);
     out.width = orient.transpose ? frame.plane.height : frame.plane.width;
     out.height = orient.transpose ? frame.plane.width : frame.plane.height;
+    if (requests.size() == batch) flush();
   }
+  flush();
   if (decoded > 0 && out.frames.empty())
     throw MediaError(ErrorCode::kNoFrames, "no frame has a timestamp at or after the stream's start");
   if (decoded == 0) {

@@ -27,6 +27,7 @@ extern "C" {
 #include "kernels/pdq_backend.h"
 #include "worker/cli/hash_command.h"
 #include "worker/cli/match_command.h"
+#include "worker/device.h"
 #include "worker/job_handler.h"
 
 namespace frameprint {
@@ -42,6 +43,7 @@ struct WorkerSettings {
   double job_timeout_s = 0;  // 0: max_seconds * 2 + 60
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
   cli::MatchOptions match;   // --list ...: results leave the worker matched
+  DeviceChoice backend;
 };
 
 // Jobs handed from the I/O thread to the hashing threads.
@@ -100,7 +102,8 @@ class WorkerProgram {
     for (int i = 0; i < s_.mdp.slots; ++i) threads.emplace_back([&] { hash_loop(mdp); });
     std::jthread watchdog([&](std::stop_token st) { watch(st); });
     std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd.get()); });
-    spdlog::info("{}: {} slots on {}, device cpu", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint);
+    spdlog::info("{}: {} slots on {}, device {}", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint,
+                 s_.backend.name);
     mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd.get());
     queue_.close();
     threads.clear();
@@ -110,7 +113,7 @@ class WorkerProgram {
 
  private:
   void hash_loop(MdpWorker& mdp) {
-    auto backend = pdq::make_cpu_backend();
+    auto backend = s_.backend.make();
     while (auto job = queue_.pop()) {
       const auto slot = static_cast<size_t>(job->slot);
       const auto t0 = Clock::now();
@@ -243,16 +246,9 @@ int main(int argc, char** argv) {
   s.mdp.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   if (s.policy.worker_name.empty()) s.policy.worker_name = default_name();
 
-  if (s.device.rfind("cuda", 0) == 0) {
-    spdlog::critical("--device {}: this build has no CUDA backend", s.device);
-    return 1;
-  }
-  if (s.device != "auto" && s.device != "cpu") {
-    spdlog::critical("--device must be auto, cpu, cuda or cuda:N");
-    return 1;
-  }
-  if (s.device == "auto") spdlog::info("no CUDA backend in this build: hashing on the CPU");
   try {
+    s.backend = choose_device(s.device);
+    if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
     s.policy.allow_roots = canonical_roots(roots);
     return WorkerProgram(std::move(s)).run();
   } catch (const std::exception& e) {

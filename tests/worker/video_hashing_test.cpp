@@ -272,6 +272,40 @@ TEST_F(VideoHashing, LimitsAreEnforced) {
   EXPECT_EQ(hash(mkv, hurry).error->code(), ErrorCode::kTimeout);
 }
 
+// A backend that wants batches (as the GPU one does) gets the same frames,
+// copied out of the decoder's buffers, and gives the same results.
+class BatchingCpuBackend final : public pdq::PdqBackend {
+ public:
+  void hash(std::span<const pdq::HashRequest> r, std::span<pdq::PdqResult> out) override {
+    ++calls;
+    largest = std::max(largest, r.size());
+    cpu_->hash(r, out);
+  }
+  std::string_view name() const override { return "batching-cpu"; }
+  size_t preferred_batch() const override { return 8; }
+  size_t calls = 0, largest = 0;
+
+ private:
+  std::unique_ptr<pdq::PdqBackend> cpu_ = pdq::make_cpu_backend();
+};
+
+TEST_F(VideoHashing, BatchingBackendsSeeTheSameFrames) {
+  VideoSpec s = spec("matroska", "mpeg4", "yuv420p", 21);
+  s.rotation_cw = 0;
+  testing::write_video(dir_ / "batch.mkv", s);
+  BatchingCpuBackend batching;
+  const MediaResult batched = hash_file(dir_ / "batch.mkv", "b", every_frame(), batching);
+  const MediaResult single = hash(dir_ / "batch.mkv");
+  ASSERT_TRUE(batched.ok());
+  ASSERT_EQ(batched.frames.size(), 21u);
+  EXPECT_EQ(batching.largest, 8u);
+  EXPECT_EQ(batching.calls, 3u);  // 8 + 8 + 5
+  for (size_t i = 0; i < 21; ++i) {
+    EXPECT_EQ(batched.frames[i].pdq, single.frames[i].pdq) << i;
+    EXPECT_EQ(batched.frames[i].index, single.frames[i].index);
+  }
+}
+
 TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {
   // FFmpeg follows concat and HLS playlists to other files and URLs; a
   // worker must hash the bytes it was given, nothing else.

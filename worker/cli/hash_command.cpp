@@ -18,6 +18,7 @@
 #include "worker/cli/file_walker.h"
 #include "worker/cli/match_command.h"
 #include "worker/cli/progress.h"
+#include "worker/device.h"
 
 namespace frameprint::cli {
 
@@ -55,6 +56,7 @@ struct HashCommand {
   int threads = 1;
   MatchOptions match;
   std::shared_ptr<const Matcher> matcher;
+  std::string device = "auto";
 
   int run();
 };
@@ -127,12 +129,15 @@ int HashCommand::run() {
       return 1;
     }
   }
+  DeviceChoice backend_choice;
   try {
     matcher = load_matcher(match);
+    backend_choice = choose_device(device);
   } catch (const std::exception& e) {
     std::cerr << "frameprint hash: " << e.what() << '\n';
     return 1;
   }
+  if (!backend_choice.notice.empty()) spdlog::info("{}", backend_choice.notice);
   const std::vector<InputFile> inputs = expand_inputs(paths);
   if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
     std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
@@ -149,7 +154,7 @@ int HashCommand::run() {
   std::atomic<size_t> next{0};
 
   auto work = [&] {
-    auto backend = pdq::make_cpu_backend();
+    auto backend = backend_choice.make();
     for (;;) {
       const size_t i = next.fetch_add(1);
       if (i >= n) return;
@@ -217,6 +222,8 @@ std::function<int()> add_hash_command(CLI::App& app) {
   add_match_options(*sub, cmd->match);
   sub->add_option("--format", cmd->format, "Output: jsonl (one JSON object per file) or vpdq")
       ->check(CLI::IsMember({"jsonl", "vpdq"}))
+      ->capture_default_str();
+  sub->add_option("--device", cmd->device, "auto, cpu, cuda or cuda:N (auto: a GPU when one is usable)")
       ->capture_default_str();
   sub->add_option("--output-dir", cmd->output_dir, "With --format vpdq: write <stem>.txt per video here");
   sub->add_option("-j,--jobs", cmd->jobs, "Files hashed in parallel")
