@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Packs what a run on the lent GPU machine needs into .device/ (ignored by
+# git; name it in the device tool's `carry`): a lean CUDA build of the
+# programs, GPU tests and benchmarks (FRAMEPRINT_IMAGES=OFF: no OpenCV, whose
+# dependency tree alone is ~80 MB compressed), and the shared libraries they
+# load that are not part of the base system, as one .tar.xz.
+#   scripts/device-bundle.sh            # builds in build-device/, writes .device/frameprint.tar.xz
+# On the device:  mkdir -p /tmp/fp && tar -xJf .device/frameprint.tar.xz -C /tmp/fp && /tmp/fp/run frameprint-worker --help
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build-device
+out=.device
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFRAMEPRINT_CUDA=ON -DFRAMEPRINT_IMAGES=OFF \
+  -DFRAMEPRINT_BUILD_TESTS=OFF -DFRAMEPRINT_BUILD_BENCHMARKS=ON >/dev/null
+cmake --build "$build" -j "$(nproc)" --target frameprint frameprint-broker frameprint-worker frameprint_bench_gpu \
+  frameprint_bench_pdq frameprint_bench_match
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/lib"
+for b in frameprint frameprint-broker frameprint-worker frameprint_bench_gpu frameprint_bench_pdq frameprint_bench_match; do
+  cp "$build/bin/$b" "$stage/bin/"
+done
+# Every library the programs load, but the C/C++ runtime and the GPU driver,
+# which the device has (and must match its kernel and driver).
+ldd "$stage"/bin/* | awk '/=> \// {print $3}' | sort -u |
+  grep -v -E '/(libc|libm|libpthread|libdl|librt|libgcc_s|libstdc\+\+|ld-linux[^/]*|libcuda|libnvcuvid)\.so' |
+  while read -r lib; do cp -L "$lib" "$stage/lib/"; done
+cat > "$stage/run" <<'RUN'
+#!/bin/sh
+# Runs one of the bundled programs with the bundled libraries.
+here=$(dirname "$(readlink -f "$0")")
+prog=$1; shift
+LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$here/bin/$prog" "$@"
+RUN
+chmod +x "$stage/run"
+mkdir -p "$out"
+tar -cJf "$out/frameprint.tar.xz" -C "$stage" .
+size=$(stat -c %s "$out/frameprint.tar.xz")
+echo "device-bundle: $out/frameprint.tar.xz $((size / 1048576)) MiB ($(ls "$stage/lib" | wc -l) libraries)"
+[ "$size" -le $((60 * 1048576)) ] || { echo "device-bundle: over 60 MiB" >&2; exit 1; }
