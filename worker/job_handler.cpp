@@ -21,21 +21,23 @@ bool is_within(const fs::path& p, const fs::path& root) {
   return ri == root.end();
 }
 
-// Resolves the job's path (symlinks and ".." included) and checks it lies
-// inside an allowed root. Throws MediaError.
-fs::path allowed_path(const std::string& given, const JobPolicy& policy) {
+// Finds the allowed root the job's path lies in (lexically, after removing
+// "." and ".."), and the path relative to it. The open itself then stays
+// beneath that root whatever symlinks say (MediaSource::open_beneath).
+// Throws MediaError.
+std::pair<fs::path, fs::path> allowed_path(const std::string& given, const JobPolicy& policy) {
   const fs::path p(given);
   if (!p.is_absolute()) throw MediaError(ErrorCode::kBadRequest, "path must be absolute");
   if (policy.allow_roots.empty())
     throw MediaError(ErrorCode::kPathNotAllowed, "this worker takes no path jobs (no --allow-root)");
+  // Judge the resolved path when it exists (symlinks inside the root that
+  // point out are refused here, and again by the kernel when opening).
   std::error_code ec;
   const fs::path real = fs::canonical(p, ec);
   const fs::path judged = ec ? p.lexically_normal() : real;
-  bool inside = false;
-  for (const auto& root : policy.allow_roots) inside = inside || is_within(judged, root);
-  if (!inside) throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
-  if (ec) throw MediaError(ErrorCode::kIoError, "cannot open file: " + ec.message());
-  return real;
+  for (const auto& root : policy.allow_roots)
+    if (is_within(judged, root)) return {root, judged.lexically_relative(root)};
+  throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
 }
 
 }  // namespace
@@ -74,15 +76,14 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     } else {
       const std::string given = header["path"].get<std::string>();
       if (display.empty()) display = given;
-      const fs::path real = allowed_path(given, policy);
-      std::error_code ec;
-      const auto size = fs::file_size(real, ec);
-      if (!ec && size > policy.max_bytes)
-        throw MediaError(ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
+      const auto [root, relative] = allowed_path(given, policy);
+      MediaSource source = MediaSource::open_beneath(root, relative);  // the size is that of what was opened
+      if (source.size() > policy.max_bytes)
+        throw MediaError(ErrorCode::kTooLarge, "the file has " + std::to_string(source.size()) +
                                                    " bytes, more than this worker's limit of " +
                                                    std::to_string(policy.max_bytes) + " (--max-bytes)");
-      result = hash_file(real, display, options, backend);
-      out.bytes = ec ? 0 : size;
+      result = hash_media(source, options, backend);
+      out.bytes = source.size();
     }
   } catch (const MediaError& e) {
     result = MediaResult{};

@@ -1,6 +1,8 @@
 #include "media_source.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,43 @@ MediaSource MediaSource::open_file(const std::filesystem::path& path) {
   // below anyway.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd) throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
+  return from_fd(std::move(fd));
+}
+
+MediaSource MediaSource::open_beneath(const std::filesystem::path& root, const std::filesystem::path& relative) {
+  UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw MediaError(ErrorCode::kIoError, "cannot open the allowed root: " + std::string(std::strerror(errno)));
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const long fd = ::syscall(SYS_openat2, dir.get(), relative.c_str(), &how, sizeof how);
+  if (fd >= 0) return from_fd(UniqueFd(static_cast<int>(fd)));
+  if (errno == EXDEV)
+    throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
+  if (errno != ENOSYS && errno != EPERM)
+    throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
+  // Kernels without openat2: walk the path one component at a time and
+  // refuse every symlink (stricter, but never outside the root).
+  UniqueFd at = std::move(dir);
+  auto it = relative.begin();
+  for (; it != relative.end(); ++it) {
+    const std::string part = it->string();
+    if (part.empty() || part == ".") continue;
+    if (part == "..") throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
+    const bool last = std::next(it) == relative.end();
+    const int flags = last ? (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW) : (O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    UniqueFd next(::openat(at.get(), part.c_str(), flags));
+    if (!next) {
+      if (errno == ELOOP || errno == ENOTDIR)
+        throw MediaError(ErrorCode::kPathNotAllowed, "symbolic links are not followed on this kernel");
+      throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
+    }
+    at = std::move(next);
+  }
+  return from_fd(std::move(at));
+}
+
+MediaSource MediaSource::from_fd(UniqueFd fd) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
     throw MediaError(ErrorCode::kIoError, "cannot stat file: " + std::string(std::strerror(errno)));

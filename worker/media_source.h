@@ -19,6 +19,11 @@ class MediaSource {
   // Opens a regular file (anything else — a directory, FIFO, device — is
   // refused without reading). Throws MediaError(kIoError).
   static MediaSource open_file(const std::filesystem::path& path);
+  // Opens `relative` inside `root` without ever leaving it: symlinks and ".."
+  // that would resolve outside are refused by the kernel while opening
+  // (openat2 RESOLVE_BENEATH), so a path swapped after it was checked
+  // cannot redirect the read. Throws MediaError(kPathNotAllowed / kIoError).
+  static MediaSource open_beneath(const std::filesystem::path& root, const std::filesystem::path& relative);
   static MediaSource from_bytes(std::vector<uint8_t> bytes);
   // Bytes owned elsewhere (e.g. a received message) that outlive the source.
   static MediaSource view(std::span<const uint8_t> bytes);
@@ -37,6 +42,7 @@ class MediaSource {
 
  private:
   MediaSource() = default;
+  static MediaSource from_fd(UniqueFd fd);
 
   UniqueFd fd_;                  // file sources
   std::span<const uint8_t> memory_;  // memory sources (owned_ or borrowed)

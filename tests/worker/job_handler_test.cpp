@@ -8,6 +8,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "tests/support/temp_dir.h"
+#include "worker/media_error.h"
+#include "worker/media_source.h"
 
 namespace frameprint {
 namespace {
@@ -82,6 +84,21 @@ TEST_F(JobHandler, PathJobsStayInsideTheAllowedRoots) {
   no_roots.allow_roots.clear();
   EXPECT_EQ(code(handle_job(json({{"id", "p"}, {"path", inside_.string()}}).dump(), std::nullopt, no_roots, *backend_)),
             "path_not_allowed");
+}
+
+TEST_F(JobHandler, OpeningBeneathARootRefusesEscapesAtOpenTime) {
+  // What a path swapped between the check and the open would do: the open
+  // itself refuses to leave the root.
+  fs::create_directory_symlink(dir_ / "outside", dir_ / "root" / "door");
+  const auto root = fs::canonical(dir_ / "root");
+  try {
+    MediaSource::open_beneath(root, "door/secret.png");
+    ADD_FAILURE() << "opened a file outside the root";
+  } catch (const MediaError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kPathNotAllowed) << e.what();
+  }
+  EXPECT_THROW(MediaSource::open_beneath(root, "../outside/secret.png"), MediaError);
+  EXPECT_EQ(MediaSource::open_beneath(root, "in.png").size(), png_.size());
 }
 
 TEST_F(JobHandler, SizeLimitsAndOptionsThatOnlyTighten) {
