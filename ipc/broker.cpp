@@ -1,6 +1,7 @@
 #include "ipc/broker.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -12,8 +13,12 @@ using mdp::Message;
 
 namespace {
 
+// Bytes a queued request is charged: its body plus bookkeeping, so that even
+// empty requests count against --max-queue-bytes.
+constexpr uint64_t kRequestOverhead = 256;
+
 uint64_t size_of(const Message& body) {
-  uint64_t n = 0;
+  uint64_t n = kRequestOverhead;
   for (const auto& f : body) n += f.size();
   return n;
 }
@@ -21,7 +26,7 @@ uint64_t size_of(const Message& body) {
 }  // namespace
 
 Broker::Broker(BrokerConfig config, Clock::time_point now)
-    : config_(config), next_heartbeat_(now + config.heartbeat) {}
+    : config_(config), next_heartbeat_(now + config.heartbeat), now_(now) {}
 
 std::vector<Broker::Outgoing> Broker::take_outgoing() { return std::exchange(out_, {}); }
 std::vector<double> Broker::take_latencies() { return std::exchange(latencies_, {}); }
@@ -35,9 +40,11 @@ void Broker::send_frontend(const std::string& identity, Message frames) {
 
 void Broker::refresh(Worker& w, Clock::time_point now) {
   w.expiry = now + config_.heartbeat * config_.liveness;
+  w.last_heard = now;
 }
 
 void Broker::on_frontend(Message frames, Clock::time_point now) {
+  now_ = now;
   std::string client;
   mdp::ClientRequest req;
   try {
@@ -53,14 +60,14 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
     return;
   }
   const uint64_t bytes = size_of(req.body);
-  auto& queue = waiting_[req.service];
-  if (queue.size() >= config_.max_queue || stats_.queued_bytes + bytes > config_.max_queue_bytes) {
+  if (stats_.queued >= config_.max_queue || stats_.queued_bytes + bytes > config_.max_queue_bytes) {
     ++stats_.overloaded;
     reply_error(client, req.service, req.body, "overloaded",
-                "the broker's queue is full (" + std::to_string(queue.size()) +
+                "the broker's queue is full (" + std::to_string(stats_.queued) +
                     " requests waiting); try again later");
     return;
   }
+  auto& queue = waiting_[req.service];
   const uint64_t id = next_request_++;
   requests_.emplace(id, Request{client, req.service, std::move(req.body), bytes, 0, now});
   queue.push_back(id);
@@ -105,6 +112,7 @@ void Broker::reply_error(const std::string& client, const std::string& service, 
 }
 
 void Broker::on_backend(Message frames, Clock::time_point now) {
+  now_ = now;
   std::string identity;
   mdp::WorkerMessage msg;
   try {
@@ -126,7 +134,7 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
         else send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
         return;
       }
-      it = workers_.emplace(identity, Worker{msg.service, {}, std::nullopt}).first;
+      it = workers_.emplace(identity, Worker{msg.service, {}, {}, std::nullopt}).first;
       refresh(it->second, now);
       idle_[msg.service].push_back(identity);
       stats_.workers = workers_.size();
@@ -134,33 +142,36 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
       dispatch(msg.service);
       return;
     case mdp::Command::kReply: {
-      if (!known) {
-        // A worker the broker does not know (it restarted): forward what it
-        // computed anyway, and ask it to register again.
-        send_frontend(msg.client, mdp::client_message(mdp::kHashService, std::move(msg.body)));
-        send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+      // Replies are routed by the request the broker gave the worker, never
+      // by the address the worker names: a reply from a worker the broker
+      // does not know, or that holds no request, is dropped.
+      if (!known || !it->second.job) {
+        ++stats_.malformed;
+        if (known) remove_worker(identity, true);
+        else send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
         return;
       }
       Worker& w = it->second;
       refresh(w, now);
-      if (w.job) {
-        const Request& r = requests_.at(*w.job);
-        latencies_.push_back(std::chrono::duration<double>(now - r.received).count());
-        send_frontend(r.client, mdp::client_message(r.service, std::move(msg.body)));
-        finish_request(*w.job);
-        w.job.reset();
-        --stats_.in_flight;
-        ++stats_.replied;
-      } else {
-        send_frontend(msg.client, mdp::client_message(w.service, std::move(msg.body)));
-      }
+      const Request& r = requests_.at(*w.job);
+      latencies_.push_back(std::chrono::duration<double>(now - r.received).count());
+      send_frontend(r.client, mdp::client_message(r.service, std::move(msg.body)));
+      finish_request(*w.job);
+      w.job.reset();
+      --stats_.in_flight;
+      ++stats_.replied;
       idle_[w.service].push_back(identity);
       dispatch(w.service);
       return;
     }
     case mdp::Command::kHeartbeat:
-      if (known) refresh(it->second, now);
-      else send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+      if (!known) {
+        send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+        return;
+      }
+      refresh(it->second, now);
+      // An idle worker passed over as quiet may take waiting work now.
+      if (!it->second.job) dispatch(it->second.service);
       return;
     case mdp::Command::kDisconnect:
       if (known) remove_worker(identity, false);
@@ -178,9 +189,19 @@ void Broker::dispatch(const std::string& service) {
   auto wq = waiting_.find(service);
   auto iq = idle_.find(service);
   if (wq == waiting_.end() || iq == idle_.end()) return;
-  while (!wq->second.empty() && !iq->second.empty()) {
-    const std::string identity = iq->second.front();
-    iq->second.pop_front();
+  // Only to workers heard from lately: one that has gone quiet for two
+  // heartbeats is probably dead (a crashed process's other connections look
+  // idle until they expire) and would waste a delivery.
+  const auto fresh = now_ - 2 * config_.heartbeat;
+  auto& idle = iq->second;
+  for (auto w = idle.begin(); w != idle.end() && !wq->second.empty();) {
+    Worker& worker = workers_.at(*w);
+    if (worker.last_heard < fresh) {
+      ++w;
+      continue;
+    }
+    const std::string identity = *w;
+    w = idle.erase(w);
     const uint64_t id = wq->second.front();
     wq->second.pop_front();
     Request& r = requests_.at(id);
@@ -188,48 +209,69 @@ void Broker::dispatch(const std::string& service) {
     --stats_.queued;
     stats_.queued_bytes -= r.bytes;
     ++stats_.in_flight;
-    workers_.at(identity).job = id;
+    worker.job = id;
     send_backend(identity, mdp::worker_request(r.client, mdp::share(r.body)));
   }
+  if (wq->second.empty()) waiting_.erase(wq);  // no entries left behind per service name
 }
 
-void Broker::remove_worker(const std::string& identity, bool send_disconnect) {
+std::optional<uint64_t> Broker::detach_worker(const std::string& identity, std::string& service) {
   auto it = workers_.find(identity);
-  if (it == workers_.end()) return;
-  const std::string service = it->second.service;
+  if (it == workers_.end()) return std::nullopt;
+  service = it->second.service;
   const std::optional<uint64_t> job = it->second.job;
   auto& idle = idle_[service];
   idle.erase(std::remove(idle.begin(), idle.end(), identity), idle.end());
   workers_.erase(it);
   stats_.workers = workers_.size();
-  if (send_disconnect) send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
-  if (!job) return;
-  --stats_.in_flight;
-  Request& r = requests_.at(*job);
+  if (job) --stats_.in_flight;
+  return job;
+}
+
+void Broker::requeue(uint64_t job, const std::string& service) {
+  Request& r = requests_.at(job);
   if (r.deliveries >= config_.max_deliveries) {
     ++stats_.poisoned;
     spdlog::warn("broker: request delivered {} times without a reply: answering poison", r.deliveries);
     reply_error(r.client, r.service, r.body, "poison",
                 "delivered " + std::to_string(r.deliveries) +
                     " times and every worker holding it died or left without replying; not retried");
-    finish_request(*job);
+    finish_request(job);
     return;
   }
   ++stats_.requeued;
   ++stats_.queued;
   stats_.queued_bytes += r.bytes;
-  waiting_[service].push_front(*job);
+  waiting_[service].push_front(job);
+}
+
+void Broker::remove_worker(const std::string& identity, bool send_disconnect) {
+  std::string service;
+  const bool known = workers_.count(identity) > 0;
+  const std::optional<uint64_t> job = detach_worker(identity, service);
+  if (!known) return;
+  if (send_disconnect) send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+  if (job) requeue(*job, service);
   dispatch(service);
 }
 
 void Broker::on_tick(Clock::time_point now) {
+  now_ = now;
   std::vector<std::string> dead;
   for (const auto& [id, w] : workers_)
     if (w.expiry < now) dead.push_back(id);
+  // Take every dead worker out first, so none of them is handed a request
+  // that another dead one held.
+  std::vector<std::pair<uint64_t, std::string>> orphans;
+  std::set<std::string> services;
   for (const auto& id : dead) {
     spdlog::warn("broker: worker {} missed {} heartbeats: removed", mdp::printable_identity(id), config_.liveness);
-    remove_worker(id, false);
+    std::string service;
+    if (const auto job = detach_worker(id, service)) orphans.emplace_back(*job, service);
+    services.insert(service);
   }
+  for (auto it = orphans.rbegin(); it != orphans.rend(); ++it) requeue(it->first, it->second);
+  for (const auto& service : services) dispatch(service);
   if (now >= next_heartbeat_) {
     for (const auto& [id, w] : workers_) send_backend(id, mdp::worker_command(mdp::Command::kHeartbeat));
     next_heartbeat_ = now + config_.heartbeat;

@@ -2,8 +2,9 @@
 // messages to send out. No sockets here (broker_server.* adds them), so every
 // rule below is unit-tested by driving it directly.
 //
-// Rules: requests queue per service (bounded by count and bytes: beyond
-// either, the client gets an "overloaded" error at once) and go to idle
+// Rules: requests queue per service (bounded, all services together, by
+// count and by bytes with a fixed overhead per request: beyond either, the
+// client gets an "overloaded" error at once) and go to idle
 // workers in arrival order. The broker remembers which request each worker
 // holds; when a worker dies (missed heartbeats) or disconnects mid-job, its
 // request goes back to the front of the queue. A request delivered
@@ -27,7 +28,7 @@ namespace frameprint {
 struct BrokerConfig {
   std::chrono::milliseconds heartbeat{2500};
   int liveness = 3;               // heartbeats missed before a peer is dead
-  size_t max_queue = 10000;       // queued requests per service
+  size_t max_queue = 10000;       // queued requests, all services together
   uint64_t max_queue_bytes = uint64_t{8} << 30;  // queued request bytes in all
   int max_deliveries = 3;         // then the request is poison
 };
@@ -78,6 +79,7 @@ class Broker {
   struct Worker {
     std::string service;
     Clock::time_point expiry;
+    Clock::time_point last_heard;
     std::optional<uint64_t> job;
   };
 
@@ -86,6 +88,9 @@ class Broker {
                    std::string_view code, const std::string& message);
   void dispatch(const std::string& service);
   void remove_worker(const std::string& identity, bool send_disconnect);
+  // Takes a worker out of every table; returns the request it held.
+  std::optional<uint64_t> detach_worker(const std::string& identity, std::string& service);
+  void requeue(uint64_t job, const std::string& service);
   void send_backend(const std::string& identity, mdp::Message frames);
   void send_frontend(const std::string& identity, mdp::Message frames);
   void refresh(Worker& w, Clock::time_point now);
@@ -98,6 +103,7 @@ class Broker {
   std::unordered_map<std::string, Worker> workers_;
   std::map<std::string, std::deque<std::string>> idle_;  // per service, longest idle first
   Clock::time_point next_heartbeat_;
+  Clock::time_point now_;
   std::vector<Outgoing> out_;
   std::vector<double> latencies_;
   BrokerStats stats_;

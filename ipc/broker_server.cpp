@@ -56,6 +56,9 @@ struct BrokerServer::Impl {
       s->set(zmq::sockopt::sndhwm, 0);  // the broker bounds its own queue
       s->set(zmq::sockopt::rcvhwm, 0);
     }
+    // A producer that reconnects (same routing identity) takes its old
+    // identity over, so replies to its jobs in flight still reach it.
+    frontend.set(zmq::sockopt::router_handover, 1);
     frontend.bind(config.frontend);
     backend.bind(config.backend);
   }

@@ -83,6 +83,8 @@ void MdpWorker::drain_completions() {
     }
     if (stopping_ && s.socket) {
       (void)zmq::send_multipart(*s.socket, mdp::worker_command(mdp::Command::kDisconnect), zmq::send_flags::dontwait);
+      // Give the reply (which can be megabytes) time to leave before closing.
+      s.socket->set(zmq::sockopt::linger, static_cast<int>((config_.heartbeat * config_.liveness).count()));
       s.socket.reset();
       s.closed = true;
     } else if (stopping_) {
@@ -104,7 +106,7 @@ void MdpWorker::handle(Slot& s, mdp::Message frames, const std::function<void(Md
   switch (m.command) {
     case mdp::Command::kRequest:
       if (s.ticket || stopping_) {
-        spdlog::warn("slot {}: request while busy or stopping; ignored (the broker will requeue it)", s.index);
+        spdlog::warn("slot {}: request while busy or stopping; ignored (it returns to the queue when this connection is dropped)", s.index);
         return;
       }
       s.ticket = next_ticket_++;

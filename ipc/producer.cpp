@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <random>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,13 @@ std::optional<std::string> reply_id(const mdp::Message& body) {
   return j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
 }
 
+bool overloaded(const std::string& reply) {
+  const auto j = nlohmann::json::parse(reply, nullptr, false);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return false;
+  const auto& code = j["error"]["code"];
+  return code.is_string() && code.get<std::string>() == "overloaded";
+}
+
 }  // namespace
 
 bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
@@ -32,14 +40,20 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
   zmq::socket_t socket(ctx_, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::sndhwm, 0);
+  std::random_device rd;
+  const std::string routing_id = "frameprint-submit-" + std::to_string(rd()) + "-" + std::to_string(rd());
+  socket.set(zmq::sockopt::routing_id, routing_id);
   socket.connect(config_.endpoint);
 
   struct Pending {
     mdp::Message body;
+    uint64_t bytes = 0;
     int attempts = 0;
+    int refusals = 0;  // "overloaded" answers so far
     Clock::time_point deadline;
   };
   std::unordered_map<std::string, Pending> pending;
+  uint64_t pending_bytes = 0;
   bool more = true;
 
   auto send = [&](const std::string& id, Pending& p) {
@@ -50,14 +64,20 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
   };
 
   while (more || !pending.empty()) {
-    while (more && pending.size() < static_cast<size_t>(config_.window)) {
+    while (more && pending.size() < static_cast<size_t>(config_.window) &&
+           (pending.empty() || pending_bytes < config_.window_bytes)) {
       std::optional<ProducerJob> job = next();
       if (!job) {
         more = false;
         break;
       }
-      auto [it, fresh] = pending.try_emplace(job->id, Pending{std::move(job->body), 0, {}});
-      if (fresh) send(it->first, it->second);
+      uint64_t bytes = 0;
+      for (const auto& f : job->body) bytes += f.size();
+      auto [it, fresh] = pending.try_emplace(job->id, Pending{std::move(job->body), bytes, 0, 0, {}});
+      if (fresh) {
+        pending_bytes += bytes;
+        send(it->first, it->second);
+      }
     }
     if (pending.empty()) continue;
 
@@ -88,7 +108,18 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
         }
         auto it = pending.find(*id);
         if (it == pending.end()) continue;  // a duplicate of a job already answered
-        on_result(*id, mdp::to_string(reply.body.front()));
+        const std::string text = mdp::to_string(reply.body.front());
+        if (overloaded(text)) {
+          // Back-pressure: try again later, without spending a retry.
+          Pending& p = it->second;
+          const auto wait = std::chrono::milliseconds(std::min<int64_t>(int64_t{250} << std::min(p.refusals, 7), 30000));
+          ++p.refusals;
+          --p.attempts;
+          p.deadline = Clock::now() + wait;
+          continue;
+        }
+        on_result(*id, text);
+        pending_bytes -= it->second.bytes;
         pending.erase(it);
       }
     }
@@ -108,6 +139,7 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
                                         " attempts of " + fmt::format("{:g}", std::chrono::duration<double>(config_.timeout).count()) +
                                         " s each"}};
         on_result(id, err.dump());
+        pending_bytes -= p.bytes;
         pending.erase(id);
       } else {
         send(id, p);

@@ -1,6 +1,9 @@
 // The queue producer's engine: keeps a window of jobs in flight through the
-// broker, resends a job whose reply is late, drops duplicate replies (by job
-// id) and reports exactly one result per job.
+// broker (bounded in count and bytes), resends a job whose reply is late or
+// that the broker refused as overloaded (with back-off, not counted as a
+// retry), drops duplicate replies (by job id) and reports exactly one result
+// per job. Its connection keeps one routing identity across reconnects, so
+// replies to jobs in flight still find it.
 #pragma once
 
 #include <chrono>
@@ -20,6 +23,7 @@ struct ProducerConfig {
   int window = 16;                            // jobs in flight
   std::chrono::milliseconds timeout{120000};  // per attempt
   int retries = 3;                            // resends after the first attempt
+  uint64_t window_bytes = uint64_t{1} << 30;  // bodies in flight (one larger job still goes alone)
 };
 
 struct ProducerJob {

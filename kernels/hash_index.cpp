@@ -136,7 +136,7 @@ MultiIndex::MultiIndex(std::vector<Hash256> hashes) : hashes_(std::move(hashes))
 }
 
 void MultiIndex::search(const Hash256& query, int threshold, std::vector<HashHit>& out) const {
-  if (threshold < 0) return;
+  if (threshold < 0 || hashes_.empty()) return;
   const int radius = threshold / kChunks;
   if (radius > 3) {  // probing would cost more than scanning
     linear_search(hashes_, query, threshold, out);

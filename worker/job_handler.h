@@ -21,7 +21,7 @@ namespace frameprint {
 struct JobPolicy {
   HashOptions defaults;                            // jobs may only lower the limits
   std::vector<std::filesystem::path> allow_roots;  // canonical; empty: no path jobs
-  uint64_t max_bytes = uint64_t{2} << 30;          // largest inline file
+  uint64_t max_bytes = uint64_t{1} << 30;          // largest file (the broker's default frame limit)
   std::string worker_name;
 };
 

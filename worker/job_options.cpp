@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace frameprint {
 
@@ -23,6 +24,9 @@ T number(const nlohmann::json& j, const char* key, T fallback, T min_value) {
   if (!j.contains(key)) return fallback;
   const auto& v = j[key];
   if (!v.is_number()) throw std::invalid_argument(std::string("option ") + key + " must be a number");
+  if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) throw std::invalid_argument(std::string("option ") + key + " must be an integer");
+  }
   const T x = v.get<T>();
   if (!(x >= min_value)) throw std::invalid_argument(std::string("option ") + key + " is out of range");
   return x;

@@ -37,18 +37,30 @@ MatchQuery MatchQuery::from_result(const MediaResult& r) {
   return q;
 }
 
+namespace {
+// Fields read defensively: a value of the wrong type counts as absent.
+std::string text_field(const nlohmann::json& o, const char* key) {
+  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+}
+template <typename T>
+T number_field(const nlohmann::json& o, const char* key, T fallback) {
+  return o.contains(key) && o[key].is_number() ? o[key].get<T>() : fallback;
+}
+}  // namespace
+
 std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r) {
-  if (!r.is_object() || r.value("status", "") != "ok" || !r.contains("frames") || !r["frames"].is_array())
+  if (!r.is_object() || text_field(r, "status") != "ok" || !r.contains("frames") || !r["frames"].is_array())
     return std::nullopt;
   MatchQuery q;
-  q.video = r.value("kind", "") == "video";
-  q.md5 = r.value("md5", "");
-  q.sha256 = r.value("sha256", "");
+  q.video = text_field(r, "kind") == "video";
+  q.md5 = text_field(r, "md5");
+  q.sha256 = text_field(r, "sha256");
   for (const auto& f : r["frames"]) {
     if (!f.is_object() || !f.contains("pdq") || !f["pdq"].is_string()) return std::nullopt;
     const auto h = Hash256::from_hex(f["pdq"].get<std::string>());
     if (!h) return std::nullopt;
-    auto m = frame_of(f.value("index", int64_t{0}), f.value("ts", 0.0), f.value("quality", 0), *h);
+    auto m = frame_of(number_field<int64_t>(f, "index", 0), number_field<double>(f, "ts", 0.0),
+                      number_field<int>(f, "quality", 0), *h);
     if (f.contains("dihedral") && f["dihedral"].is_object())
       for (const auto& [name, hex] : f["dihedral"].items())
         if (hex.is_string())

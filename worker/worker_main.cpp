@@ -81,8 +81,12 @@ class JobQueue {
 
 class WorkerProgram {
  public:
-  explicit WorkerProgram(WorkerSettings s)
+  // The signal fds must exist before any thread (the metrics server's
+  // included) starts, so that every thread inherits the blocked mask.
+  WorkerProgram(WorkerSettings s, UniqueFd stop_fd, UniqueFd reload_fd)
       : s_(std::move(s)),
+        stop_fd_(std::move(stop_fd)),
+        reload_fd_(std::move(reload_fd)),
         metrics_(s_.metrics),
         done_(metrics_.counter("frameprint_worker_jobs_done_total", "Jobs answered with a hash result")),
         failed_(metrics_.counter("frameprint_worker_jobs_failed_total", "Jobs answered with an error result")),
@@ -94,17 +98,21 @@ class WorkerProgram {
 
   int run() {
     matcher_.store(cli::load_matcher(s_.match));  // throws: a bad list stops the start
-    UniqueFd stop_fd = stop_signal_fd();  // before any thread starts: they inherit the mask
-    UniqueFd reload_fd = signal_fd({SIGHUP});
     zmq::context_t ctx;
     MdpWorker mdp(ctx, s_.mdp);
     std::vector<std::jthread> threads;
+    // However run() ends, release the hashing threads before joining them.
+    struct CloseQueue {
+      JobQueue& q;
+      ~CloseQueue() { q.close(); }
+    } close_queue{queue_};
     for (int i = 0; i < s_.mdp.slots; ++i) threads.emplace_back([&] { hash_loop(mdp); });
     std::jthread watchdog([&](std::stop_token st) { watch(st); });
-    std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd.get()); });
+    std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd_.get()); });
+    const int stop_fd = stop_fd_.get();
     spdlog::info("{}: {} slots on {}, device {}", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint,
                  s_.backend.name);
-    mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd.get());
+    mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd);
     queue_.close();
     threads.clear();
     spdlog::info("{}: stopped", s_.policy.worker_name);
@@ -187,6 +195,7 @@ class WorkerProgram {
   }
 
   WorkerSettings s_;
+  UniqueFd stop_fd_, reload_fd_;
   MetricsEndpoint metrics_;
   prometheus::Counter& done_;
   prometheus::Counter& failed_;
@@ -250,7 +259,9 @@ int main(int argc, char** argv) {
     s.backend = choose_device(s.device);
     if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
     s.policy.allow_roots = canonical_roots(roots);
-    return WorkerProgram(std::move(s)).run();
+    UniqueFd stop_fd = stop_signal_fd();
+    UniqueFd reload_fd = signal_fd({SIGHUP});
+    return WorkerProgram(std::move(s), std::move(stop_fd), std::move(reload_fd)).run();
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

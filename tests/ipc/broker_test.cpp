@@ -219,12 +219,65 @@ TEST_F(BrokerTest, MalformedAndOutOfTurnMessagesAreDroppedOrDisconnected) {
   EXPECT_EQ(broker_.stats().workers, 0u);
 }
 
-TEST_F(BrokerTest, ReplyFromAWorkerItNoLongerKnowsIsStillForwarded) {
-  reply("restarted", "C9", R"({"id":"late"})");
+TEST_F(BrokerTest, RepliesThatNoRequestExplainsAreDropped) {
+  // From a worker the broker does not know: dropped, told to re-register.
+  reply("stranger", "C9", R"({"id":"late"})");
   auto out = sent();
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].peer, "C9");
-  EXPECT_EQ(out[1].worker.command, mdp::Command::kDisconnect);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].side, Broker::Side::kBackend);
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kDisconnect);
+
+  // From a known worker holding nothing: a protocol error; it is dropped
+  // and cannot make itself idle twice (which would misroute later replies).
+  ready("W1");
+  ready("W2");
+  reply("W1", "C9", R"({"id":"forged"})");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kDisconnect);
+  EXPECT_EQ(broker_.stats().workers, 1u);
+  request("C2", "b");
+  request("C3", "c");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);  // only W2 is left: one request out, one queued
+  EXPECT_EQ(out[0].peer, "W2");
+  EXPECT_EQ(broker_.stats().queued, 1u);
+}
+
+TEST_F(BrokerTest, DeadSiblingsDoNotWasteDeliveries) {
+  // Four connections of one worker process and a healthy worker B. The
+  // process dies holding a job: the job must reach B, not the process's
+  // other (silent, soon expired) connections, and must not become poison.
+  for (const char* w : {"P1", "P2", "P3", "P4"}) ready(w);
+  ready("B");
+  request("C1", "job");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].peer, "P1");
+  for (int i = 0; i < 4; ++i) {  // B keeps heartbeating, P* are silent
+    worker("B", mdp::worker_command(mdp::Command::kHeartbeat));
+    advance(100ms);
+  }
+  advance(10ms);
+  out = sent();
+  bool to_b = false;
+  for (const auto& m : out) {
+    EXPECT_FALSE(m.side == Broker::Side::kFrontend) << "answered as poison";
+    to_b = to_b || (m.peer == "B" && m.worker.command == mdp::Command::kRequest);
+  }
+  EXPECT_TRUE(to_b);
+  EXPECT_EQ(broker_.stats().poisoned, 0u);
+}
+
+TEST_F(BrokerTest, TheQueueBoundCoversAllServicesAndEmptyBodies) {
+  // max_queue is 3 in this fixture: requests for three services fill it.
+  for (const char* svc : {"a", "b", "c"}) {
+    broker_.on_frontend(mdp::with_identity("C", mdp::client_message(svc, Message{})), t_);
+  }
+  EXPECT_EQ(broker_.stats().queued, 3u);
+  broker_.on_frontend(mdp::with_identity("C", mdp::client_message("d", Message{})), t_);
+  EXPECT_EQ(broker_.stats().overloaded, 1u);
+  EXPECT_GE(broker_.stats().queued_bytes, 3u * 256u);  // even empty requests cost something
 }
 
 }  // namespace

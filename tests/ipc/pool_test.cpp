@@ -344,6 +344,39 @@ TEST_F(Pool, PathJobsStayInsideAllowedRoots) {
   EXPECT_EQ(r[0].at("error").at("code"), "path_not_allowed");
 }
 
+TEST_F(Pool, AFullQueueIsBackPressureNotAnError) {
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
+                               "200", "--max-queue", "2"},
+      dir_ / "broker.log");
+  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  start_worker({}, 1);
+  const auto media = make_images("media", 12);
+  const auto pooled = submit({"--window", "10", "--timeout", "30", media.string()});
+  EXPECT_EQ(pooled.exit_code, 0) << pooled.out;
+  const auto results = lines_of(pooled.out);
+  EXPECT_EQ(results.size(), 12u);
+  for (const auto& r : results) EXPECT_EQ(r.at("status"), "ok") << r.dump();
+}
+
+TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {
+  start_broker();
+  start_worker();
+  const auto media = make_images("media", 3);
+  const std::string a = (media / "img1000.png").string(), b = (media / "img1001.png").string();
+  const std::string earlier = "{\"path\":\"" + a + "\",\"status\":\"ok\",\"frames\":[]}\n" +
+                              "{\"path\":\"" + b + "\",\"status\":\"error\",\"error\":{\"code\":\"timeout\",\"message\":\"x\"}}\n";
+  const auto out = dir_.write("results.jsonl", std::vector<uint8_t>(earlier.begin(), earlier.end()));
+  const auto resumed = submit({"--timeout", "30", "--output", out.string(), media.string()});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto text = testing::read_bytes(out);
+  const auto lines = lines_of(std::string(text.begin(), text.end()));
+  ASSERT_EQ(lines.size(), 4u);  // the two earlier lines, then b (again) and the third image
+  std::set<std::string> new_paths = {lines[2].at("path"), lines[3].at("path")};
+  EXPECT_TRUE(new_paths.count(b));
+  EXPECT_FALSE(new_paths.count(a));
+}
+
 TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
   start_broker();
   const auto media = make_images("media", 2);

@@ -31,11 +31,22 @@ struct SubmitCommand {
   double timeout_s = 120;
   int retries = 3;
   int window = 16;
+  uint64_t window_bytes = uint64_t{1} << 30;
+  uint64_t max_bytes = uint64_t{1} << 30;
   std::string output;
   HashOptions options;
 
   int run();
 };
+
+// Whether a result settles its input: transient failures (no reply in time,
+// a full queue, an internal error) are tried again when resuming.
+bool answered(const nlohmann::json& r) {
+  if (!r.contains("status") || !r["status"].is_string() || r["status"] != "error") return true;
+  if (!r.contains("error") || !r["error"].is_object() || !r["error"].contains("code")) return true;
+  const auto& code = r["error"]["code"];
+  return !(code == "timeout" || code == "overloaded" || code == "internal");
+}
 
 // Inputs already answered in an earlier run's output; also cuts off a last
 // line that a crash left half-written, so appending stays valid JSONL.
@@ -50,7 +61,7 @@ std::set<std::string> answered_in(const std::string& file) {
     if (f.eof()) break;  // no newline: incomplete
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_object() && j.contains("path") && j["path"].is_string()) {
-      done.insert(j["path"].get<std::string>());
+      if (answered(j)) done.insert(j["path"].get<std::string>());
       good_end = pos;
     }
   }
@@ -104,7 +115,7 @@ int SubmitCommand::run() {
   Progress progress(inputs.size());
   bool all_ok = true;
   auto emit = [&](const nlohmann::ordered_json& j) {
-    const bool ok = j.value("status", "") == "ok";
+    const bool ok = j.contains("status") && j["status"].is_string() && j["status"] == "ok";
     all_ok &= ok;
     *out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
     progress.advance(!ok);
@@ -141,12 +152,19 @@ int SubmitCommand::run() {
         job.body.push_back(mdp::frame_of(header.dump()));
       } else {
         std::ifstream f(in.file, std::ios::binary | std::ios::ate);
-        if (!f) {
-          local_error(in, ErrorCode::kIoError, "cannot open file");
+        const auto end = f ? static_cast<std::streamoff>(f.tellg()) : std::streamoff(-1);
+        if (!f || end < 0) {
+          local_error(in, ErrorCode::kIoError, "cannot open or size the file");
           continue;
         }
-        const auto size = static_cast<size_t>(f.tellg());
-        zmq::message_t bytes(size);
+        const auto size = static_cast<uint64_t>(end);
+        if (size > max_bytes) {
+          local_error(in, ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
+                                                    " bytes, more than --max-bytes " + std::to_string(max_bytes) +
+                                                    " (send it with --by-path instead)");
+          continue;
+        }
+        zmq::message_t bytes(static_cast<size_t>(size));
         f.seekg(0);
         if (!f.read(static_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
           local_error(in, ErrorCode::kIoError, "read failed");
@@ -173,9 +191,16 @@ int SubmitCommand::run() {
   pc.window = window;
   pc.retries = retries;
   pc.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  pc.window_bytes = window_bytes;
   UniqueFd stop = stop_signal_fd();
   zmq::context_t ctx;
-  const bool finished = Producer(ctx, pc).run(next_job, on_result, stop.get());
+  bool finished = false;
+  try {
+    finished = Producer(ctx, pc).run(next_job, on_result, stop.get());
+  } catch (const zmq::error_t& e) {
+    std::cerr << "frameprint submit: " << broker << ": " << e.what() << '\n';
+    return 1;
+  }
   if (!finished) {
     spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume", by_id.size());
     return 2;
@@ -198,6 +223,12 @@ std::function<int()> add_submit_command(CLI::App& app) {
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
   sub->add_option("--window", cmd->window, "Jobs in flight")->check(CLI::Range(1, 100000))->capture_default_str();
+  sub->add_option("--window-bytes", cmd->window_bytes, "File bytes in flight (memory bound)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-bytes", cmd->max_bytes, "Largest file sent inline (the broker's default frame limit is 1 GiB)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");
   add_hashing_options(*sub, cmd->options);
   return [cmd]() -> int { return cmd->run(); };
