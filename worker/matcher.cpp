@@ -81,21 +81,37 @@ void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) co
   }
 }
 
-void Matcher::match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
+namespace {
+
+// The best distance per key over a frame's hash and its dihedral variants;
+// key_of(entry) maps an index entry to what is reported (the entry itself,
+// or the video owning a frame), or nullopt to skip the entry.
+template <typename KeyOf>
+std::map<uint32_t, int> best_hits(const pdq::MultiIndex& index, const MatchQuery::Frame& f, int threshold,
+                                  KeyOf&& key_of) {
+  std::map<uint32_t, int> best;
   std::vector<pdq::HashHit> hits;
+  for (const auto& h : f.variants) {
+    hits.clear();
+    index.search(h, threshold, hits);
+    for (const auto& hit : hits) {
+      const std::optional<uint32_t> key = key_of(hit.entry);
+      if (!key) continue;
+      auto [it, fresh] = best.emplace(*key, hit.distance);
+      if (!fresh) it->second = std::min(it->second, hit.distance);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+void Matcher::match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
   for (const auto& list : lists_.pdq) {
     for (const auto& f : q.frames) {
       if (f.quality < rules_.min_quality) continue;
-      // Best distance per list entry over the frame's hash and its variants.
-      std::map<uint32_t, int> best;
-      for (const auto& h : f.variants) {
-        hits.clear();
-        list.index.search(h, rules_.threshold, hits);
-        for (const auto& hit : hits) {
-          auto [it, fresh] = best.emplace(hit.entry, hit.distance);
-          if (!fresh) it->second = std::min(it->second, hit.distance);
-        }
-      }
+      const auto best = best_hits(list.index, f, rules_.threshold,
+                                  [](uint32_t entry) { return std::optional<uint32_t>(entry); });
       for (const auto& [entry, d] : best)
         out.push_back({{"list", list.name}, {"id", list.ids[entry]}, {"type", "pdq"}, {"distance", d}, {"frame", f.index}});
     }
@@ -109,17 +125,11 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
       // An image against every frame of the list's videos: best distance per video.
       for (const auto& f : q.frames) {
         if (f.quality < rules_.min_quality) continue;
-        std::map<uint32_t, int> best;
-        for (const auto& h : f.variants) {
-          hits.clear();
-          list.frames.search(h, rules_.threshold, hits);
-          for (const auto& hit : hits) {
-            const auto& owner = list.frame_owner[hit.entry];
-            if (list.videos[owner.video].frames[owner.frame].quality < rules_.min_quality) continue;
-            auto [it, fresh] = best.emplace(owner.video, hit.distance);
-            if (!fresh) it->second = std::min(it->second, hit.distance);
-          }
-        }
+        const auto best = best_hits(list.frames, f, rules_.threshold, [&](uint32_t entry) -> std::optional<uint32_t> {
+          const auto& owner = list.frame_owner[entry];
+          if (list.videos[owner.video].frames[owner.frame].quality < rules_.min_quality) return std::nullopt;
+          return owner.video;
+        });
         for (const auto& [video, d] : best)
           out.push_back({{"list", list.name}, {"id", list.videos[video].id}, {"type", "vpdq"}, {"distance", d}, {"frame", f.index}});
       }

@@ -15,21 +15,24 @@ inline void check(cudaError_t e, const char* what) {
 // After a kernel launch: launch errors now, execution errors at the next sync.
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
-// Device memory, grown on demand (contents are not kept when it grows).
-class DeviceBuffer {
+// Memory from a CUDA allocator, grown on demand (contents are not kept
+// when it grows): device memory, or page-locked host memory for
+// asynchronous copies.
+template <cudaError_t (*Alloc)(void**, size_t), cudaError_t (*Free)(void*)>
+class CudaMemory {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-  ~DeviceBuffer() {
-    if (ptr_) cudaFree(ptr_);
+  CudaMemory() = default;
+  CudaMemory(const CudaMemory&) = delete;
+  CudaMemory& operator=(const CudaMemory&) = delete;
+  CudaMemory(CudaMemory&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  ~CudaMemory() {
+    if (ptr_) Free(ptr_);
   }
   void* reserve(size_t bytes) {
     if (bytes > size_) {
-      if (ptr_) check(cudaFree(ptr_), "cudaFree");
+      if (ptr_) check(Free(ptr_), "free");
       ptr_ = nullptr;
-      check(cudaMalloc(&ptr_, bytes), "cudaMalloc");
+      check(Alloc(&ptr_, bytes), "allocate");
       size_ = bytes;
     }
     return ptr_;
@@ -44,33 +47,13 @@ class DeviceBuffer {
   size_t size_ = 0;
 };
 
-// Page-locked host memory, for asynchronous copies.
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() {
-    if (ptr_) cudaFreeHost(ptr_);
-  }
-  void* reserve(size_t bytes) {
-    if (bytes > size_) {
-      if (ptr_) check(cudaFreeHost(ptr_), "cudaFreeHost");
-      ptr_ = nullptr;
-      check(cudaMallocHost(&ptr_, bytes), "cudaMallocHost");
-      size_ = bytes;
-    }
-    return ptr_;
-  }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
+inline cudaError_t device_alloc(void** p, size_t n) { return cudaMalloc(p, n); }
+inline cudaError_t device_free(void* p) { return cudaFree(p); }
+inline cudaError_t pinned_alloc(void** p, size_t n) { return cudaMallocHost(p, n); }
+inline cudaError_t pinned_free(void* p) { return cudaFreeHost(p); }
 
- private:
-  void* ptr_ = nullptr;
-  size_t size_ = 0;
-};
+using DeviceBuffer = CudaMemory<device_alloc, device_free>;
+using PinnedBuffer = CudaMemory<pinned_alloc, pinned_free>;
 
 class Stream {
  public:
