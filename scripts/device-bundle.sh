@@ -5,22 +5,31 @@
 # dependency tree alone is ~80 MB compressed), and the shared libraries they
 # load that are not part of the base system, as one .tar.xz.
 #   scripts/device-bundle.sh            # builds in build-device/, writes .device/frameprint.tar.xz
-# On the device:  mkdir -p /tmp/fp && tar -xJf .device/frameprint.tar.xz -C /tmp/fp && /tmp/fp/run frameprint-worker --help
+# On the device:
+#   mkdir -p /tmp/fp && tar -xJf .device/frameprint.tar.xz -C /tmp/fp
+#   FRAMEPRINT_TESTDATA=/tmp/fp/testdata /tmp/fp/run frameprint_gpu_tests
+#   /tmp/fp/run frameprint_bench_gpu; /tmp/fp/gpu_e2e.sh /tmp/fp/run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build-device
 out=.device
+programs="frameprint frameprint-broker frameprint-worker frameprint_gpu_tests frameprint_bench_gpu frameprint_bench_pdq frameprint_bench_match frameprint_make_clips"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFRAMEPRINT_CUDA=ON -DFRAMEPRINT_IMAGES=OFF \
-  -DFRAMEPRINT_BUILD_TESTS=OFF -DFRAMEPRINT_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$build" -j "$(nproc)" --target frameprint frameprint-broker frameprint-worker frameprint_bench_gpu \
-  frameprint_bench_pdq frameprint_bench_match
+  -DFRAMEPRINT_BUILD_TESTS=ON -DFRAMEPRINT_BUILD_BENCHMARKS=ON >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$build" -j "$(nproc)" --target $programs
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib"
-for b in frameprint frameprint-broker frameprint-worker frameprint_bench_gpu frameprint_bench_pdq frameprint_bench_match; do
-  cp "$build/bin/$b" "$stage/bin/"
-done
+for b in $programs; do cp "$build/bin/$b" "$stage/bin/"; done
+cp benchmarks/gpu_e2e.sh "$stage/"
+# The shared test videos, when present, for the GPU tests (FRAMEPRINT_TESTDATA).
+if [ -d ../shared/testdata/vpdq/videos ]; then
+  mkdir -p "$stage/testdata/vpdq"
+  cp ../shared/testdata/README.md "$stage/testdata/"
+  cp -r ../shared/testdata/vpdq/videos "$stage/testdata/vpdq/"
+fi
 # Every library the programs load, but the C/C++ runtime and the GPU driver,
 # which the device has (and must match its kernel and driver).
 ldd "$stage"/bin/* | awk '/=> \// {print $3}' | sort -u |

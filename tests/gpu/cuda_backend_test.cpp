@@ -3,11 +3,15 @@
 // quality >= 50, quality within 1). Skips, saying why, without a device.
 #include <gtest/gtest.h>
 
+#if FRAMEPRINT_HAVE_IMAGES
 #include <opencv2/imgcodecs.hpp>
+
+#include "tests/support/luma.h"
+#endif
+#include <cstring>
 
 #include "kernels/pdq_backend.h"
 #include "kernels/pdq_cuda.h"
-#include "tests/support/luma.h"
 #include "tests/support/testdata.h"
 #include "worker/media_source.h"
 #include "worker/video_decoder.h"
@@ -41,6 +45,7 @@ struct Tally {
   }
 };
 
+#if FRAMEPRINT_HAVE_IMAGES
 TEST(CudaBackend, MatchesTheCpuBackendOnTheVectors) {
   REQUIRE_CUDA_DEVICE();
   FRAMEPRINT_REQUIRE_TESTDATA();
@@ -60,6 +65,7 @@ TEST(CudaBackend, MatchesTheCpuBackendOnTheVectors) {
   for (size_t i = 0; i < reqs.size(); ++i) t.add(c[i], g[i], pdq::kDihedralCount);
   t.check();
 }
+#endif
 
 TEST(CudaBackend, MatchesTheCpuBackendOnDecodedVideoFrames) {
   REQUIRE_CUDA_DEVICE();

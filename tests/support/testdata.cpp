@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -9,7 +10,10 @@
 namespace frameprint::testing {
 
 std::filesystem::path testdata_dir() {
-  std::filesystem::path p = FRAMEPRINT_TESTDATA_DIR;
+  // FRAMEPRINT_TESTDATA overrides the configured place (e.g. test data
+  // carried to the GPU machine beside the bundle).
+  const char* env = std::getenv("FRAMEPRINT_TESTDATA");
+  std::filesystem::path p = env && *env ? env : FRAMEPRINT_TESTDATA_DIR;
   if (std::filesystem::exists(p / "README.md")) return std::filesystem::canonical(p);
   return {};
 }
