@@ -15,6 +15,7 @@ struct DeviceChoice {
   std::function<std::unique_ptr<pdq::PdqBackend>()> make;  // one backend per thread
   std::string name;    // "cpu" or "cuda:N"
   std::string notice;  // what to tell the user (empty for an explicit cpu)
+  int nvdec_device = -1;  // decode videos with NVDEC on this device (-1: CPU decoding)
 };
 
 // Throws std::invalid_argument for a malformed value and std::runtime_error

@@ -39,7 +39,10 @@ void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const H
 
 void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
                 MediaResult& out) {
-  VideoDecoder dec(src, o.limits);
+  VideoLimits limits = o.limits;
+  limits.nvdec_surfaces = static_cast<int>(std::max<size_t>(4, backend.preferred_batch() + 4));
+  if (!backend.takes_device_planes()) limits.nvdec_device = -1;
+  VideoDecoder dec(src, limits);
   const VideoInfo& info = dec.info();
   out.kind = MediaKind::kVideo;
   out.codec = info.codec;
@@ -55,6 +58,7 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   // since the decoder reuses its frame buffers; the CPU hashes each at once.
   const size_t batch = std::max<size_t>(1, backend.preferred_batch());
   std::vector<std::vector<uint8_t>> copies(batch);
+  std::vector<std::shared_ptr<void>> held;  // device frames in the batch, kept alive
   std::vector<pdq::HashRequest> requests;
   std::vector<std::pair<int64_t, double>> sampled;  // index, ts
   auto flush = [&] {
@@ -64,12 +68,17 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
       out.frames.push_back(frame_hash(sampled[k].first, sampled[k].second, results[k], o.dihedral));
     requests.clear();
     sampled.clear();
+    held.clear();
   };
   while (dec.next(frame)) {
     ++decoded;
     if (!sampler.take(frame.ts)) continue;
     LumaPlane plane = frame.plane;
-    if (batch > 1) {
+    if (plane.location == MemoryLocation::kDevice) {
+      if (!backend.takes_device_planes())
+        throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
+      held.push_back(frame.hold);  // the surface stays valid until the batch is hashed
+    } else if (batch > 1) {
       const size_t sample = plane.type == SampleType::kU8 ? 1 : (plane.type == SampleType::kU16 ? 2 : 4);
       const size_t row = sample * static_cast<size_t>(plane.width);
       auto& copy = copies[requests.size()];
@@ -86,6 +95,7 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     if (requests.size() == batch) flush();
   }
   flush();
+  out.decoder = dec.info().decoder;  // may have fallen back while decoding
   if (decoded > 0 && out.frames.empty())
     throw MediaError(ErrorCode::kNoFrames, "no frame has a timestamp at or after the stream's start");
   if (decoded == 0) {

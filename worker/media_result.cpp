@@ -35,6 +35,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   if (r.kind == MediaKind::kVideo) {
     j["rotation"] = r.rotation;
     j["codec"] = r.codec;
+    j["decoder"] = r.decoder;
     j["duration_s"] = rounded(r.duration_s, 1e3);
     j["fps"] = rounded(r.fps, 1e3);
   }

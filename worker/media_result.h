@@ -43,6 +43,7 @@ struct MediaResult {
   // videos only
   int rotation = 0;  // clockwise degrees the file asks viewers to rotate by
   std::string codec;
+  std::string decoder = "cpu";  // "nvdec" when the GPU decoded the frames
   double duration_s = 0;
   double fps = 0;
 

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include <libavutil/dict.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
 }
@@ -171,6 +172,8 @@ struct VideoDecoder::State {
   static int interrupt(void* opaque) { return static_cast<State*>(opaque)->expired() ? 1 : 0; }
 
   void open(const MediaSource& source);
+  void try_nvdec(const AVCodec* decoder);
+  static AVPixelFormat pick_format(AVCodecContext* ctx, const AVPixelFormat* formats);
   void check_size(int64_t width, int64_t height) const;
   bool receive(VideoFrame& out);
   void to_plane(VideoFrame& out);
@@ -299,6 +302,7 @@ void VideoDecoder::State::open(const MediaSource& source) {
   if (avcodec_parameters_to_context(codec.get(), par) < 0)
     throw MediaError(ErrorCode::kDecodeFailed, "invalid " + info.codec + " stream parameters");
   codec->pkt_timebase = stream->time_base;
+  if (limits.nvdec_device >= 0) try_nvdec(decoder);
   codec->thread_count = limits.threads;
   codec->max_pixels = limits.max_pixels;  // FFmpeg refuses larger frames before allocating
   err = avcodec_open2(codec.get(), decoder, nullptr);
@@ -306,6 +310,42 @@ void VideoDecoder::State::open(const MediaSource& source) {
     throw MediaError(ErrorCode::kDecodeFailed,
                      "cannot open the " + info.codec + " decoder (" + ffmpeg::error_string(err) + ")");
   if (!packet || !frame || !rgb) throw MediaError(ErrorCode::kInternal, "out of memory");
+}
+
+// NVDEC through FFmpeg's CUDA hwaccel, when the codec has it and a device
+// context can be made; anything short of that leaves the CPU decoder.
+void VideoDecoder::State::try_nvdec(const AVCodec* decoder) {
+  bool supported = false;
+  for (int i = 0;; ++i) {
+    const AVCodecHWConfig* cfg = avcodec_get_hw_config(decoder, i);
+    if (!cfg) break;
+    supported |= (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) && cfg->device_type == AV_HWDEVICE_TYPE_CUDA;
+  }
+  if (!supported) return;
+  AVBufferRef* device = nullptr;
+  // Flag 1 is AV_CUDA_USE_PRIMARY_CONTEXT (libavutil/hwcontext_cuda.h, which
+  // needs the CUDA headers): share the context the CUDA runtime uses, so
+  // decoded surfaces are valid device pointers for our kernels.
+  const std::string index = std::to_string(limits.nvdec_device);
+  if (av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, index.c_str(), nullptr, 1) < 0) return;
+  codec->hw_device_ctx = device;  // the codec context owns it now
+  codec->opaque = this;
+  codec->get_format = &State::pick_format;
+  codec->extra_hw_frames = limits.nvdec_surfaces;
+  info.decoder = "nvdec";
+}
+
+AVPixelFormat VideoDecoder::State::pick_format(AVCodecContext* ctx, const AVPixelFormat* formats) {
+  auto* self = static_cast<State*>(ctx->opaque);
+  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p)
+    if (*p == AV_PIX_FMT_CUDA) return *p;
+  // NVDEC cannot take this stream (profile, size): decode on the CPU.
+  self->info.decoder = "cpu";
+  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
+    if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
+  }
+  return AV_PIX_FMT_NONE;
 }
 
 bool VideoDecoder::State::receive(VideoFrame& out) {
@@ -368,6 +408,27 @@ void VideoDecoder::State::to_plane(VideoFrame& out) {
   last_ts = ts;
   out.ts = ts;
 
+  out.hold.reset();
+  if (f->format == AV_PIX_FMT_CUDA && f->hw_frames_ctx) {
+    // A surface in device memory: its first plane is luma (NV12, P010, P016,
+    // YUV444P16). P010 keeps 10 bits in the top of 16, which maps exactly
+    // like 16-bit codes.
+    const auto* frames = reinterpret_cast<const AVHWFramesContext*>(f->hw_frames_ctx->data);
+    const AVPixFmtDescriptor* sd = av_pix_fmt_desc_get(frames->sw_format);
+    if (!sd || sd->comp[0].plane != 0 || sd->nb_components < 1)
+      throw MediaError(ErrorCode::kDecodeFailed, "unexpected NVDEC surface format");
+    const int depth = sd->comp[0].depth + sd->comp[0].shift;
+    out.plane = LumaPlane{f->data[0], f->linesize[0], f->width, f->height,
+                          depth == 8 ? SampleType::kU8 : SampleType::kU16, depth,
+                          f->color_range == AVCOL_RANGE_JPEG, MemoryLocation::kDevice};
+    AVFrame* clone = av_frame_clone(f);
+    if (!clone) throw MediaError(ErrorCode::kInternal, "out of memory");
+    out.hold = std::shared_ptr<void>(clone, [](void* p) {
+      auto* x = static_cast<AVFrame*>(p);
+      av_frame_free(&x);
+    });
+    return;
+  }
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
   if (has_direct_luma(d)) {
     const int depth = d->comp[0].depth;

@@ -25,6 +25,10 @@ struct VideoLimits {
   int64_t max_frames = 1'000'000;    // decoded frames per file
   double max_seconds = 300.0;        // wall time to decode one file
   int threads = 0;                   // decoder threads; 0 lets FFmpeg choose
+  // >= 0: decode with NVDEC on this CUDA device when it can take the stream
+  // (frames then stay in device memory); otherwise, or -1, on the CPU.
+  int nvdec_device = -1;
+  int nvdec_surfaces = 64;           // decoded frames a caller may hold at once
 };
 
 struct VideoInfo {
@@ -35,12 +39,16 @@ struct VideoInfo {
   int rotation_cw = 0;    // display matrix: rotate the stored picture this much clockwise
   double duration_s = 0;  // 0 when unknown
   double fps = 0;         // average frame rate; 0 when unknown
+  std::string decoder = "cpu";  // "nvdec" when frames come from the GPU's decoder
 };
 
 struct VideoFrame {
   int64_t index = 0;   // among decoded frames, from 0
   double ts = 0;       // seconds from the stream's start, from the frame's PTS
-  LumaPlane plane;     // valid until the next call to next()
+  LumaPlane plane;     // valid until the next call to next(), or while `hold` is kept
+  // For frames in device memory: keeps the decoder's surface (and so the
+  // plane) alive until released, so callers can batch them without copying.
+  std::shared_ptr<void> hold;
 };
 
 class VideoDecoder {

@@ -258,6 +258,7 @@ int main(int argc, char** argv) {
   try {
     s.backend = choose_device(s.device);
     if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
+    s.policy.defaults.limits.nvdec_device = s.backend.nvdec_device;
     s.policy.allow_roots = canonical_roots(roots);
     UniqueFd stop_fd = stop_signal_fd();
     UniqueFd reload_fd = signal_fd({SIGHUP});

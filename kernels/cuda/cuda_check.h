@@ -57,7 +57,9 @@ using PinnedBuffer = CudaMemory<pinned_alloc, pinned_free>;
 
 class Stream {
  public:
-  Stream() { check(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), "cudaStreamCreate"); }
+  // A blocking stream: it waits for work on the legacy default stream, where
+  // FFmpeg's NVDEC copies decoded surfaces, before ours reads them.
+  Stream() { check(cudaStreamCreateWithFlags(&s_, cudaStreamDefault), "cudaStreamCreate"); }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
   ~Stream() { cudaStreamDestroy(s_); }

@@ -66,6 +66,7 @@ TEST_F(HashCli, OneLinePerFileInOrderWithThePathAsGiven) {
   EXPECT_EQ(lines[1]["frames"][1]["index"], 10);
   EXPECT_DOUBLE_EQ(lines[1]["frames"][1]["ts"].get<double>(), 1.0);
   for (const char* key : {"md5", "sha256", "rotation", "duration_s", "fps"}) EXPECT_TRUE(lines[1].contains(key)) << key;
+  EXPECT_EQ(lines[1]["decoder"], "cpu");  // no GPU here
 }
 
 TEST_F(HashCli, FailuresAreReportedPerFileWithExitStatus2) {

@@ -138,6 +138,7 @@ int HashCommand::run() {
     return 1;
   }
   if (!backend_choice.notice.empty()) spdlog::info("{}", backend_choice.notice);
+  options.limits.nvdec_device = backend_choice.nvdec_device;
   const std::vector<InputFile> inputs = expand_inputs(paths);
   if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
     std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
