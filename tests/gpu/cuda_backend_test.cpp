@@ -13,6 +13,7 @@
 #include "kernels/pdq_backend.h"
 #include "kernels/pdq_cuda.h"
 #include "tests/support/testdata.h"
+#include "worker/media_hasher.h"
 #include "worker/media_source.h"
 #include "worker/video_decoder.h"
 
@@ -118,6 +119,39 @@ TEST(CudaBackend, HighBitDepthAndTinyPlanes) {
   EXPECT_LE(hamming_distance(g[0].hash, c[0].hash), 4);
   EXPECT_EQ(g[1].quality, 0);
   EXPECT_EQ(g[1].hash, Hash256{});
+}
+
+// NVDEC vs CPU decoding of the same video, each hashed by its own backend:
+// every frame within the shared tolerance (quality >= 80: max 10, mean 2).
+TEST(CudaBackend, NvdecFramesHashLikeCpuDecodedOnes) {
+  REQUIRE_CUDA_DEVICE();
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  auto cpu = pdq::make_cpu_backend();
+  auto gpu = pdq::make_cuda_backend(0);
+  HashOptions on_cpu;
+  on_cpu.seconds_per_hash = 0;
+  HashOptions on_gpu = on_cpu;
+  on_gpu.limits.nvdec_device = 0;
+  int compared = 0, total = 0, worst = 0;
+  for (const auto& e : std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
+    SCOPED_TRACE(e.path().filename().string());
+    const MediaResult a = hash_file(e.path(), "a", on_cpu, *cpu);
+    const MediaResult b = hash_file(e.path(), "b", on_gpu, *gpu);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(b.decoder, "nvdec");
+    ASSERT_EQ(a.frames.size(), b.frames.size());
+    for (size_t i = 0; i < a.frames.size(); ++i) {
+      EXPECT_NEAR(a.frames[i].ts, b.frames[i].ts, 1e-6);
+      if (a.frames[i].quality < 80 || b.frames[i].quality < 80) continue;
+      const int d = hamming_distance(a.frames[i].pdq, b.frames[i].pdq);
+      total += d;
+      worst = std::max(worst, d);
+      ++compared;
+    }
+  }
+  ASSERT_GT(compared, 0);
+  EXPECT_LE(worst, 10);
+  EXPECT_LE(static_cast<double>(total) / compared, 2.0);
 }
 
 TEST(CudaBackend, WithoutADeviceItSaysWhy) {
