@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -63,6 +64,20 @@ std::vector<VpdqLine> read_vpdq_file(const std::filesystem::path& path) {
     out.push_back({std::stoi(f[0]), std::stoi(f[1]), hash_from_hex(f[2]), std::stod(f[3])});
   }
   return out;
+}
+
+void Tolerance::add(const Hash256& a, int quality_a, const Hash256& b, int quality_b) {
+  if (quality_a < 80 || quality_b < 80) return;
+  const int d = hamming_distance(a, b);
+  total_ += d;
+  worst_ = std::max(worst_, d);
+  ++compared_;
+}
+
+void Tolerance::check() const {
+  ASSERT_GT(compared_, 0) << "no pair with quality >= 80 on both sides";
+  EXPECT_LE(worst_, 10);
+  EXPECT_LE(static_cast<double>(total_) / compared_, 2.0) << "mean distance over " << compared_ << " pairs";
 }
 
 }  // namespace frameprint::testing

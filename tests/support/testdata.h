@@ -34,4 +34,18 @@ std::vector<VpdqLine> read_vpdq_file(const std::filesystem::path& path);
 
 Hash256 hash_from_hex(const std::string& hex);  // fails the test on bad hex
 
+// The shared test data's tolerance for hashes of the same picture decoded
+// differently (README): where both qualities are >= 80, every distance is
+// at most 10 and the mean at most 2.
+class Tolerance {
+ public:
+  void add(const Hash256& a, int quality_a, const Hash256& b, int quality_b);
+  int compared() const { return compared_; }
+  // Records failures (at least one pair must have been compared).
+  void check() const;
+
+ private:
+  int compared_ = 0, total_ = 0, worst_ = 0;
+};
+
 }  // namespace frameprint::testing
