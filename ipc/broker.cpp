@@ -1,4 +1,5 @@
 #include "ipc/broker.h"
+#include "ipc/common/json_text.h"
 
 #include <algorithm>
 #include <set>
@@ -107,7 +108,7 @@ void Broker::reply_error(const std::string& client, const std::string& service, 
   j["status"] = "error";
   j["error"] = {{"code", code}, {"message", message}};
   Message reply;
-  reply.push_back(mdp::frame_of(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  reply.push_back(mdp::frame_of(json_text(j)));
   send_frontend(client, mdp::client_message(service, std::move(reply)));
 }
 

@@ -5,10 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ipc/logging.h"
+#include "ipc/common/logging.h"
 
 #include "ipc/broker_server.h"
-#include "ipc/unique_fd.h"
+#include "ipc/common/unique_fd.h"
 
 int main(int argc, char** argv) {
   using namespace frameprint;

@@ -15,7 +15,7 @@
 #include <zmq.hpp>
 
 #include "ipc/mdp.h"
-#include "ipc/unique_fd.h"
+#include "ipc/common/unique_fd.h"
 
 namespace frameprint {
 

@@ -1,4 +1,4 @@
-#include "hash256.h"
+#include "kernels/hash256.h"
 
 namespace frameprint {
 

@@ -1,4 +1,4 @@
-#include "hash_index.h"
+#include "kernels/hash_index.h"
 
 #include <bit>
 #include <stdexcept>

@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "hash256.h"
+#include "kernels/hash256.h"
 
 namespace frameprint::pdq {
 

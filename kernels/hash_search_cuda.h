@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "hash_index.h"
+#include "kernels/hash_index.h"
 
 namespace frameprint::pdq {
 

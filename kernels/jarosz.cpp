@@ -1,4 +1,4 @@
-#include "jarosz.h"
+#include "kernels/jarosz.h"
 
 namespace frameprint::pdq {
 

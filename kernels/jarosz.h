@@ -6,7 +6,7 @@
 
 #include <span>
 
-#include "pdq_core.h"
+#include "kernels/pdq_core.h"
 
 namespace frameprint::pdq {
 

@@ -26,6 +26,10 @@ struct LumaPlane {
   bool full_range = false;   // false: limited ("MPEG") range codes, mapped to 0..255
   MemoryLocation location = MemoryLocation::kHost;
 
+  // Bytes of one sample, and of the visible part of one row.
+  size_t sample_bytes() const { return type == SampleType::kU8 ? 1 : (type == SampleType::kU16 ? 2 : 4); }
+  size_t row_bytes() const { return sample_bytes() * static_cast<size_t>(width); }
+
   template <typename T>
   const T* row(int y) const {
     return reinterpret_cast<const T*>(static_cast<const uint8_t*>(data) + pitch * y);

@@ -7,8 +7,8 @@
 #include <span>
 #include <string_view>
 
-#include "luma_plane.h"
-#include "pdq_core.h"
+#include "kernels/luma_plane.h"
+#include "kernels/pdq_core.h"
 
 namespace frameprint::pdq {
 
@@ -37,8 +37,11 @@ class PdqBackend {
   virtual std::string_view name() const = 0;
   // How many requests a call should carry to use the backend well.
   virtual size_t preferred_batch() const { return 1; }
-  // Whether planes may be in device memory (MemoryLocation::kDevice).
-  virtual bool takes_device_planes() const { return false; }
+  // The CUDA device whose memory planes may be in (MemoryLocation::kDevice),
+  // or -1 for a backend that reads host memory only. The pipeline decodes
+  // videos on this device's NVDEC, so the backend alone decides where
+  // frames are decoded.
+  virtual int cuda_device() const { return -1; }
 
   PdqResult hash_one(const HashRequest& request) {
     PdqResult r;

@@ -1,4 +1,4 @@
-#include "pdq_core.h"
+#include "kernels/pdq_core.h"
 
 #include <algorithm>
 #include <cmath>

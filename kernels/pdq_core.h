@@ -4,8 +4,8 @@
 
 #include <array>
 
-#include "hash256.h"
-#include "pdq_math.h"
+#include "kernels/hash256.h"
+#include "kernels/pdq_math.h"
 
 namespace frameprint::pdq {
 

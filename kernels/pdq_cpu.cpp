@@ -2,9 +2,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "jarosz.h"
-#include "pdq_backend.h"
-#include "separable_downsample.h"
+#include "kernels/jarosz.h"
+#include "kernels/pdq_backend.h"
+#include "kernels/separable_downsample.h"
 
 namespace frameprint::pdq {
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "pdq_backend.h"
+#include "kernels/pdq_backend.h"
 
 namespace frameprint::pdq {
 

@@ -1,7 +1,7 @@
 // Built when CUDA is disabled: the backend reports that it is not there.
 #include <stdexcept>
 
-#include "pdq_cuda.h"
+#include "kernels/pdq_cuda.h"
 
 namespace frameprint::pdq {
 
@@ -18,7 +18,7 @@ std::unique_ptr<PdqBackend> make_cuda_backend(int) {
 
 }  // namespace frameprint::pdq
 
-#include "hash_search_cuda.h"
+#include "kernels/hash_search_cuda.h"
 
 namespace frameprint::pdq {
 

@@ -1,4 +1,4 @@
-#include "separable_downsample.h"
+#include "kernels/separable_downsample.h"
 
 #include <algorithm>
 #include <array>

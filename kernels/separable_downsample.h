@@ -8,8 +8,8 @@
 
 #include <vector>
 
-#include "luma_plane.h"
-#include "pdq_core.h"
+#include "kernels/luma_plane.h"
+#include "kernels/pdq_core.h"
 
 namespace frameprint::pdq {
 

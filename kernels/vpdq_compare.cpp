@@ -1,4 +1,4 @@
-#include "vpdq_compare.h"
+#include "kernels/vpdq_compare.h"
 
 #include <algorithm>
 #include <unordered_set>

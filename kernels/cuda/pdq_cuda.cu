@@ -167,7 +167,7 @@ class CudaBackend final : public PdqBackend {
 
   std::string_view name() const override { return "cuda"; }
   size_t preferred_batch() const override { return 64; }
-  bool takes_device_planes() const override { return true; }
+  int cuda_device() const override { return device_; }
 
   void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) override {
     if (requests.size() != out.size()) throw std::invalid_argument("PdqBackend::hash: size mismatch");
@@ -181,7 +181,7 @@ class CudaBackend final : public PdqBackend {
       out[i].has_dihedral = requests[i].want_dihedral;
       if (p.width < kMinHashableDim || p.height < kMinHashableDim) continue;
       on_gpu.push_back(i);
-      if (p.location == MemoryLocation::kHost) staging_bytes += row_bytes(p) * static_cast<size_t>(p.height);
+      if (p.location == MemoryLocation::kHost) staging_bytes += p.row_bytes() * static_cast<size_t>(p.height);
       acc_floats += static_cast<size_t>(kDownsampleDim) * static_cast<size_t>(p.width);
       max_width = std::max(max_width, p.width);
     }
@@ -197,7 +197,7 @@ class CudaBackend final : public PdqBackend {
       const DevicePlan& plan = plan_for(p.width, p.height, r.orientation);
       FrameJob j{};
       if (p.location == MemoryLocation::kHost) {
-        const size_t rb = row_bytes(p);
+        const size_t rb = p.row_bytes();
         cuda::check(cudaMemcpy2DAsync(staging + staged, rb, p.data, static_cast<size_t>(p.pitch), rb,
                                       static_cast<size_t>(p.height), cudaMemcpyHostToDevice, stream_->get()),
                     "upload plane");
@@ -261,11 +261,6 @@ class CudaBackend final : public PdqBackend {
   }
 
  private:
-  static size_t row_bytes(const LumaPlane& p) {
-    const size_t sample = p.type == SampleType::kU8 ? 1 : (p.type == SampleType::kU16 ? 2 : 4);
-    return sample * static_cast<size_t>(p.width);
-  }
-
   const DevicePlan& plan_for(int w, int h, Orientation o) {
     const auto key = std::make_tuple(w, h, o.transpose, o.flip_x, o.flip_y);
     auto it = plans_.find(key);

@@ -13,9 +13,9 @@
 #include "kernels/pdq_backend.h"
 #include "kernels/pdq_cuda.h"
 #include "tests/support/testdata.h"
-#include "worker/media_hasher.h"
-#include "worker/media_source.h"
-#include "worker/video_decoder.h"
+#include "worker/media/media_hasher.h"
+#include "worker/media/media_source.h"
+#include "worker/media/video_decoder.h"
 
 namespace frameprint {
 namespace {
@@ -128,15 +128,13 @@ TEST(CudaBackend, NvdecFramesHashLikeCpuDecodedOnes) {
   FRAMEPRINT_REQUIRE_TESTDATA();
   auto cpu = pdq::make_cpu_backend();
   auto gpu = pdq::make_cuda_backend(0);
-  HashOptions on_cpu;
-  on_cpu.seconds_per_hash = 0;
-  HashOptions on_gpu = on_cpu;
-  on_gpu.limits.nvdec_device = 0;
+  HashOptions every_frame;
+  every_frame.seconds_per_hash = 0;
   testing::Tolerance tolerance;
   for (const auto& e : std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
     SCOPED_TRACE(e.path().filename().string());
-    const MediaResult a = hash_file(e.path(), "a", on_cpu, *cpu);
-    const MediaResult b = hash_file(e.path(), "b", on_gpu, *gpu);
+    const MediaResult a = hash_file(e.path(), "a", every_frame, *cpu);
+    const MediaResult b = hash_file(e.path(), "b", every_frame, *gpu);
     ASSERT_TRUE(a.ok() && b.ok());
     EXPECT_EQ(b.decoder, "nvdec");
     ASSERT_EQ(a.frames.size(), b.frames.size());

@@ -19,14 +19,13 @@ extern char** environ;
 
 namespace frameprint::testing {
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log) : log_(log) {
+pid_t spawn(const std::vector<std::string>& argv, const std::function<void(posix_spawn_file_actions_t*)>& redirect) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  redirect(&fa);
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   // The test runner may block signals; children start with none blocked.
   posix_spawnattr_t attr;
@@ -35,10 +34,19 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem:
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  const int rc = posix_spawn(&pid_, args[0], &fa, &attr, args.data(), environ);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+  return pid;
+}
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log) : log_(log) {
+  pid_ = spawn(argv, [&](posix_spawn_file_actions_t* fa) {
+    posix_spawn_file_actions_addopen(fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(fa, 1, 2);
+  });
 }
 
 ChildProcess::~ChildProcess() {

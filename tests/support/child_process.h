@@ -2,15 +2,23 @@
 // to a log file, killed (SIGKILL) if still running when the object goes.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace frameprint::testing {
+
+// posix_spawn with standard input from /dev/null and no signal blocked;
+// `redirect` adds the file actions for standard output and error. Throws
+// std::runtime_error when the program cannot be started.
+pid_t spawn(const std::vector<std::string>& argv,
+            const std::function<void(posix_spawn_file_actions_t*)>& redirect);
 
 class ChildProcess {
  public:

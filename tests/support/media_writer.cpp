@@ -4,7 +4,8 @@
 // file, write the header, send frames / receive packets, flush, write the trailer.
 #include "tests/support/media_writer.h"
 
-#include "worker/ffmpeg_handles.h"
+#include "worker/media/ffmpeg_handles.h"
+#include "worker/media/ffmpeg_compat.h"
 
 #include <algorithm>
 #include <cmath>
@@ -393,23 +394,14 @@ void write_video(const std::filesystem::path& path, const VideoSpec& spec) {
       fail(std::string("the ") + oc->oformat->name +
                " muxer of this FFmpeg drops the display matrix (rotation); use mp4 or mov",
            path);
-    constexpr size_t kMatrixSize = 9 * sizeof(int32_t);
-#if LIBAVFORMAT_VERSION_MAJOR >= 61
-    AVPacketSideData* sd =
-        av_packet_side_data_new(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
-                                AV_PKT_DATA_DISPLAYMATRIX, kMatrixSize, 0);
-    uint8_t* matrix = sd ? sd->data : nullptr;
-#else
-    uint8_t* matrix = av_stream_new_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, kMatrixSize);
-#endif
+    int32_t* matrix = ffmpeg::add_display_matrix(st);
     if (!matrix) fail("cannot add display matrix side data", path);
     // av_display_rotation_set(m, a) describes a clockwise turn by `a`:
     // av_display_rotation_get(m) then returns -a (its counter-clockwise angle),
     // and readers (the ffmpeg CLI's autorotate, our worker) turn clockwise by
     // -av_display_rotation_get(). The legacy mov "rotate"=90 tag gives the same
     // matrix as av_display_rotation_set(m, 90).
-    av_display_rotation_set(reinterpret_cast<int32_t*>(matrix),
-                            static_cast<double>(spec.rotation_cw));
+    av_display_rotation_set(matrix, static_cast<double>(spec.rotation_cw));
   }
 
   open_file_and_write_header(oc.get(), path);

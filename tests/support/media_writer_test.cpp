@@ -24,7 +24,7 @@ extern "C" {
 }
 
 #include "kernels/jarosz.h"
-#include "worker/ffmpeg_handles.h"
+#include "worker/media/ffmpeg_handles.h"
 
 namespace frameprint::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/digest.h"
+#include "worker/media/digest.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <string>
 
 #include "tests/support/temp_dir.h"
-#include "worker/media_error.h"
-#include "worker/media_source.h"
+#include "worker/media/media_error.h"
+#include "worker/media/media_source.h"
 
 namespace frameprint {
 namespace {

@@ -11,7 +11,7 @@
 #include "tests/support/luma.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
-#include "worker/media_hasher.h"
+#include "worker/media/media_hasher.h"
 
 namespace frameprint {
 namespace {

@@ -1,6 +1,6 @@
 // Pool jobs as the worker sees them: header validation, inline bytes, path
 // jobs confined to --allow-root, and options that may only tighten limits.
-#include "worker/job_handler.h"
+#include "worker/pool/job_handler.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "tests/support/temp_dir.h"
-#include "worker/media_error.h"
-#include "worker/media_source.h"
+#include "worker/media/media_error.h"
+#include "worker/media/media_source.h"
 
 namespace frameprint {
 namespace {

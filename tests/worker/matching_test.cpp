@@ -8,7 +8,7 @@
 
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
-#include "worker/matcher.h"
+#include "worker/matching/matcher.h"
 
 namespace frameprint {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/probe.h"
+#include "worker/media/probe.h"
 
 #include <gtest/gtest.h>
 

@@ -10,7 +10,7 @@
 #include "tests/support/media_writer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
-#include "worker/media_hasher.h"
+#include "worker/media/media_hasher.h"
 
 namespace frameprint {
 namespace {

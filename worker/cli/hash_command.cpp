@@ -1,49 +1,23 @@
 #include "worker/cli/hash_command.h"
 
-#include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <set>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "kernels/pdq_backend.h"
 #include "worker/cli/file_walker.h"
-#include "worker/cli/match_command.h"
+#include "worker/cli/ordered_runner.h"
 #include "worker/cli/progress.h"
-#include "worker/device.h"
+#include "worker/options/program_options.h"
+#include "worker/media/device.h"
+#include "ipc/common/json_text.h"
 
 namespace frameprint::cli {
 
 namespace fs = std::filesystem;
-
-void add_hashing_options(CLI::App& cmd, HashOptions& o) {
-  cmd.add_option("--seconds-per-hash", o.seconds_per_hash,
-                 "Hash the first frame at or after every S seconds of video; 0 hashes every frame")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd.add_flag("--dihedral", o.dihedral, "Also output the 7 rotated/flipped variants of each hash");
-  cmd.add_flag("!--no-exif-orientation", o.exif_orientation,
-               "Hash images as stored, ignoring their EXIF orientation");
-  cmd.add_flag("!--no-autorotate", o.autorotate,
-               "Hash videos as stored, ignoring their rotation metadata (display matrix)");
-  cmd.add_option("--max-pixels", o.limits.max_pixels, "Largest image or video frame, in pixels")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd.add_option("--max-frames", o.limits.max_frames, "Most frames decoded from one video")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd.add_option("--max-seconds", o.limits.max_seconds, "Longest time spent decoding one file")
-      ->check(CLI::Range(0.001, 1e6))
-      ->capture_default_str();
-}
 
 namespace {
 
@@ -64,13 +38,13 @@ struct HashCommand {
 std::string json_line(const MediaResult& r, const Matcher* matcher) {
   auto j = to_json(r);
   if (matcher && r.ok()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(j);
 }
 
 // Writes results in input order, as they complete.
 class ResultWriter {
  public:
-  ResultWriter(const HashCommand& cmd, size_t total) : cmd_(cmd), total_(total) {}
+  explicit ResultWriter(const HashCommand& cmd) : cmd_(cmd) {}
 
   // Returns false when the result is a failure.
   bool write(const MediaResult& r) {
@@ -112,7 +86,6 @@ class ResultWriter {
   }
 
   const HashCommand& cmd_;
-  size_t total_;
   std::set<std::string> used_;
 };
 
@@ -138,78 +111,33 @@ int HashCommand::run() {
     return 1;
   }
   if (!backend_choice.notice.empty()) spdlog::info("{}", backend_choice.notice);
-  options.limits.nvdec_device = backend_choice.nvdec_device;
   const std::vector<InputFile> inputs = expand_inputs(paths);
   if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
     std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
     return 1;
   }
-  options.limits.threads = threads;
+  options.decoder_threads = threads;
 
-  const size_t n = inputs.size();
-  const size_t window = static_cast<size_t>(jobs) * 4;
-  std::vector<std::optional<MediaResult>> slots(n);
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t written = 0;
-  std::atomic<size_t> next{0};
-
-  auto work = [&] {
-    auto backend = backend_choice.make();
-    for (;;) {
-      const size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return i < written + window; });  // bounded look-ahead
-      }
-      const InputFile& in = inputs[i];
-      MediaResult r;
-      if (!in.problem.empty()) {
-        r.path = in.display;
-        r.error = MediaError(ErrorCode::kIoError, in.problem);
-      } else {
-        r = hash_file(in.file, in.display, options, *backend);
-      }
-      std::lock_guard lock(mu);
-      slots[i] = std::move(r);
-      cv.notify_all();
-    }
-  };
-
-  std::vector<std::jthread> pool;
-  const int workers = std::max(1, std::min<int>(jobs, static_cast<int>(n)));
-  for (int t = 0; t < workers; ++t) pool.emplace_back(work);
-
-  Progress progress(n);
-  ResultWriter writer(*this, n);
+  Progress progress(inputs.size());
+  ResultWriter writer(*this);
   bool all_ok = true;
-  try {
-    for (size_t i = 0; i < n; ++i) {
+  auto make_task = [&]() -> std::function<MediaResult(size_t)> {
+    std::shared_ptr<pdq::PdqBackend> backend = backend_choice.make();  // one per thread
+    return [this, &inputs, backend](size_t i) {
+      const InputFile& in = inputs[i];
+      if (in.problem.empty()) return hash_file(in.file, in.display, options, *backend);
       MediaResult r;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return slots[i].has_value(); });
-        r = std::move(*slots[i]);
-        slots[i].reset();
-        written = i + 1;
-        cv.notify_all();
-      }
-      const bool ok = writer.write(r);
-      all_ok &= ok;
-      progress.advance(!ok);
-    }
-  } catch (...) {
-    // Release the workers (no more look-ahead limit, no new files) so the
-    // pool can be joined, then report the failure.
-    next = n;
-    {
-      std::lock_guard lock(mu);
-      written = n + window;
-    }
-    cv.notify_all();
-    throw;
-  }
+      r.path = in.display;
+      r.error = MediaError(ErrorCode::kIoError, in.problem);
+      return r;
+    };
+  };
+  run_ordered<MediaResult>(inputs.size(), jobs, static_cast<size_t>(jobs) * 4, make_task,
+                           [&](MediaResult&& r) {
+                             const bool ok = writer.write(r);
+                             all_ok &= ok;
+                             progress.advance(!ok);
+                           });
   return all_ok ? 0 : 2;
 }
 
@@ -219,13 +147,12 @@ std::function<int()> add_hash_command(CLI::App& app) {
   auto cmd = std::make_shared<HashCommand>();
   CLI::App* sub = app.add_subcommand("hash", "Hash images and videos (PDQ / vPDQ, MD5, SHA-256)");
   sub->add_option("paths", cmd->paths, "Files or directories (searched recursively)")->required();
-  add_hashing_options(*sub, cmd->options);
-  add_match_options(*sub, cmd->match);
+  options::add_hashing_options(*sub, cmd->options);
+  options::add_match_options(*sub, cmd->match);
   sub->add_option("--format", cmd->format, "Output: jsonl (one JSON object per file) or vpdq")
       ->check(CLI::IsMember({"jsonl", "vpdq"}))
       ->capture_default_str();
-  sub->add_option("--device", cmd->device, "auto, cpu, cuda or cuda:N (auto: a GPU when one is usable)")
-      ->capture_default_str();
+  options::add_device_option(*sub, cmd->device);
   sub->add_option("--output-dir", cmd->output_dir, "With --format vpdq: write <stem>.txt per video here");
   sub->add_option("-j,--jobs", cmd->jobs, "Files hashed in parallel")
       ->check(CLI::Range(1, 256))

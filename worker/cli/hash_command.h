@@ -4,14 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "worker/media_hasher.h"
-
 namespace frameprint::cli {
-
-// The hashing options shared by `hash` and (later) `submit`:
-// --seconds-per-hash, --dihedral, --no-exif-orientation, --no-autorotate,
-// --max-pixels, --max-frames, --max-seconds.
-void add_hashing_options(CLI::App& cmd, HashOptions& options);
 
 // Adds the subcommand; the returned function runs it and gives the exit code
 // (0 all hashed, 2 some failed, 1 usage error).

@@ -7,16 +7,18 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "ipc/producer.h"
-#include "ipc/unique_fd.h"
+#include "ipc/common/unique_fd.h"
 #include "worker/cli/file_walker.h"
-#include "worker/cli/hash_command.h"
+#include "worker/options/program_options.h"
 #include "worker/cli/progress.h"
-#include "worker/job_options.h"
+#include "worker/pool/job_header.h"
+#include "ipc/common/json_text.h"
 
 namespace frameprint::cli {
 
@@ -94,41 +96,90 @@ nlohmann::ordered_json with_path(const std::string& json_text, const std::string
   return out;
 }
 
-int SubmitCommand::run() {
-  std::ostream* out = &std::cout;
-  std::ofstream file;
-  std::set<std::string> skip;
-  if (!output.empty()) {
-    skip = answered_in(output);
-    file.open(output, std::ios::app | std::ios::binary);
-    if (!file) {
+// Where results go: standard output, or the --output file, which is
+// resumed (inputs it already answers are skipped) and appended to.
+class ResultLog {
+ public:
+  // Returns false (after saying why) when the file cannot be written.
+  bool open(const std::string& output) {
+    if (output.empty()) return true;
+    answered_ = answered_in(output);
+    file_.open(output, std::ios::app | std::ios::binary);
+    if (!file_) {
       std::cerr << "frameprint submit: cannot write " << output << '\n';
-      return 1;
+      return false;
     }
-    out = &file;
+    out_ = &file_;
+    if (!answered_.empty())
+      spdlog::info("resuming: {} inputs already answered in {}", answered_.size(), output);
+    return true;
   }
+  bool answered(const std::string& display) const { return answered_.count(display) > 0; }
+  // Writes one result line; returns whether it is a success.
+  bool write(const nlohmann::ordered_json& j) {
+    *out_ << json_text(j) << '\n' << std::flush;
+    return j.contains("status") && j["status"].is_string() && j["status"] == "ok";
+  }
+
+ private:
+  std::set<std::string> answered_;
+  std::ofstream file_;
+  std::ostream* out_ = &std::cout;
+};
+
+struct LocalError {
+  ErrorCode code;
+  std::string message;
+};
+
+// The request for one input: the header, and the file's bytes unless the
+// job goes by path. A file that cannot be sent is a local error result.
+std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const InputFile& in,
+                                               const std::string& id) {
+  if (!in.problem.empty()) return LocalError{ErrorCode::kIoError, in.problem};
+  const std::string name = in.file.filename().string();
+  ProducerJob job{id, {}};
+  if (cmd.by_path) {
+    std::error_code ec;
+    const fs::path abs = fs::absolute(in.file, ec);
+    job.body.push_back(
+        mdp::frame_of(make_job_header(id, name, (ec ? in.file : abs).string(), cmd.options)));
+    return job;
+  }
+  std::ifstream f(in.file, std::ios::binary | std::ios::ate);
+  const auto end = f ? static_cast<std::streamoff>(f.tellg()) : std::streamoff(-1);
+  if (!f || end < 0) return LocalError{ErrorCode::kIoError, "cannot open or size the file"};
+  const auto size = static_cast<uint64_t>(end);
+  if (size > cmd.max_bytes)
+    return LocalError{ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
+                                                " bytes, more than --max-bytes " +
+                                                std::to_string(cmd.max_bytes) +
+                                                " (send it with --by-path instead)"};
+  zmq::message_t bytes(static_cast<size_t>(size));
+  f.seekg(0);
+  if (!f.read(static_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
+    return LocalError{ErrorCode::kIoError, "read failed"};
+  job.body.push_back(mdp::frame_of(make_job_header(id, name, std::nullopt, cmd.options)));
+  job.body.push_back(std::move(bytes));
+  return job;
+}
+
+int SubmitCommand::run() {
+  ResultLog log;
+  if (!log.open(output)) return 1;
   std::vector<InputFile> inputs;
   for (auto& in : expand_inputs(paths))
-    if (!skip.count(in.display)) inputs.push_back(std::move(in));
-  if (!skip.empty()) spdlog::info("resuming: {} inputs already answered in {}", skip.size(), output);
+    if (!log.answered(in.display)) inputs.push_back(std::move(in));
 
   Progress progress(inputs.size());
   bool all_ok = true;
   auto emit = [&](const nlohmann::ordered_json& j) {
-    const bool ok = j.contains("status") && j["status"].is_string() && j["status"] == "ok";
+    const bool ok = log.write(j);
     all_ok &= ok;
-    *out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
     progress.advance(!ok);
-  };
-  auto local_error = [&](const InputFile& in, ErrorCode code, const std::string& message) {
-    MediaResult r;
-    r.path = in.display;
-    r.error = MediaError(code, message);
-    emit(to_json(r));
   };
 
   const std::string prefix = session_prefix();
-  const auto options_json = options_to_json(options);
   std::unordered_map<std::string, const InputFile*> by_id;
   size_t next = 0;
   auto next_job = [&]() -> std::optional<ProducerJob> {
@@ -136,46 +187,16 @@ int SubmitCommand::run() {
       const InputFile& in = inputs[next];
       const std::string id = prefix + "-" + std::to_string(next);
       ++next;
-      if (!in.problem.empty()) {
-        local_error(in, ErrorCode::kIoError, in.problem);
+      auto job = make_job(*this, in, id);
+      if (auto* error = std::get_if<LocalError>(&job)) {
+        MediaResult r;
+        r.path = in.display;
+        r.error = MediaError(error->code, error->message);
+        emit(to_json(r));
         continue;
       }
-      nlohmann::ordered_json header;
-      header["id"] = id;
-      header["name"] = in.file.filename().string();
-      ProducerJob job{id, {}};
-      if (by_path) {
-        std::error_code ec;
-        const fs::path abs = fs::absolute(in.file, ec);
-        header["path"] = (ec ? in.file : abs).string();
-        header["options"] = options_json;
-        job.body.push_back(mdp::frame_of(header.dump()));
-      } else {
-        std::ifstream f(in.file, std::ios::binary | std::ios::ate);
-        const auto end = f ? static_cast<std::streamoff>(f.tellg()) : std::streamoff(-1);
-        if (!f || end < 0) {
-          local_error(in, ErrorCode::kIoError, "cannot open or size the file");
-          continue;
-        }
-        const auto size = static_cast<uint64_t>(end);
-        if (size > max_bytes) {
-          local_error(in, ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
-                                                    " bytes, more than --max-bytes " + std::to_string(max_bytes) +
-                                                    " (send it with --by-path instead)");
-          continue;
-        }
-        zmq::message_t bytes(static_cast<size_t>(size));
-        f.seekg(0);
-        if (!f.read(static_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
-          local_error(in, ErrorCode::kIoError, "read failed");
-          continue;
-        }
-        header["options"] = options_json;
-        job.body.push_back(mdp::frame_of(header.dump()));
-        job.body.push_back(std::move(bytes));
-      }
       by_id[id] = &in;
-      return job;
+      return std::move(std::get<ProducerJob>(job));
     }
     return std::nullopt;
   };
@@ -202,7 +223,8 @@ int SubmitCommand::run() {
     return 1;
   }
   if (!finished) {
-    spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume", by_id.size());
+    spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume",
+                 by_id.size());
     return 2;
   }
   return all_ok ? 0 : 2;
@@ -230,7 +252,7 @@ std::function<int()> add_submit_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");
-  add_hashing_options(*sub, cmd->options);
+  options::add_hashing_options(*sub, cmd->options);
   return [cmd]() -> int { return cmd->run(); };
 }
 

@@ -1,0 +1,42 @@
+// frameprint: hash images and videos (PDQ / vPDQ, MD5, SHA-256).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "ipc/common/logging.h"
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "worker/cli/hash_command.h"
+#include "worker/cli/match_command.h"
+#include "worker/cli/submit_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
+  auto run_hash = frameprint::cli::add_hash_command(app);
+  auto run_submit = frameprint::cli::add_submit_command(app);
+  auto run_match = frameprint::cli::add_match_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 exits 0 for --help; every real usage error is exit status 1.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+
+  frameprint::setup_logging("frameprint", verbose, false);
+  // FFmpeg's own messages (corrupt packets etc.) are reported in results;
+  // show them only when asked.
+  av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+
+  if (app.got_subcommand("hash")) return run_hash();
+  if (app.got_subcommand("submit")) return run_submit();
+  if (app.got_subcommand("match")) return run_match();
+  return 1;
+}

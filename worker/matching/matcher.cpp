@@ -1,0 +1,178 @@
+#include "worker/matching/matcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace frameprint {
+
+namespace {
+
+double two_decimals(double v) { return std::round(v * 100.0) / 100.0; }
+
+MatchQuery::Frame frame_of(int64_t index, double ts, int quality, const Hash256& pdq) {
+  MatchQuery::Frame f;
+  f.index = index;
+  f.ts = ts;
+  f.quality = quality;
+  f.pdq = pdq;
+  f.variants.push_back(pdq);
+  return f;
+}
+
+}  // namespace
+
+MatchQuery MatchQuery::from_result(const MediaResult& r) {
+  MatchQuery q;
+  q.video = r.kind == MediaKind::kVideo;
+  q.md5 = r.md5;
+  q.sha256 = r.sha256;
+  for (const auto& f : r.frames) {
+    auto m = frame_of(f.index, f.ts, f.quality, f.pdq);
+    if (f.dihedral)
+      for (int k = 1; k < pdq::kDihedralCount; ++k) m.variants.push_back((*f.dihedral)[static_cast<size_t>(k)]);
+    q.frames.push_back(std::move(m));
+  }
+  return q;
+}
+
+namespace {
+// Fields read defensively: a value of the wrong type counts as absent.
+std::string text_field(const nlohmann::json& o, const char* key) {
+  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+}
+template <typename T>
+T number_field(const nlohmann::json& o, const char* key, T fallback) {
+  return o.contains(key) && o[key].is_number() ? o[key].get<T>() : fallback;
+}
+}  // namespace
+
+std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r) {
+  if (!r.is_object() || text_field(r, "status") != "ok" || !r.contains("frames") || !r["frames"].is_array())
+    return std::nullopt;
+  MatchQuery q;
+  q.video = text_field(r, "kind") == "video";
+  q.md5 = text_field(r, "md5");
+  q.sha256 = text_field(r, "sha256");
+  for (const auto& f : r["frames"]) {
+    if (!f.is_object() || !f.contains("pdq") || !f["pdq"].is_string()) return std::nullopt;
+    const auto h = Hash256::from_hex(f["pdq"].get<std::string>());
+    if (!h) return std::nullopt;
+    auto m = frame_of(number_field<int64_t>(f, "index", 0), number_field<double>(f, "ts", 0.0),
+                      number_field<int>(f, "quality", 0), *h);
+    if (f.contains("dihedral") && f["dihedral"].is_object())
+      for (const auto& [name, hex] : f["dihedral"].items())
+        if (hex.is_string())
+          if (const auto v = Hash256::from_hex(hex.get<std::string>())) m.variants.push_back(*v);
+    q.frames.push_back(std::move(m));
+  }
+  return q;
+}
+
+Matcher::Matcher(HashLists lists, MatchRules rules) : lists_(std::move(lists)), rules_(rules) {}
+
+void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) const {
+  for (const auto& list : lists_.digests) {
+    const std::string& digest = list.type == ListType::kMd5 ? q.md5 : q.sha256;
+    auto [a, b] = list.ids.equal_range(digest);
+    for (auto it = a; it != b; ++it)
+      out.push_back({{"list", list.name}, {"id", it->second}, {"type", list_type_name(list.type)}});
+  }
+}
+
+namespace {
+
+// The best distance per key over a frame's hash and its dihedral variants;
+// key_of(entry) maps an index entry to what is reported (the entry itself,
+// or the video owning a frame), or nullopt to skip the entry.
+template <typename KeyOf>
+std::map<uint32_t, int> best_hits(const pdq::MultiIndex& index, const MatchQuery::Frame& f, int threshold,
+                                  KeyOf&& key_of) {
+  std::map<uint32_t, int> best;
+  std::vector<pdq::HashHit> hits;
+  for (const auto& h : f.variants) {
+    hits.clear();
+    index.search(h, threshold, hits);
+    for (const auto& hit : hits) {
+      const std::optional<uint32_t> key = key_of(hit.entry);
+      if (!key) continue;
+      auto [it, fresh] = best.emplace(*key, hit.distance);
+      if (!fresh) it->second = std::min(it->second, hit.distance);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+void Matcher::match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
+  for (const auto& list : lists_.pdq) {
+    for (const auto& f : q.frames) {
+      if (f.quality < rules_.min_quality) continue;
+      const auto best = best_hits(list.index, f, rules_.threshold,
+                                  [](uint32_t entry) { return std::optional<uint32_t>(entry); });
+      for (const auto& [entry, d] : best)
+        out.push_back({{"list", list.name}, {"id", list.ids[entry]}, {"type", "pdq"}, {"distance", d}, {"frame", f.index}});
+    }
+  }
+}
+
+void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
+  std::vector<pdq::HashHit> hits;
+  for (const auto& list : lists_.vpdq) {
+    if (!q.video) {
+      // An image against every frame of the list's videos: best distance per video.
+      for (const auto& f : q.frames) {
+        if (f.quality < rules_.min_quality) continue;
+        const auto best = best_hits(list.frames, f, rules_.threshold, [&](uint32_t entry) -> std::optional<uint32_t> {
+          const auto& owner = list.frame_owner[entry];
+          if (list.videos[owner.video].frames[owner.frame].quality < rules_.min_quality) return std::nullopt;
+          return owner.video;
+        });
+        for (const auto& [video, d] : best)
+          out.push_back({{"list", list.name}, {"id", list.videos[video].id}, {"type", "vpdq"}, {"distance", d}, {"frame", f.index}});
+      }
+      continue;
+    }
+    // A video: the list's videos sharing at least one close frame are the
+    // only ones whose percentages can be above zero; compare those fully.
+    std::vector<pdq::VpdqFrame> query;
+    for (const auto& f : q.frames) query.push_back({f.pdq, f.quality, f.ts});
+    std::set<uint32_t> candidates;
+    for (const auto& f : q.frames) {
+      if (f.quality < rules_.min_quality) continue;
+      hits.clear();
+      list.frames.search(f.pdq, rules_.threshold, hits);
+      for (const auto& hit : hits) candidates.insert(list.frame_owner[hit.entry].video);
+    }
+    const pdq::VpdqRules vr{rules_.threshold, rules_.min_quality, rules_.unique_frames};
+    for (uint32_t v : candidates) {
+      const auto c = pdq::compare_videos(query, list.videos[v].frames, vr);
+      if (c.compared_pct < rules_.video_match_pct || c.query_pct < rules_.query_match_pct) continue;
+      auto segments = nlohmann::ordered_json::array();
+      for (const auto& [t0, t1] : pdq::matched_segments(query, c.query_matched)) segments.push_back({t0, t1});
+      out.push_back({{"list", list.name},
+                     {"id", list.videos[v].id},
+                     {"type", "vpdq"},
+                     {"query_pct", two_decimals(c.query_pct)},
+                     {"compared_pct", two_decimals(c.compared_pct)},
+                     {"segments", std::move(segments)}});
+    }
+  }
+}
+
+nlohmann::ordered_json Matcher::matches(const MatchQuery& q) const {
+  auto out = nlohmann::ordered_json::array();
+  match_digests(q, out);
+  match_pdq(q, out);
+  match_vpdq(q, out);
+  return out;
+}
+
+void Matcher::annotate(nlohmann::ordered_json& result) const {
+  const auto q = MatchQuery::from_json(result);
+  if (q) result["matches"] = matches(*q);
+}
+
+}  // namespace frameprint

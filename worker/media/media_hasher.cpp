@@ -1,0 +1,173 @@
+#include "worker/media/media_hasher.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "worker/media/digest.h"
+#include "worker/media/frame_sampler.h"
+#include "worker/media/image_decoder.h"
+#include "worker/media/probe.h"
+#include "worker/media/video_decoder.h"
+
+namespace frameprint {
+
+namespace {
+
+FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dihedral) {
+  FrameHash f;
+  f.index = index;
+  f.ts = ts;
+  f.quality = r.quality;
+  f.pdq = r.hash;
+  if (dihedral) f.dihedral = r.dihedral;
+  return f;
+}
+
+void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
+                pdq::PdqBackend& backend, MediaResult& out) {
+  const DecodedImage img = decode_image(bytes, probe, o.exif_orientation, o.limits.max_pixels);
+  out.kind = MediaKind::kImage;
+  out.width = img.width;
+  out.height = img.height;
+  const pdq::PdqResult r =
+      backend.hash_one({img.plane(), {}, pdq::Downsampler::kReference, o.dihedral});
+  out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
+}
+
+void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
+                MediaResult& out) {
+  // The backend decides where frames are decoded: NVDEC on its device, or
+  // the CPU for a host backend.
+  DecoderSettings settings;
+  settings.threads = o.decoder_threads;
+  settings.nvdec_device = backend.cuda_device();
+  settings.nvdec_surfaces = static_cast<int>(std::max<size_t>(4, backend.preferred_batch() + 4));
+  VideoDecoder dec(src, o.limits, settings);
+  const VideoInfo& info = dec.info();
+  out.kind = MediaKind::kVideo;
+  out.codec = info.codec;
+  out.rotation = info.rotation_cw;
+  out.duration_s = info.duration_s;
+  out.fps = info.fps;
+  const Orientation orient = o.autorotate ? Orientation::rotation_cw(info.rotation_cw) : Orientation{};
+
+  FrameSampler sampler(o.seconds_per_hash);
+  VideoFrame frame;
+  int64_t decoded = 0;
+  // Backends that want batches (the GPU) get copies of the sampled planes,
+  // since the decoder reuses its frame buffers; the CPU hashes each at once.
+  const size_t batch = std::max<size_t>(1, backend.preferred_batch());
+  std::vector<std::vector<uint8_t>> copies(batch);
+  std::vector<std::shared_ptr<void>> held;  // device frames in the batch, kept alive
+  std::vector<pdq::HashRequest> requests;
+  std::vector<std::pair<int64_t, double>> sampled;  // index, ts
+  auto flush = [&] {
+    std::vector<pdq::PdqResult> results(requests.size());
+    backend.hash(requests, results);
+    for (size_t k = 0; k < results.size(); ++k)
+      out.frames.push_back(frame_hash(sampled[k].first, sampled[k].second, results[k], o.dihedral));
+    requests.clear();
+    sampled.clear();
+    held.clear();
+  };
+  while (dec.next(frame)) {
+    ++decoded;
+    if (!sampler.take(frame.ts)) continue;
+    LumaPlane plane = frame.plane;
+    if (plane.location == MemoryLocation::kDevice) {
+      if (backend.cuda_device() < 0)
+        throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
+      held.push_back(frame.hold);  // the surface stays valid until the batch is hashed
+    } else if (batch > 1) {
+      const size_t row = plane.row_bytes();
+      auto& copy = copies[requests.size()];
+      copy.resize(row * static_cast<size_t>(plane.height));
+      for (int y = 0; y < plane.height; ++y)
+        std::memcpy(copy.data() + row * static_cast<size_t>(y), plane.row<uint8_t>(y), row);
+      plane.data = copy.data();
+      plane.pitch = static_cast<std::ptrdiff_t>(row);
+    }
+    requests.push_back({plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
+    sampled.emplace_back(frame.index, frame.ts);
+    out.width = orient.transpose ? frame.plane.height : frame.plane.width;
+    out.height = orient.transpose ? frame.plane.width : frame.plane.height;
+    if (requests.size() == batch) flush();
+  }
+  flush();
+  out.decoder = dec.info().decoder;  // may have fallen back while decoding
+  if (decoded > 0 && out.frames.empty())
+    throw MediaError(ErrorCode::kNoFrames, "no frame has a timestamp at or after the stream's start");
+  if (decoded == 0) {
+    throw MediaError(dec.corrupt_packets() > 0 ? ErrorCode::kDecodeFailed : ErrorCode::kNoFrames,
+                     dec.corrupt_packets() > 0
+                         ? "no frame could be decoded (" + std::to_string(dec.corrupt_packets()) +
+                               " packets failed: corrupt, or frames over --max-pixels)"
+                         : "the video stream has no frames");
+  }
+  if (dec.corrupt_packets() > 0)
+    out.warnings.push_back({"corrupt_packets", std::to_string(dec.corrupt_packets()) +
+                                                   " packets or frames could not be decoded; the " +
+                                                   std::to_string(decoded) + " frames that decoded were used"});
+  if (dec.concealed_frames() > 0)
+    out.warnings.push_back({"corrupt_frames", std::to_string(dec.concealed_frames()) +
+                                                  " frames were damaged; the decoder concealed the errors"});
+  if (dec.read_error()) {
+    out.warnings.push_back({"truncated", "the file ended unexpectedly; hashed the " +
+                                             std::to_string(decoded) + " frames before the end"});
+  } else if (dec.indexed_frames() - decoded > dec.corrupt_packets()) {  // more missing than failed
+    out.warnings.push_back({"truncated", "the container lists " + std::to_string(dec.indexed_frames()) +
+                                             " frames but only " + std::to_string(decoded) +
+                                             " could be read; the file may be truncated"});
+  }
+}
+
+}  // namespace
+
+MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::PdqBackend& backend) {
+  MediaResult out;
+  try {
+    if (source.size() == 0) throw MediaError(ErrorCode::kEmptyFile, "the file is empty (0 bytes)");
+    const FileDigests d = compute_digests(source);
+    out.md5 = d.md5;
+    out.sha256 = d.sha256;
+    // Animated formats (GIF) take the video path; so does anything that is
+    // not a still-image format OpenCV decodes.
+    const auto kind = probe_image(source.head(kImageMagicBytes));
+    if (kind && kind->format != ImageFormat::kGif) {
+      const auto bytes = source.contiguous(kMaxImageFileBytes);
+      const auto probe = probe_image(bytes);  // the whole file: size, truncation
+      hash_image(bytes, *probe, options, backend, out);
+    } else {
+      hash_video(source, options, backend, out);
+    }
+  } catch (const MediaError& e) {
+    out.error = e;
+  } catch (const std::bad_alloc&) {
+    out.error = MediaError(ErrorCode::kInternal, "out of memory while hashing");
+  } catch (const std::exception& e) {
+    out.error = MediaError(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+  if (out.error) out.frames.clear();
+  return out;
+}
+
+MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
+                      const HashOptions& options, pdq::PdqBackend& backend) {
+  MediaResult out;
+  try {
+    MediaSource src = MediaSource::open_file(file);
+    out = hash_media(src, options, backend);
+  } catch (const MediaError& e) {
+    out.error = e;
+  } catch (const std::exception& e) {
+    out.error = MediaError(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+  out.path = display_path;
+  return out;
+}
+
+}  // namespace frameprint

@@ -1,0 +1,36 @@
+// The hashing pipeline for one input: source bytes -> digests -> probe ->
+// image or video decoder -> sampler -> PDQ backend -> result. It never
+// throws for bad input: every failure becomes an error result.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "kernels/pdq_backend.h"
+#include "worker/media/media_result.h"
+#include "worker/media/media_source.h"
+#include "worker/media/limits.h"
+
+namespace frameprint {
+
+struct HashOptions {
+  double seconds_per_hash = 1.0;  // 0 = every frame
+  bool dihedral = false;          // also the 7 other dihedral hashes
+  bool exif_orientation = true;   // images: hash what a viewer displays
+  bool autorotate = true;         // videos: apply the display matrix
+  VideoLimits limits;             // max_pixels applies to images too
+  int decoder_threads = 0;        // video decoder threads; 0 lets FFmpeg choose
+};
+
+// Enough leading bytes to recognise every still-image format.
+inline constexpr size_t kImageMagicBytes = 64;
+// Still images are decoded from memory; larger files are refused.
+inline constexpr uint64_t kMaxImageFileBytes = uint64_t{1} << 30;
+
+MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::PdqBackend& backend);
+
+// Opens the file (read with pread, never mapped) and hashes it; result.path is set to `display_path`.
+MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
+                      const HashOptions& options, pdq::PdqBackend& backend);
+
+}  // namespace frameprint

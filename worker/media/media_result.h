@@ -1,0 +1,64 @@
+// The result of hashing one input: what `frameprint hash` prints as one JSON
+// line and what a worker sends back. Errors are results too.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/hash256.h"
+#include "kernels/pdq_math.h"
+#include "worker/media/media_error.h"
+
+namespace frameprint {
+
+struct FrameHash {
+  int64_t index = 0;  // among decoded frames
+  double ts = 0;      // seconds from stream start
+  int quality = 0;
+  Hash256 pdq;
+  std::optional<std::array<Hash256, pdq::kDihedralCount>> dihedral;  // with --dihedral
+};
+
+struct MediaWarning {
+  std::string code;
+  std::string message;
+};
+
+enum class MediaKind { kImage, kVideo };
+
+struct MediaResult {
+  std::string path;  // as given by the caller
+  std::optional<MediaError> error;  // set: status "error"
+
+  MediaKind kind = MediaKind::kImage;
+  std::string md5;
+  std::string sha256;
+  int width = 0;   // of the pictures as hashed (after EXIF orientation / autorotation)
+  int height = 0;
+  // videos only
+  int rotation = 0;  // clockwise degrees the file asks viewers to rotate by
+  std::string codec;
+  std::string decoder = "cpu";  // "nvdec" when the GPU decoded the frames
+  double duration_s = 0;
+  double fps = 0;
+
+  std::vector<FrameHash> frames;
+  std::vector<MediaWarning> warnings;  // e.g. corrupt packets skipped
+
+  bool ok() const { return !error.has_value(); }
+};
+
+// One JSON object in the documented schema (docs/output.md), keys in a
+// stable order.
+nlohmann::ordered_json to_json(const MediaResult& r);
+
+// The reference vPDQ text format: one `index,quality,pdq,timestamp` line per
+// hashed frame, timestamp with 3 decimals.
+std::string to_vpdq_text(const MediaResult& r);
+
+}  // namespace frameprint

@@ -1,0 +1,66 @@
+// Videos (and animated GIFs): decoding on the CPU (libavcodec) or on NVDEC
+// (FFmpeg's CUDA hwaccel), on top of VideoInput (container and stream) and
+// FrameLuma (decoded frame to luma plane). Every decoded frame is handed out
+// as a luma plane with its index and timestamp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "kernels/luma_plane.h"
+#include "worker/media/limits.h"
+#include "worker/media/video_input.h"
+
+namespace frameprint {
+
+class MediaSource;
+
+// Where and how to decode; chosen by the pipeline from the PDQ backend, not
+// by the user's limits.
+struct DecoderSettings {
+  int threads = 0;  // CPU decoder threads; 0 lets FFmpeg choose
+  // >= 0: decode with NVDEC on this CUDA device when it can take the stream
+  // (frames then stay in device memory); -1: on the CPU.
+  int nvdec_device = -1;
+  int nvdec_surfaces = 64;  // decoded frames a caller may hold at once
+};
+
+struct VideoFrame {
+  int64_t index = 0;  // among decoded frames, from 0
+  double ts = 0;      // seconds from the stream's start, from the frame's PTS
+  LumaPlane plane;    // valid until the next call to next(), or while `hold` is kept
+  // For frames in device memory: keeps the decoder's surface (and so the
+  // plane) alive until released, so callers can batch them without copying.
+  std::shared_ptr<void> hold;
+};
+
+class VideoDecoder {
+ public:
+  // Opens the container and the decoder. Throws MediaError:
+  // kUnsupportedFormat, kNoVideoStream, kDecodeFailed, kTooLarge, kTimeout.
+  VideoDecoder(const MediaSource& source, const VideoLimits& limits,
+               const DecoderSettings& settings = {});
+  ~VideoDecoder();
+  VideoDecoder(const VideoDecoder&) = delete;
+  VideoDecoder& operator=(const VideoDecoder&) = delete;
+
+  const VideoInfo& info() const;
+
+  // The next decoded frame; false after the last. Packets that fail to
+  // decode are skipped and counted (corrupt_packets()). Throws MediaError
+  // kTooLarge (frame count or size over the limits) or kTimeout.
+  bool next(VideoFrame& frame);
+
+  int64_t corrupt_packets() const;
+  // Frames the decoder returned with damage concealed (flagged corrupt).
+  int64_t concealed_frames() const;
+  // Frames the container's index lists (0 when it has none, e.g. Matroska).
+  int64_t indexed_frames() const;
+  bool read_error() const;  // the container ended with an error, not a clean EOF
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace frameprint

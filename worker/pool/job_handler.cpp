@@ -1,0 +1,90 @@
+#include "worker/pool/job_handler.h"
+
+#include <system_error>
+
+#include "worker/pool/job_header.h"
+
+namespace frameprint {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> canonical_roots(const std::vector<std::string>& roots) {
+  std::vector<fs::path> out;
+  for (const auto& r : roots) out.push_back(fs::canonical(r));  // throws when missing
+  return out;
+}
+
+namespace {
+
+bool is_within(const fs::path& p, const fs::path& root) {
+  auto [ri, pi] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
+  return ri == root.end();
+}
+
+// Finds the allowed root the job's path lies in (lexically, after removing
+// "." and ".."), and the path relative to it. The open itself then stays
+// beneath that root whatever symlinks say (MediaSource::open_beneath).
+// Throws MediaError.
+std::pair<fs::path, fs::path> allowed_path(const std::string& given, const JobPolicy& policy) {
+  const fs::path p(given);
+  if (!p.is_absolute()) throw MediaError(ErrorCode::kBadRequest, "path must be absolute");
+  if (policy.allow_roots.empty())
+    throw MediaError(ErrorCode::kPathNotAllowed, "this worker takes no path jobs (no --allow-root)");
+  // Judge the resolved path when it exists (symlinks inside the root that
+  // point out are refused here, and again by the kernel when opening).
+  std::error_code ec;
+  const fs::path real = fs::canonical(p, ec);
+  const fs::path judged = ec ? p.lexically_normal() : real;
+  for (const auto& root : policy.allow_roots)
+    if (is_within(judged, root)) return {root, judged.lexically_relative(root)};
+  throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
+}
+
+void check_size(uint64_t size, const JobPolicy& policy) {
+  if (size > policy.max_bytes)
+    throw MediaError(ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
+                                               " bytes, more than this worker's limit of " +
+                                               std::to_string(policy.max_bytes) + " (--max-bytes)");
+}
+
+}  // namespace
+
+JobOutcome handle_job(std::string_view header_text, std::optional<std::span<const uint8_t>> bytes,
+                      const JobPolicy& policy, pdq::PdqBackend& backend) {
+  JobOutcome out;
+  JobHeader header;
+  MediaResult result;
+  try {
+    parse_job_header(header_text, policy.defaults, header);
+    if (header.path.has_value() == bytes.has_value())
+      throw MediaError(ErrorCode::kBadRequest,
+                       "a job carries either a \"path\" or the file's bytes, not both or neither");
+    const HashOptions& options = header.options;
+    if (bytes) {
+      check_size(bytes->size(), policy);
+      MediaSource source = MediaSource::view(*bytes);
+      result = hash_media(source, options, backend);
+      out.bytes = bytes->size();
+    } else {
+      const std::string& given = *header.path;
+      if (header.name.empty()) header.name = given;
+      const auto [root, relative] = allowed_path(given, policy);
+      MediaSource source = MediaSource::open_beneath(root, relative);  // the size is that of what was opened
+      check_size(source.size(), policy);
+      result = hash_media(source, options, backend);
+      out.bytes = source.size();
+    }
+  } catch (const MediaError& e) {
+    result = MediaResult{};
+    result.error = e;
+  }
+  result.path = header.name;
+  out.ok = result.ok();
+  out.frames = result.frames.size();
+  out.reply = to_json(result);
+  out.reply["id"] = header.id;
+  out.reply["worker"] = policy.worker_name;
+  return out;
+}
+
+}  // namespace frameprint

@@ -1,0 +1,42 @@
+// One pool job, from its header (and inline bytes) to the reply: the JSON
+// `frameprint hash` prints, plus "id" and "worker". Never throws: a bad job
+// is an error result like a bad file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/pdq_backend.h"
+#include "worker/media/media_hasher.h"
+
+namespace frameprint {
+
+struct JobPolicy {
+  HashOptions defaults;                            // jobs may only lower the limits
+  std::vector<std::filesystem::path> allow_roots;  // canonical; empty: no path jobs
+  uint64_t max_bytes = uint64_t{1} << 30;          // largest file (the broker's default frame limit)
+  std::string worker_name;
+};
+
+struct JobOutcome {
+  nlohmann::ordered_json reply;
+  bool ok = false;
+  uint64_t bytes = 0;   // media bytes hashed
+  size_t frames = 0;    // frames hashed
+};
+
+// header: the job's JSON header frame; bytes: the media, when sent inline.
+JobOutcome handle_job(std::string_view header, std::optional<std::span<const uint8_t>> bytes,
+                      const JobPolicy& policy, pdq::PdqBackend& backend);
+
+// Canonical form of each --allow-root (they must exist).
+std::vector<std::filesystem::path> canonical_roots(const std::vector<std::string>& roots);
+
+}  // namespace frameprint

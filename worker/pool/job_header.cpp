@@ -1,0 +1,43 @@
+#include "worker/pool/job_header.h"
+
+#include <stdexcept>
+
+#include "worker/media/media_error.h"
+#include "worker/pool/job_options.h"
+
+namespace frameprint {
+
+std::string make_job_header(const std::string& id, const std::string& name,
+                            const std::optional<std::string>& path, const HashOptions& options) {
+  nlohmann::ordered_json header;
+  header["id"] = id;
+  header["name"] = name;
+  if (path) header["path"] = *path;
+  header["options"] = options_to_json(options);
+  return header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void parse_job_header(std::string_view text, const HashOptions& worker_defaults, JobHeader& out) {
+  const auto header = nlohmann::json::parse(text, nullptr, false);
+  if (!header.is_object())
+    throw MediaError(ErrorCode::kBadRequest, "the job header is not a JSON object");
+  if (header.contains("id")) out.id = header["id"];
+  if (!out.id.is_string() && !out.id.is_number_integer())
+    throw MediaError(ErrorCode::kBadRequest, "the job header has no string \"id\"");
+  if (header.contains("name") && header["name"].is_string())
+    out.name = header["name"].get<std::string>();
+  if (header.contains("path") && !header["path"].is_null()) {
+    if (!header["path"].is_string())
+      throw MediaError(ErrorCode::kBadRequest, "\"path\" must be a string");
+    out.path = header["path"].get<std::string>();
+  }
+  out.options = worker_defaults;
+  try {
+    if (header.contains("options"))
+      out.options = options_from_json(header["options"], worker_defaults);
+  } catch (const std::invalid_argument& e) {
+    throw MediaError(ErrorCode::kBadRequest, e.what());
+  }
+}
+
+}  // namespace frameprint

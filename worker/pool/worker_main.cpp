@@ -1,0 +1,270 @@
+// frameprint-worker: takes hashing jobs from the broker (Majordomo worker),
+// hashes them and replies with the result. N slots = N jobs in flight.
+#include <poll.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "ipc/common/logging.h"
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "ipc/mdp_worker.h"
+#include "ipc/metrics.h"
+#include "ipc/common/unique_fd.h"
+#include "kernels/pdq_backend.h"
+#include "worker/matching/match_options.h"
+#include "worker/media/device.h"
+#include "worker/options/program_options.h"
+#include "worker/pool/job_handler.h"
+#include "ipc/common/json_text.h"
+
+namespace frameprint {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct WorkerSettings {
+  MdpWorkerConfig mdp;
+  JobPolicy policy;
+  std::string device = "auto";
+  std::string metrics;
+  double job_timeout_s = 0;  // 0: max_seconds * 2 + 60
+  std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
+  MatchOptions match;   // --list ...: results leave the worker matched
+  DeviceChoice backend;
+};
+
+// Jobs handed from the I/O thread to the hashing threads.
+class JobQueue {
+ public:
+  void push(MdpJob job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  std::optional<MdpJob> pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !jobs_.empty(); });
+    if (jobs_.empty()) return std::nullopt;
+    MdpJob j = std::move(jobs_.front());
+    jobs_.pop_front();
+    return j;
+  }
+  void close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<MdpJob> jobs_;
+  bool closed_ = false;
+};
+
+class WorkerProgram {
+ public:
+  // The signal fds must exist before any thread (the metrics server's
+  // included) starts, so that every thread inherits the blocked mask.
+  WorkerProgram(WorkerSettings s, UniqueFd stop_fd, UniqueFd reload_fd)
+      : s_(std::move(s)),
+        stop_fd_(std::move(stop_fd)),
+        reload_fd_(std::move(reload_fd)),
+        metrics_(s_.metrics),
+        done_(metrics_.counter("frameprint_worker_jobs_done_total", "Jobs answered with a hash result")),
+        failed_(metrics_.counter("frameprint_worker_jobs_failed_total", "Jobs answered with an error result")),
+        frames_(metrics_.counter("frameprint_worker_frames_hashed_total", "Frames hashed")),
+        bytes_(metrics_.counter("frameprint_worker_bytes_hashed_total", "Media bytes hashed")),
+        busy_(metrics_.gauge("frameprint_worker_jobs_in_flight", "Jobs being hashed")),
+        latency_(metrics_.histogram("frameprint_worker_job_seconds", "Time to hash one job", latency_buckets())),
+        started_(static_cast<size_t>(s_.mdp.slots)) {}
+
+  int run() {
+    matcher_.store(load_matcher(s_.match));  // throws: a bad list stops the start
+    zmq::context_t ctx;
+    MdpWorker mdp(ctx, s_.mdp);
+    std::vector<std::jthread> threads;
+    // However run() ends, release the hashing threads before joining them.
+    struct CloseQueue {
+      JobQueue& q;
+      ~CloseQueue() { q.close(); }
+    } close_queue{queue_};
+    for (int i = 0; i < s_.mdp.slots; ++i) threads.emplace_back([&] { hash_loop(mdp); });
+    std::jthread watchdog([&](std::stop_token st) { watch(st); });
+    std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd_.get()); });
+    const int stop_fd = stop_fd_.get();
+    spdlog::info("{}: {} slots on {}, device {}", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint,
+                 s_.backend.name);
+    mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd);
+    queue_.close();
+    threads.clear();
+    spdlog::info("{}: stopped", s_.policy.worker_name);
+    return 0;
+  }
+
+ private:
+  void hash_loop(MdpWorker& mdp) {
+    auto backend = s_.backend.make();
+    while (auto job = queue_.pop()) {
+      const auto slot = static_cast<size_t>(job->slot);
+      const auto t0 = Clock::now();
+      started_[slot].store(t0.time_since_epoch().count());
+      busy_.Increment();
+      const std::string header = job->body.empty() ? std::string() : mdp::to_string(job->body[0]);
+      std::optional<std::span<const uint8_t>> bytes;
+      if (job->body.size() >= 2)
+        bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
+      inject_fault(header);
+      JobOutcome r = handle_job(header, bytes, s_.policy, *backend);
+      if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
+      mdp::Message reply;
+      reply.push_back(mdp::frame_of(json_text(r.reply)));
+      mdp.complete(job->slot, job->ticket, std::move(reply));
+      started_[slot].store(0);
+      busy_.Decrement();
+      (r.ok ? done_ : failed_).Increment();
+      frames_.Increment(static_cast<double>(r.frames));
+      bytes_.Increment(static_cast<double>(r.bytes));
+      latency_.Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  }
+
+  // A job stuck far beyond the decode time limit means a hung library call
+  // that cannot be cancelled: exit so the broker requeues it (and, after
+  // three such deliveries, answers it as poison) and a supervisor restarts us.
+  void watch(std::stop_token st) {
+    const double limit = s_.job_timeout_s > 0 ? s_.job_timeout_s : s_.policy.defaults.limits.max_seconds * 2 + 60;
+    while (!st.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto now = Clock::now().time_since_epoch().count();
+      for (const auto& t : started_) {
+        const auto since = t.load();
+        if (since != 0 && static_cast<double>(now - since) * 1e-9 > limit) {
+          spdlog::critical("a job has run for more than {} s (--job-timeout): exiting", limit);
+          std::_Exit(3);
+        }
+      }
+    }
+  }
+
+  // SIGHUP: load the lists again and swap them in; jobs in flight finish
+  // with the lists they started with. A list that fails to load leaves the
+  // previous ones in place.
+  void reload_on_sighup(std::stop_token st, int fd) {
+    while (!st.stop_requested()) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      char buf[256];
+      (void)!::read(fd, buf, sizeof buf);
+      try {
+        matcher_.store(load_matcher(s_.match));
+        spdlog::info("lists reloaded ({})", s_.match.lists.size());
+      } catch (const std::exception& e) {
+        spdlog::error("list reload failed, keeping the previous lists: {}", e.what());
+      }
+    }
+  }
+
+  void inject_fault(const std::string& header) {
+    if (s_.fault.empty()) return;
+    const auto colon = s_.fault.find(':');
+    const std::string kind = s_.fault.substr(0, colon);
+    const std::string name = colon == std::string::npos ? "" : s_.fault.substr(colon + 1);
+    const auto j = nlohmann::json::parse(header, nullptr, false);
+    if (!j.is_object() || j.value("name", std::string()) != name) return;
+    spdlog::warn("fault injection: {} on {}", kind, name);
+    if (kind == "crash") ::kill(::getpid(), SIGKILL);  // like a segfault, without a core file
+    if (kind == "hang") std::this_thread::sleep_for(std::chrono::hours(24));
+  }
+
+  WorkerSettings s_;
+  UniqueFd stop_fd_, reload_fd_;
+  MetricsEndpoint metrics_;
+  prometheus::Counter& done_;
+  prometheus::Counter& failed_;
+  prometheus::Counter& frames_;
+  prometheus::Counter& bytes_;
+  prometheus::Gauge& busy_;
+  prometheus::Histogram& latency_;
+  JobQueue queue_;
+  std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
+  std::atomic<std::shared_ptr<const Matcher>> matcher_;
+};
+
+std::string default_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+}  // namespace
+}  // namespace frameprint
+
+int main(int argc, char** argv) {
+  using namespace frameprint;
+  WorkerSettings s;
+  s.policy.defaults.seconds_per_hash = 1.0;
+  std::vector<std::string> roots;
+  int heartbeat_ms = static_cast<int>(s.mdp.heartbeat.count());
+  bool verbose = false;
+  CLI::App app{"frameprint-worker: hashes jobs from a frameprint-broker"};
+  app.add_option("--connect", s.mdp.endpoint, "Broker backend endpoint")->capture_default_str();
+  app.add_option("--slots", s.mdp.slots, "Jobs in flight (one broker connection each)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  options::add_device_option(app, s.device);
+  app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")->allow_extra_args(false);
+  app.add_option("--max-bytes", s.policy.max_bytes, "Largest file a job may carry or name")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--metrics", s.metrics, "Serve Prometheus metrics on HOST:PORT");
+  app.add_option("--name", s.policy.worker_name, "Name put in replies (default HOST:PID)");
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval; the broker is dead after 3 missed")
+      ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  app.add_option("--job-timeout", s.job_timeout_s,
+                 "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
+  options::add_hashing_options(app, s.policy.defaults);
+  options::add_match_options(app, s.match);
+  app.add_option("--fault-injection", s.fault, "Testing only: crash:NAME or hang:NAME")->group("");
+  app.add_flag("-v,--verbose", verbose, "Log more");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  setup_logging("frameprint-worker", verbose, true);
+  av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+  s.mdp.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+  if (s.policy.worker_name.empty()) s.policy.worker_name = default_name();
+
+  try {
+    s.backend = choose_device(s.device);
+    if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
+    s.policy.allow_roots = canonical_roots(roots);
+    UniqueFd stop_fd = stop_signal_fd();
+    UniqueFd reload_fd = signal_fd({SIGHUP});
+    return WorkerProgram(std::move(s), std::move(stop_fd), std::move(reload_fd)).run();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}
