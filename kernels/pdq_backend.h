@@ -28,6 +28,27 @@ struct HashRequest {
   bool want_dihedral = false;
 };
 
+// How many decoded sources (e.g. NVDEC surfaces) a stager keeps alive at
+// once while its copies are in flight; the decoder's pool is sized by it.
+inline constexpr int kMaxHeldSources = 4;
+
+// Takes frames into a backend's own memory as they are decoded, for a
+// batch that is hashed later, so that the decoder's buffers are free again
+// at once (a decoder has few: NVDEC at most 32 surfaces).
+class FrameStager {
+ public:
+  virtual ~FrameStager() = default;
+  // Copies `plane` into memory this stager owns and returns the copy's
+  // plane, valid until reset(). `hold` keeps the source alive only until
+  // the copy has completed (at most kMaxHeldSources at once).
+  virtual LumaPlane stage(const LumaPlane& plane, std::shared_ptr<void> hold) = 0;
+  // The batch has been hashed: staged planes may be overwritten.
+  virtual void reset() = 0;
+};
+
+// Copies host planes into host memory; refuses device planes.
+std::unique_ptr<FrameStager> make_host_stager();
+
 class PdqBackend {
  public:
   virtual ~PdqBackend() = default;
@@ -42,6 +63,11 @@ class PdqBackend {
   // videos on this device's NVDEC, so the backend alone decides where
   // frames are decoded.
   virtual int cuda_device() const { return -1; }
+
+  // A stager whose planes this backend's hash() takes; the default copies
+  // host planes. The CUDA backend copies device planes device-to-device on
+  // its own stream.
+  virtual std::unique_ptr<FrameStager> make_stager() { return make_host_stager(); }
 
   PdqResult hash_one(const HashRequest& request) {
     PdqResult r;

@@ -15,6 +15,21 @@ inline void check(cudaError_t e, const char* what) {
 // After a kernel launch: launch errors now, execution errors at the next sync.
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
+// Makes `device` current, with the primary context's scheduling flags set to
+// blocking sync. FFmpeg's NVDEC (AV_CUDA_USE_PRIMARY_CONTEXT) shares that
+// context only when its flags are CU_CTX_SCHED_BLOCKING_SYNC; with the
+// runtime's default flags it refuses ("Primary context already active with
+// incompatible flags") and every video falls back to the CPU decoder. Every
+// CUDA object in this process goes through here, so the context is made (or
+// re-flagged) once with the flags both sides accept.
+inline void use_device(int device) {
+  check(cudaSetDevice(device), "cudaSetDevice");
+  unsigned flags = 0;
+  check(cudaGetDeviceFlags(&flags), "cudaGetDeviceFlags");
+  if ((flags & cudaDeviceScheduleMask) != cudaDeviceScheduleBlockingSync)
+    check(cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync), "cudaSetDeviceFlags(blocking sync)");
+}
+
 // Memory from a CUDA allocator, grown on demand (contents are not kept
 // when it grows): device memory, or page-locked host memory for
 // asynchronous copies.
@@ -68,6 +83,22 @@ class Stream {
 
  private:
   cudaStream_t s_{};
+};
+
+// An event that only orders and signals (no timing).
+class Event {
+ public:
+  Event() { check(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming), "cudaEventCreate"); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  Event(Event&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  ~Event() {
+    if (e_) cudaEventDestroy(e_);
+  }
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_{};
 };
 
 }  // namespace frameprint::cuda

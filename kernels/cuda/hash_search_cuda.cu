@@ -52,7 +52,7 @@ class CudaHashList final : public GpuHashList {
  public:
   CudaHashList(std::span<const Hash256> list, int device) : device_(device), n_(list.size()) {
     if (n_ >= 0xFFFFFFFFu) throw std::length_error("GpuHashList: too many entries");
-    cuda::check(cudaSetDevice(device_), "cudaSetDevice");
+    cuda::use_device(device_);
     std::vector<unsigned long long> words(n_);
     for (int w = 0; w < 4; ++w) {
       for (size_t i = 0; i < n_; ++i) words[i] = list[i].words[static_cast<size_t>(w)];
@@ -67,7 +67,7 @@ class CudaHashList final : public GpuHashList {
   size_t size() const override { return n_; }
 
   void search(std::span<const Hash256> queries, int threshold, std::vector<std::vector<HashHit>>& out) override {
-    cuda::check(cudaSetDevice(device_), "cudaSetDevice");
+    cuda::use_device(device_);
     out.assign(queries.size(), {});
     if (queries.empty() || n_ == 0 || threshold < 0) return;
     std::vector<unsigned long long> q(queries.size() * 4);

@@ -8,11 +8,13 @@
 #include <cuda_runtime.h>
 
 #include <cstring>
+#include <deque>
 #include <map>
 #include <tuple>
 #include <vector>
 
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/pending_copies.h"
 #include "kernels/pdq_cuda.h"
 #include "kernels/separable_downsample.h"
 
@@ -155,10 +157,71 @@ void upload(cuda::DeviceBuffer& buf, const std::vector<T>& v) {
   cuda::check(cudaMemcpy(buf.as<void>(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), "upload plan");
 }
 
+// Stages frames for CudaBackend::hash on the backend's stream: host planes
+// are uploaded, device planes (NVDEC surfaces) copied device-to-device, and
+// each surface goes back to the decoder as soon as its copy has completed
+// (at most kMaxHeldSources in flight), without a host wait per frame.
+class CudaStager final : public FrameStager {
+ public:
+  CudaStager(int device, cudaStream_t stream)
+      : device_(device),
+        stream_(stream),
+        pending_(
+            kMaxHeldSources,
+            [](const cudaEvent_t& e) { return cudaEventQuery(e) != cudaErrorNotReady; },
+            [](const cudaEvent_t& e) { cuda::check(cudaEventSynchronize(e), "wait for a staged copy"); }) {}
+  ~CudaStager() override {
+    try {
+      pending_.drain();
+    } catch (...) {  // a failed copy was reported by hash(); release the surfaces anyway
+    }
+  }
+
+  LumaPlane stage(const LumaPlane& p, std::shared_ptr<void> hold) override {
+    cuda::use_device(device_);
+    if (used_ == slots_.size()) slots_.emplace_back();
+    Slot& slot = slots_[used_++];
+    const size_t rb = p.row_bytes();
+    void* dst = slot.memory.reserve(rb * static_cast<size_t>(p.height) + 1);
+    const bool device = p.location == MemoryLocation::kDevice;
+    // A pageable host source is copied out before this call returns; a
+    // device source must stay alive until the copy has run on the stream.
+    cuda::check(cudaMemcpy2DAsync(dst, rb, p.data, static_cast<size_t>(p.pitch), rb,
+                                  static_cast<size_t>(p.height),
+                                  device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice, stream_),
+                "stage plane");
+    if (device && hold) {
+      cuda::check(cudaEventRecord(slot.copied.get(), stream_), "cudaEventRecord");
+      pending_.add(slot.copied.get(), std::move(hold));
+    }
+    LumaPlane out = p;
+    out.data = dst;
+    out.pitch = static_cast<std::ptrdiff_t>(rb);
+    out.location = MemoryLocation::kDevice;
+    return out;
+  }
+
+  void reset() override {
+    pending_.drain();
+    used_ = 0;
+  }
+
+ private:
+  struct Slot {
+    cuda::DeviceBuffer memory;
+    cuda::Event copied;
+  };
+  int device_;
+  cudaStream_t stream_;
+  std::deque<Slot> slots_;  // stable addresses: events stay where the ring saw them
+  size_t used_ = 0;
+  PendingCopies<cudaEvent_t> pending_;
+};
+
 class CudaBackend final : public PdqBackend {
  public:
   explicit CudaBackend(int device) : device_(device) {
-    cuda::check(cudaSetDevice(device_), "cudaSetDevice");
+    cuda::use_device(device_);
     stream_ = std::make_unique<cuda::Stream>();
     const auto& d = dct_matrix();
     dct_.reserve(sizeof(float) * d.size());
@@ -168,10 +231,13 @@ class CudaBackend final : public PdqBackend {
   std::string_view name() const override { return "cuda"; }
   size_t preferred_batch() const override { return 64; }
   int cuda_device() const override { return device_; }
+  std::unique_ptr<FrameStager> make_stager() override {
+    return std::make_unique<CudaStager>(device_, stream_->get());
+  }
 
   void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) override {
     if (requests.size() != out.size()) throw std::invalid_argument("PdqBackend::hash: size mismatch");
-    cuda::check(cudaSetDevice(device_), "cudaSetDevice");
+    cuda::use_device(device_);
     std::vector<size_t> on_gpu;
     size_t staging_bytes = 0, acc_floats = 0;
     int max_width = 0;

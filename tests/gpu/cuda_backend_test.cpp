@@ -12,6 +12,8 @@
 
 #include "kernels/pdq_backend.h"
 #include "kernels/pdq_cuda.h"
+#include "tests/support/media_writer.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
 #include "worker/media/media_hasher.h"
 #include "worker/media/media_source.h"
@@ -142,6 +144,57 @@ TEST(CudaBackend, NvdecFramesHashLikeCpuDecodedOnes) {
       EXPECT_NEAR(a.frames[i].ts, b.frames[i].ts, 1e-6);
       tolerance.add(a.frames[i].pdq, a.frames[i].quality, b.frames[i].pdq, b.frames[i].quality);
     }
+  }
+  tolerance.check();
+}
+
+// Every codec NVDEC can take goes to NVDEC (the test fails on a silent
+// fallback), and what it cannot take falls back with the reason in the
+// result. Clips are made here: 4:2:0 8- and 10-bit in each codec the build
+// can encode, and 4:4:4 VP9/AV1, which NVDEC does not decode.
+TEST(CudaBackend, NvdecTakesEveryCodecItCanAndSaysWhyNot) {
+  REQUIRE_CUDA_DEVICE();
+  struct Case {
+    const char* encoder;
+    const char* pix_fmt;
+    bool nvdec;
+  };
+  const Case cases[] = {{"libx264", "yuv420p", true},       {"libx265", "yuv420p", true},
+                        {"libx265", "yuv420p10le", true},   {"libvpx-vp9", "yuv420p", true},
+                        {"libaom-av1", "yuv420p", true},    {"libaom-av1", "yuv420p10le", true},
+                        {"libvpx-vp9", "yuv444p", false},   {"libaom-av1", "yuv444p", false}};
+  auto cpu = pdq::make_cpu_backend();
+  auto gpu = pdq::make_cuda_backend(0);
+  testing::TempDir dir;
+  HashOptions every_frame;
+  every_frame.seconds_per_hash = 0;
+  testing::Tolerance tolerance;
+  for (const Case& c : cases) {
+    if (!testing::have_encoder(c.encoder)) continue;
+    SCOPED_TRACE(std::string(c.encoder) + " " + c.pix_fmt);
+    testing::VideoSpec s;
+    s.container = "matroska";
+    s.encoder = c.encoder;
+    s.pix_fmt = c.pix_fmt;
+    s.width = 320;
+    s.height = 240;
+    for (int i = 0; i < 12; ++i) s.pts_seconds.push_back(i / 24.0);
+    const auto file = dir.path() / (std::string(c.encoder) + "-" + c.pix_fmt + ".mkv");
+    testing::write_video(file, s);
+    const MediaResult a = hash_file(file, "cpu", every_frame, *cpu);
+    const MediaResult b = hash_file(file, "gpu", every_frame, *gpu);
+    ASSERT_TRUE(a.ok() && b.ok());
+    if (c.nvdec) {
+      EXPECT_EQ(b.decoder, "nvdec");
+      for (const auto& w : b.warnings) ADD_FAILURE() << w.code << ": " << w.message;
+    } else {
+      EXPECT_EQ(b.decoder, "cpu");
+      ASSERT_FALSE(b.warnings.empty());
+      EXPECT_EQ(b.warnings.back().code, "nvdec_fallback");
+    }
+    ASSERT_EQ(a.frames.size(), b.frames.size());
+    for (size_t i = 0; i < a.frames.size(); ++i)
+      tolerance.add(a.frames[i].pdq, a.frames[i].quality, b.frames[i].pdq, b.frames[i].quality);
   }
   tolerance.check();
 }

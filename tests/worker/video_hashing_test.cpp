@@ -300,6 +300,58 @@ TEST_F(VideoHashing, BatchingBackendsSeeTheSameFrames) {
   }
 }
 
+// A backend that says it reads CUDA device `device` but hashes host planes
+// on the CPU: with a device that does not exist, the pipeline asks for NVDEC
+// there and must fall back to the CPU decoder, say why in the result, and
+// hash exactly what the CPU path hashes.
+class ClaimsAMissingGpu final : public pdq::PdqBackend {
+ public:
+  void hash(std::span<const pdq::HashRequest> r, std::span<pdq::PdqResult> out) override {
+    cpu_->hash(r, out);
+  }
+  std::string_view name() const override { return "claims-gpu"; }
+  size_t preferred_batch() const override { return 4; }
+  int cuda_device() const override { return 4095; }  // no machine has this one
+
+ private:
+  std::unique_ptr<pdq::PdqBackend> cpu_ = pdq::make_cpu_backend();
+};
+
+TEST_F(VideoHashing, NvdecFallbackIsReportedAndHashesLikeTheCpu) {
+  struct Case {
+    const char* encoder;
+    const char* pix_fmt;
+  };
+  // AV1 also checks the decoder choice: NVDEC wants FFmpeg's native av1
+  // decoder, which cannot decode without a device; the fallback must be the
+  // CPU's (libdav1d), not a failure.
+  int tried = 0;
+  for (const Case c : {Case{"libx264", "yuv420p"}, Case{"libvpx-vp9", "yuv420p"},
+                       Case{"libaom-av1", "yuv420p"}, Case{"libaom-av1", "yuv420p10le"}}) {
+    if (!testing::have_encoder(c.encoder)) continue;
+    SCOPED_TRACE(std::string(c.encoder) + " " + c.pix_fmt);
+    ++tried;
+    VideoSpec s = spec("matroska", c.encoder, c.pix_fmt, 5);
+    const auto file = dir_ / (std::string(c.encoder) + c.pix_fmt + ".mkv");
+    testing::write_video(file, s);
+    ClaimsAMissingGpu gpu;
+    const MediaResult fell_back = hash_file(file, "f", every_frame(), gpu);
+    const MediaResult cpu = hash(file);
+    ASSERT_TRUE(fell_back.ok()) << fell_back.error->what();
+    ASSERT_TRUE(cpu.ok());
+    EXPECT_EQ(fell_back.decoder, "cpu");
+    ASSERT_FALSE(fell_back.warnings.empty());
+    EXPECT_EQ(fell_back.warnings.back().code, "nvdec_fallback");
+    EXPECT_NE(fell_back.warnings.back().message.find("4095"), std::string::npos)
+        << fell_back.warnings.back().message;
+    EXPECT_TRUE(cpu.warnings.empty());  // nobody asked the CPU path for NVDEC
+    ASSERT_EQ(fell_back.frames.size(), 5u);
+    ASSERT_EQ(cpu.frames.size(), 5u);
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(fell_back.frames[i].pdq, cpu.frames[i].pdq) << i;
+  }
+  EXPECT_GT(tried, 0);
+}
+
 TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {
   // FFmpeg follows concat and HLS playlists to other files and URLs; a
   // worker must hash the bytes it was given, nothing else.

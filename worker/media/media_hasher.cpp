@@ -1,7 +1,6 @@
 #include "worker/media/media_hasher.h"
 
 #include <algorithm>
-#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -45,7 +44,9 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   DecoderSettings settings;
   settings.threads = o.decoder_threads;
   settings.nvdec_device = backend.cuda_device();
-  settings.nvdec_surfaces = static_cast<int>(std::max<size_t>(4, backend.preferred_batch() + 4));
+  // Frames are staged out of the decoder's surfaces as they come: the
+  // decoder needs only the sources still being copied, not a batch.
+  settings.nvdec_surfaces = pdq::kMaxHeldSources + 1;
   VideoDecoder dec(src, o.limits, settings);
   const VideoInfo& info = dec.info();
   out.kind = MediaKind::kVideo;
@@ -58,39 +59,29 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   FrameSampler sampler(o.seconds_per_hash);
   VideoFrame frame;
   int64_t decoded = 0;
-  // Backends that want batches (the GPU) get copies of the sampled planes,
-  // since the decoder reuses its frame buffers; the CPU hashes each at once.
+  // Backends that want batches (the GPU) get each sampled plane staged into
+  // their own memory at once, so the decoder's buffers (NVDEC surfaces) are
+  // free again before the batch is hashed; the CPU hashes each at once.
   const size_t batch = std::max<size_t>(1, backend.preferred_batch());
-  std::vector<std::vector<uint8_t>> copies(batch);
-  std::vector<std::shared_ptr<void>> held;  // device frames in the batch, kept alive
+  const std::unique_ptr<pdq::FrameStager> stager = batch > 1 ? backend.make_stager() : nullptr;
   std::vector<pdq::HashRequest> requests;
   std::vector<std::pair<int64_t, double>> sampled;  // index, ts
   auto flush = [&] {
     std::vector<pdq::PdqResult> results(requests.size());
     backend.hash(requests, results);
+    if (stager) stager->reset();
     for (size_t k = 0; k < results.size(); ++k)
       out.frames.push_back(frame_hash(sampled[k].first, sampled[k].second, results[k], o.dihedral));
     requests.clear();
     sampled.clear();
-    held.clear();
   };
   while (dec.next(frame)) {
     ++decoded;
     if (!sampler.take(frame.ts)) continue;
     LumaPlane plane = frame.plane;
-    if (plane.location == MemoryLocation::kDevice) {
-      if (backend.cuda_device() < 0)
-        throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
-      held.push_back(frame.hold);  // the surface stays valid until the batch is hashed
-    } else if (batch > 1) {
-      const size_t row = plane.row_bytes();
-      auto& copy = copies[requests.size()];
-      copy.resize(row * static_cast<size_t>(plane.height));
-      for (int y = 0; y < plane.height; ++y)
-        std::memcpy(copy.data() + row * static_cast<size_t>(y), plane.row<uint8_t>(y), row);
-      plane.data = copy.data();
-      plane.pitch = static_cast<std::ptrdiff_t>(row);
-    }
+    if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
+      throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
+    if (stager) plane = stager->stage(plane, std::move(frame.hold));
     requests.push_back({plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
     sampled.emplace_back(frame.index, frame.ts);
     out.width = orient.transpose ? frame.plane.height : frame.plane.width;
@@ -99,6 +90,8 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   }
   flush();
   out.decoder = dec.info().decoder;  // may have fallen back while decoding
+  if (!dec.info().nvdec_fallback.empty())
+    out.warnings.push_back({"nvdec_fallback", dec.info().nvdec_fallback + "; decoded on the CPU"});
   if (decoded > 0 && out.frames.empty())
     throw MediaError(ErrorCode::kNoFrames, "no frame has a timestamp at or after the stream's start");
   if (decoded == 0) {

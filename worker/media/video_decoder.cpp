@@ -1,5 +1,6 @@
 #include "worker/media/video_decoder.h"
 
+#include <optional>
 #include <string>
 
 extern "C" {
@@ -14,13 +15,16 @@ extern "C" {
 namespace frameprint {
 
 struct VideoDecoder::State {
-  State(const MediaSource& source, const VideoLimits& l, const DecoderSettings& s)
-      : limits(l), settings(s), deadline(l.max_seconds), input(source, l, deadline) {}
+  State(const MediaSource& src, const VideoLimits& l, const DecoderSettings& s)
+      : source(src), limits(l), settings(s), deadline(l.max_seconds) {
+    input.emplace(source, limits, deadline);
+  }
 
+  const MediaSource& source;
   VideoLimits limits;
   DecoderSettings settings;
   Deadline deadline;
-  VideoInput input;
+  std::optional<VideoInput> input;
   VideoInfo info;
   ffmpeg::CodecContextPtr codec;
   ffmpeg::PacketPtr packet{av_packet_alloc()};
@@ -33,30 +37,71 @@ struct VideoDecoder::State {
   bool finished = false;
   int64_t start_pts = AV_NOPTS_VALUE;
   double last_ts = -1;
+  bool cuda_offered = false;    // get_format was offered (and took) the CUDA format
+  bool restart_on_cpu = false;  // the decoder cannot go on without NVDEC
 
-  void open_decoder();
-  void try_nvdec(const AVCodec* decoder);
+  void make_context(const AVCodec* decoder);
+  void open_decoder(bool want_nvdec);
+  const AVCodec* nvdec_decoder(AVCodecID id) const;
+  bool try_nvdec();
+  void fall_back(std::string why) {
+    info.decoder = "cpu";
+    if (info.nvdec_fallback.empty()) info.nvdec_fallback = std::move(why);
+  }
   static AVPixelFormat pick_format(AVCodecContext* ctx, const AVPixelFormat* formats);
   bool receive(VideoFrame& out);
   double timestamp(const AVFrame* f);
 };
 
-void VideoDecoder::State::open_decoder() {
-  info = input.info();
-  const AVStream* stream = input.stream();
-  if (stream->start_time != AV_NOPTS_VALUE) start_pts = stream->start_time;
-  const AVCodecParameters* par = stream->codecpar;
-  const AVCodec* decoder = avcodec_find_decoder(par->codec_id);
+// A decoder for `id` that has FFmpeg's CUDA hwaccel: the default one when it
+// has it, else another (AV1: the default is libdav1d, which has none, while
+// FFmpeg's native "av1" decoder has NVDEC). nullptr when none has.
+const AVCodec* VideoDecoder::State::nvdec_decoder(AVCodecID id) const {
+  auto has_cuda = [](const AVCodec* c) {
+    for (int i = 0;; ++i) {
+      const AVCodecHWConfig* cfg = avcodec_get_hw_config(c, i);
+      if (!cfg) return false;
+      if ((cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
+          cfg->device_type == AV_HWDEVICE_TYPE_CUDA)
+        return true;
+    }
+  };
+  const AVCodec* first = avcodec_find_decoder(id);
+  if (first && has_cuda(first)) return first;
+  void* it = nullptr;
+  while (const AVCodec* c = av_codec_iterate(&it))
+    if (c->id == id && av_codec_is_decoder(c) && has_cuda(c)) return c;
+  return nullptr;
+}
+
+void VideoDecoder::State::make_context(const AVCodec* decoder) {
   if (!decoder)
     throw MediaError(ErrorCode::kUnsupportedFormat, "no decoder for video codec " + info.codec);
+  const AVStream* stream = input->stream();
   codec.reset(avcodec_alloc_context3(decoder));
   if (!codec) throw MediaError(ErrorCode::kInternal, "out of memory");
-  if (avcodec_parameters_to_context(codec.get(), par) < 0)
+  if (avcodec_parameters_to_context(codec.get(), stream->codecpar) < 0)
     throw MediaError(ErrorCode::kDecodeFailed, "invalid " + info.codec + " stream parameters");
   codec->pkt_timebase = stream->time_base;
-  if (settings.nvdec_device >= 0) try_nvdec(decoder);
   codec->thread_count = settings.threads;
   codec->max_pixels = limits.max_pixels;  // FFmpeg refuses larger frames before allocating
+}
+
+void VideoDecoder::State::open_decoder(bool want_nvdec) {
+  info = input->info();
+  start_pts = input->stream()->start_time;
+  const AVCodecID id = input->stream()->codecpar->codec_id;
+  const AVCodec* decoder = avcodec_find_decoder(id);  // the CPU's
+  if (want_nvdec) {
+    const AVCodec* hw = nvdec_decoder(id);
+    if (!hw) {
+      fall_back("this FFmpeg has no NVDEC decoder for " + info.codec);
+    } else {
+      make_context(hw);
+      if (try_nvdec()) decoder = hw;
+    }
+  }
+  if (!codec || codec->codec != decoder) make_context(decoder);
   const int err = avcodec_open2(codec.get(), decoder, nullptr);
   if (err < 0)
     throw MediaError(ErrorCode::kDecodeFailed, "cannot open the " + info.codec + " decoder (" +
@@ -64,37 +109,57 @@ void VideoDecoder::State::open_decoder() {
   if (!packet || !frame) throw MediaError(ErrorCode::kInternal, "out of memory");
 }
 
-// NVDEC through FFmpeg's CUDA hwaccel, when the codec has it and a device
-// context can be made; anything short of that leaves the CPU decoder.
-void VideoDecoder::State::try_nvdec(const AVCodec* decoder) {
-  bool supported = false;
-  for (int i = 0;; ++i) {
-    const AVCodecHWConfig* cfg = avcodec_get_hw_config(decoder, i);
-    if (!cfg) break;
-    supported |= (cfg->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) &&
-                 cfg->device_type == AV_HWDEVICE_TYPE_CUDA;
-  }
-  if (!supported) return;
+// NVDEC through FFmpeg's CUDA hwaccel on the codec context; false (with the
+// reason recorded) when no device context can be made.
+bool VideoDecoder::State::try_nvdec() {
   AVBufferRef* device = nullptr;
   // Flag 1 is AV_CUDA_USE_PRIMARY_CONTEXT (libavutil/hwcontext_cuda.h, which
   // needs the CUDA headers): share the context the CUDA runtime uses, so
-  // decoded surfaces are valid device pointers for our kernels.
+  // decoded surfaces are valid device pointers for our kernels. The backend
+  // has set that context's flags to blocking sync, as FFmpeg requires
+  // (kernels/cuda/cuda_check.h, docs/gpu.md).
   const std::string index = std::to_string(settings.nvdec_device);
-  if (av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, index.c_str(), nullptr, 1) < 0)
-    return;
+  const int err = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, index.c_str(), nullptr, 1);
+  if (err < 0) {
+    fall_back("cannot use CUDA device " + index + " for NVDEC (" + ffmpeg::error_string(err) + ")");
+    return false;
+  }
   codec->hw_device_ctx = device;  // the codec context owns it now
   codec->opaque = this;
   codec->get_format = &State::pick_format;
+  // The decoder's surface pool is its reference frames plus these; NVDEC
+  // takes at most 32 in all. The pipeline stages frames out at once, and
+  // frame threads would each add surfaces: one thread, the engine decodes.
   codec->extra_hw_frames = settings.nvdec_surfaces;
+  codec->thread_count = 1;
   info.decoder = "nvdec";
+  return true;
 }
 
 AVPixelFormat VideoDecoder::State::pick_format(AVCodecContext* ctx, const AVPixelFormat* formats) {
   auto* self = static_cast<State*>(ctx->opaque);
-  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p)
-    if (*p == AV_PIX_FMT_CUDA) return *p;
-  // NVDEC cannot take this stream (profile, size): decode on the CPU.
-  self->info.decoder = "cpu";
+  bool software = false;
+  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p) {
+    if (*p == AV_PIX_FMT_CUDA) {
+      self->cuda_offered = true;
+      return *p;
+    }
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
+    software |= d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL);
+  }
+  // NVDEC cannot take this stream: FFmpeg offers no CUDA format (profile,
+  // chroma format, size), or offers it again without CUDA after the
+  // hwaccel failed to start (e.g. too many surfaces).
+  const char* sw = av_get_pix_fmt_name(ctx->sw_pix_fmt);
+  const char* profile = avcodec_profile_name(ctx->codec_id, ctx->profile);
+  self->fall_back(std::string(self->cuda_offered ? "NVDEC failed to start for this stream ("
+                                                 : "NVDEC cannot decode this stream (") +
+                  self->info.codec + (profile ? std::string(" ") + profile : "") + ", " +
+                  (sw ? sw : "unknown pixel format") + ")");
+  if (!software) {
+    self->restart_on_cpu = true;  // a hwaccel-only decoder: start again with the default one
+    return AV_PIX_FMT_NONE;
+  }
   for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p) {
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
     if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
@@ -110,7 +175,7 @@ double VideoDecoder::State::timestamp(const AVFrame* f) {
   double ts;
   int64_t since_start = 0;
   if (pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(pts, start_pts, &since_start)) {
-    ts = static_cast<double>(since_start) * av_q2d(input.stream()->time_base);
+    ts = static_cast<double>(since_start) * av_q2d(input->stream()->time_base);
   } else {
     ts = last_ts < 0 ? 0.0 : last_ts + (info.fps > 0 ? 1.0 / info.fps : 0.0);
   }
@@ -121,6 +186,19 @@ double VideoDecoder::State::timestamp(const AVFrame* f) {
 bool VideoDecoder::State::receive(VideoFrame& out) {
   for (;;) {
     deadline.check();
+    if (restart_on_cpu && decoded == 0) {
+      // The hwaccel-only decoder refused the stream before any frame: read
+      // the input again with the default (CPU) decoder.
+      restart_on_cpu = false;
+      const std::string why = info.nvdec_fallback;
+      codec.reset();
+      input.reset();
+      input.emplace(source, limits, deadline);
+      open_decoder(false);
+      info.nvdec_fallback = why;
+      corrupt = concealed = 0;
+      flushing = finished = false;
+    }
     const int err = avcodec_receive_frame(codec.get(), frame.get());
     if (err == 0) {
       if (++decoded > limits.max_frames)
@@ -157,7 +235,7 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
       return false;
     }
     // The decoder wants input.
-    if (!input.read(packet.get())) {
+    if (!input->read(packet.get())) {
       avcodec_send_packet(codec.get(), nullptr);  // drain what is buffered
       flushing = true;
       continue;
@@ -171,7 +249,7 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
 VideoDecoder::VideoDecoder(const MediaSource& source, const VideoLimits& limits,
                            const DecoderSettings& settings)
     : s_(std::make_unique<State>(source, limits, settings)) {
-  s_->open_decoder();
+  s_->open_decoder(settings.nvdec_device >= 0);
 }
 
 VideoDecoder::~VideoDecoder() = default;
@@ -185,7 +263,7 @@ bool VideoDecoder::next(VideoFrame& frame) {
 
 int64_t VideoDecoder::corrupt_packets() const { return s_->corrupt; }
 int64_t VideoDecoder::concealed_frames() const { return s_->concealed; }
-int64_t VideoDecoder::indexed_frames() const { return s_->input.indexed_frames(); }
-bool VideoDecoder::read_error() const { return s_->input.read_error(); }
+int64_t VideoDecoder::indexed_frames() const { return s_->input->indexed_frames(); }
+bool VideoDecoder::read_error() const { return s_->input->read_error(); }
 
 }  // namespace frameprint

@@ -25,6 +25,9 @@ struct VideoInfo {
   double duration_s = 0;  // 0 when unknown
   double fps = 0;         // average frame rate; 0 when unknown
   std::string decoder = "cpu";  // "nvdec" when frames come from the GPU's decoder
+  // Why frames were decoded on the CPU although NVDEC was asked for; "" when
+  // it was not asked for or was used.
+  std::string nvdec_fallback;
 };
 
 class VideoInput {
