@@ -2,6 +2,8 @@
 // random lists with near-duplicates planted at distances around the
 // threshold (where an inexact index would lose or invent matches).
 #include "kernels/hash_index.h"
+#include "kernels/hash_search.h"
+#include "kernels/pdq_cuda.h"
 
 #include <gtest/gtest.h>
 
@@ -73,6 +75,34 @@ TEST(HashIndex, LinearSearchReportsInListOrderWithDistances) {
   hits.clear();
   empty.search(q, 31, hits);
   EXPECT_TRUE(hits.empty());
+}
+
+// The matcher's search: on the CPU here (use_gpu says why not), on the GPU
+// where a device is usable; the hits equal the linear scan's either way.
+TEST(HashSearch, SameHitsWhereverItSearches) {
+  std::mt19937_64 rng(99);
+  std::vector<Hash256> list, queries;
+  for (int i = 0; i < 5000; ++i) list.push_back(random_hash(rng));
+  for (int i = 0; i < 50; ++i) queries.push_back(flip_bits(list[static_cast<size_t>(i * 97)], i % 40, rng));
+  HashSearch search(list);
+  std::string why;
+  const bool gpu = search.use_gpu(0, &why);
+  EXPECT_EQ(gpu, cuda_device_count() > 0);
+  if (!gpu) {
+    EXPECT_FALSE(why.empty());
+  }
+  EXPECT_EQ(search.on_gpu(), gpu);
+  std::vector<std::vector<HashHit>> hits;
+  search.search(queries, 31, hits);
+  ASSERT_EQ(hits.size(), queries.size());
+  for (size_t q = 0; q < queries.size(); ++q) {
+    std::vector<HashHit> want;
+    linear_search(list, queries[q], 31, want);
+    EXPECT_EQ(as_set(hits[q]), as_set(want)) << q;
+    std::vector<HashHit> one;
+    search.search(queries[q], 31, one);
+    EXPECT_EQ(as_set(one), as_set(want)) << q;
+  }
 }
 
 }  // namespace

@@ -104,8 +104,9 @@ int HashCommand::run() {
   }
   DeviceChoice backend_choice;
   try {
-    matcher = load_matcher(match);
     backend_choice = choose_device(device);
+    match.cuda_device = backend_choice.cuda_device;  // lists are searched where we hash
+    matcher = load_matcher(match);
   } catch (const std::exception& e) {
     std::cerr << "frameprint hash: " << e.what() << '\n';
     return 1;

@@ -8,6 +8,7 @@
 
 #include "ipc/common/json_text.h"
 #include "worker/matching/match_options.h"
+#include "worker/media/device.h"
 #include "worker/options/program_options.h"
 
 namespace frameprint::cli {
@@ -17,10 +18,14 @@ namespace {
 struct MatchCommand {
   MatchOptions match;
   std::string input = "-";
+  std::string device = "auto";
 
   int run() {
     std::shared_ptr<const Matcher> matcher;
     try {
+      const DeviceChoice where = choose_device(device);
+      if (!where.notice.empty()) spdlog::debug("list search: {}", where.notice);
+      match.cuda_device = where.cuda_device;
       matcher = load_matcher(match);
     } catch (const std::exception& e) {
       std::cerr << "frameprint match: " << e.what() << '\n';
@@ -65,6 +70,7 @@ std::function<int()> add_match_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("match", "Match hash results (JSON lines from hash or submit) against hash lists");
   sub->add_option("results", cmd->input, "JSON lines file, or - for standard input")->capture_default_str();
   options::add_match_options(*sub, cmd->match);
+  options::add_device_option(*sub, cmd->device);
   return [cmd]() -> int { return cmd->run(); };
 }
 

@@ -103,7 +103,7 @@ PdqList load_pdq(const ListSpec& spec) {
     hashes.push_back(*h);
     list.ids.push_back(f.size() == 2 ? std::string(f[1]) : std::to_string(r.line()));
   }
-  list.index = pdq::MultiIndex(std::move(hashes));
+  list.index = pdq::HashSearch(std::move(hashes));
   return list;
 }
 
@@ -153,7 +153,7 @@ VpdqList load_vpdq(const ListSpec& spec) {
       hashes.push_back(list.videos[v].frames[i].hash);
       list.frame_owner.push_back({v, i});
     }
-  list.frames = pdq::MultiIndex(std::move(hashes));
+  list.frames = pdq::HashSearch(std::move(hashes));
   return list;
 }
 
@@ -187,6 +187,18 @@ HashLists HashLists::load(const std::vector<ListSpec>& specs) {
     }
   }
   return lists;
+}
+
+std::vector<std::string> HashLists::use_gpu(int device) {
+  std::vector<std::string> problems;
+  auto move = [&](pdq::HashSearch& search, const std::string& name) {
+    std::string why;
+    if (!search.use_gpu(device, &why))
+      problems.push_back("list " + name + " stays on the CPU: " + why);
+  };
+  for (auto& l : pdq) move(l.index, l.name);
+  for (auto& l : vpdq) move(l.frames, l.name);
+  return problems;
 }
 
 }  // namespace frameprint

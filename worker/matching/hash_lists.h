@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kernels/hash_index.h"
+#include "kernels/hash_search.h"
 #include "kernels/vpdq_compare.h"
 
 namespace frameprint {
@@ -34,7 +34,7 @@ class ListError : public std::runtime_error {
 struct PdqList {
   std::string name;
   std::vector<std::string> ids;  // per entry
-  pdq::MultiIndex index;
+  pdq::HashSearch index;
 };
 
 struct VpdqVideo {
@@ -46,7 +46,7 @@ struct VpdqList {
   std::string name;
   std::vector<VpdqVideo> videos;
   // Every frame of every video, for finding candidate videos quickly.
-  pdq::MultiIndex frames;
+  pdq::HashSearch frames;
   struct Owner {
     uint32_t video;
     uint32_t frame;
@@ -68,6 +68,10 @@ struct HashLists {
   bool empty() const { return pdq.empty() && vpdq.empty() && digests.empty(); }
   // Throws ListError naming the file (and line) at fault.
   static HashLists load(const std::vector<ListSpec>& specs);
+  // Moves every PDQ and vPDQ list's search to CUDA device `device`; lists
+  // that cannot go there stay on the CPU. Returns one line per such list
+  // (empty when all moved).
+  std::vector<std::string> use_gpu(int device);
 };
 
 }  // namespace frameprint

@@ -87,13 +87,12 @@ namespace {
 // key_of(entry) maps an index entry to what is reported (the entry itself,
 // or the video owning a frame), or nullopt to skip the entry.
 template <typename KeyOf>
-std::map<uint32_t, int> best_hits(const pdq::MultiIndex& index, const MatchQuery::Frame& f, int threshold,
+std::map<uint32_t, int> best_hits(const pdq::HashSearch& index, const MatchQuery::Frame& f, int threshold,
                                   KeyOf&& key_of) {
   std::map<uint32_t, int> best;
-  std::vector<pdq::HashHit> hits;
-  for (const auto& h : f.variants) {
-    hits.clear();
-    index.search(h, threshold, hits);
+  std::vector<std::vector<pdq::HashHit>> variant_hits;
+  index.search(f.variants, threshold, variant_hits);  // one batch: the hash and its variants
+  for (const auto& hits : variant_hits) {
     for (const auto& hit : hits) {
       const std::optional<uint32_t> key = key_of(hit.entry);
       if (!key) continue;

@@ -34,6 +34,7 @@ DeviceChoice choose_device(const std::string& device) {
     pdq::make_cuda_backend(index);  // fails here, once, if the device cannot be used
     c.make = [index] { return pdq::make_cuda_backend(index); };
     c.name = "cuda:" + std::to_string(index);
+    c.cuda_device = index;
     c.notice = "hashing on CUDA device " + std::to_string(index);
     return c;
   }

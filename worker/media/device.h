@@ -17,6 +17,7 @@ struct DeviceChoice {
   std::function<std::unique_ptr<pdq::PdqBackend>()> make;  // one backend per thread
   std::string name;    // "cpu" or "cuda:N"
   std::string notice;  // what to tell the user (empty for an explicit cpu)
+  int cuda_device = -1;  // the device the backends run on, for list search; -1: the CPU
 };
 
 // Throws std::invalid_argument for a malformed value and std::runtime_error

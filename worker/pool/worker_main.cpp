@@ -259,6 +259,7 @@ int main(int argc, char** argv) {
   try {
     s.backend = choose_device(s.device);
     if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
+    s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
     s.policy.allow_roots = canonical_roots(roots);
     UniqueFd stop_fd = stop_signal_fd();
     UniqueFd reload_fd = signal_fd({SIGHUP});
