@@ -1,7 +1,8 @@
 // Writes synthetic H.264 clips for end-to-end runs where no media or ffmpeg
 // program is at hand (the GPU machine):
 //   frameprint_make_clips DIR COUNT SECONDS [WIDTH HEIGHT]
-// COUNT clips of SECONDS at 30 fps (default 1920x1080), one thread per clip.
+// COUNT clips of SECONDS at 30 fps (default 1920x1080), x264 preset faster
+// with 3 B-frames and a 250-frame GOP, one thread per clip.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
       s.encoder = "libx264";
       s.width = w;
       s.height = h;
+      // Like uploads: x264 High, 3 B-frames (pyramid), a long GOP.
+      s.gop = 250;
+      s.b_frames = 3;
+      s.encoder_options = "preset=faster;crf=23;x264-params=log=-1";
       for (int i = 0; i < static_cast<int>(seconds * 30); ++i) s.pts_seconds.push_back(i / 30.0);
       // Cheap moving structure (integer arithmetic): distinct per clip and frame.
       s.luma = [=](int f) {

@@ -5,15 +5,13 @@
 # dependency tree alone is ~80 MB compressed), and the shared libraries they
 # load that are not part of the base system, as one .tar.xz.
 #   scripts/device-bundle.sh            # builds in build-device/, writes .device/frameprint.tar.xz
-# On the device:
-#   mkdir -p /tmp/fp && tar -xJf .device/frameprint.tar.xz -C /tmp/fp
-#   FRAMEPRINT_TESTDATA=/tmp/fp/testdata /tmp/fp/run frameprint_gpu_tests
-#   /tmp/fp/run frameprint_bench_gpu; /tmp/fp/gpu_e2e.sh /tmp/fp/run
+# On the device, everything in one call (device tool, carry [".device"]):
+#   bash scripts/gpu-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build-device
 out=.device
-programs="frameprint frameprint-broker frameprint-worker frameprint_gpu_tests frameprint_bench_gpu frameprint_bench_pdq frameprint_bench_match frameprint_make_clips"
+programs="frameprint frameprint-broker frameprint-worker frameprint_gpu_tests frameprint_bench_gpu frameprint_bench_pdq frameprint_bench_match frameprint_make_clips frameprint_decode_bench"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFRAMEPRINT_CUDA=ON -DFRAMEPRINT_IMAGES=OFF \
   -DFRAMEPRINT_BUILD_TESTS=ON -DFRAMEPRINT_BUILD_BENCHMARKS=ON >/dev/null
 # shellcheck disable=SC2086
@@ -23,7 +21,6 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib"
 for b in $programs; do cp "$build/bin/$b" "$stage/bin/"; done
-cp benchmarks/gpu_e2e.sh "$stage/"
 # The shared test videos, when present, for the GPU tests (FRAMEPRINT_TESTDATA).
 if [ -d ../shared/testdata/vpdq/videos ]; then
   mkdir -p "$stage/testdata/vpdq"

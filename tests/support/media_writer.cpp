@@ -57,6 +57,8 @@ class Options {
     if (av_dict_set(&dict_, key, value, 0) < 0)
       throw std::runtime_error(std::string("media_writer: av_dict_set failed for ") + key);
   }
+  // "key=value;key=value" (a value may contain '=' and ':'), over what is set.
+  void parse(const std::string& pairs, const std::filesystem::path& path);
   AVDictionary** get() { return &dict_; }
 
  private:
@@ -69,6 +71,12 @@ class Options {
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
   throw std::runtime_error("media_writer: " + what + " (" + path.string() + ")");
+}
+
+void Options::parse(const std::string& pairs, const std::filesystem::path& path) {
+  if (pairs.empty()) return;
+  const int err = av_dict_parse_string(&dict_, pairs.c_str(), "=", ";", 0);
+  if (err < 0) fail("bad encoder_options '" + pairs + "'", path, err);
 }
 
 // ---------------------------------------------------------------------------
@@ -130,15 +138,15 @@ void finish(AVFormatContext* oc, const std::filesystem::path& path) {
 // Video helpers
 
 // Low-latency, fast, quiet settings per encoder.
-void encoder_options(const std::string& name, AVCodecContext* ctx, Options& opts) {
+void encoder_options(const std::string& name, AVCodecContext* ctx, Options& opts, bool b_frames) {
   if (name == "libx264") {
     opts.set("preset", "ultrafast");
-    opts.set("tune", "zerolatency");
+    if (!b_frames) opts.set("tune", "zerolatency");  // zerolatency turns B-frames off
     opts.set("crf", "18");
     opts.set("x264-params", "log=-1");
   } else if (name == "libx265") {
     opts.set("preset", "ultrafast");
-    opts.set("tune", "zerolatency");
+    if (!b_frames) opts.set("tune", "zerolatency");
     opts.set("crf", "18");
     opts.set("x265-params", "log-level=none");
   } else if (name == "libvpx-vp9") {
@@ -372,14 +380,15 @@ void write_video(const std::filesystem::path& path, const VideoSpec& spec) {
   ctx->pix_fmt = pix_fmt;
   ctx->time_base = time_base;
   ctx->framerate = frame_rate;
-  ctx->gop_size = 12;
-  ctx->max_b_frames = 0;
+  ctx->gop_size = spec.gop;
+  ctx->max_b_frames = spec.b_frames;
   ctx->thread_count = 1;
   ctx->color_range = full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
   if (oc->oformat->flags & AVFMT_GLOBALHEADER) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
   Options opts;
-  encoder_options(spec.encoder, ctx.get(), opts);
+  encoder_options(spec.encoder, ctx.get(), opts, spec.b_frames > 0);
+  opts.parse(spec.encoder_options, path);
   int err = avcodec_open2(ctx.get(), codec, opts.get());
   if (err < 0) fail("avcodec_open2 for " + spec.encoder + " / " + spec.pix_fmt, path, err);
 

@@ -28,6 +28,12 @@ struct VideoSpec {
                                       // (use av_display_rotation_set(matrix, -rotation_cw), the same convention
                                       // as the ffmpeg CLI's -display_rotation / the legacy "rotate" tag)
   bool full_range = false;            // set color_range = AVCOL_RANGE_JPEG (else AVCOL_RANGE_MPEG)
+  int gop = 12;                       // keyframe interval
+  int b_frames = 0;                   // > 0: B-frames (x264/x265 then drop zerolatency; x264
+                                      // uses a B-pyramid from 2 on)
+  // Extra encoder options, "key=value" pairs separated by ';' (e.g.
+  // "preset=faster;x264-params=open-gop=1:log=-1"); they override the defaults.
+  std::string encoder_options;
   // Luma for frame i (width*height bytes, full-range 0..255 values). Defaults to pattern_luma.
   std::function<std::vector<uint8_t>(int frame_index)> luma;
 };
