@@ -44,6 +44,7 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   DecoderSettings settings;
   settings.threads = o.decoder_threads;
   settings.nvdec_device = backend.cuda_device();
+  settings.seconds_per_hash = o.seconds_per_hash;  // frames the sampler cannot take are skipped
   // Frames are staged out of the decoder's surfaces as they come: the
   // decoder needs only the sources still being copied, not a batch.
   settings.nvdec_surfaces = pdq::kMaxHeldSources + 1;
@@ -111,9 +112,9 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   if (dec.read_error()) {
     out.warnings.push_back({"truncated", "the file ended unexpectedly; hashed the " +
                                              std::to_string(decoded) + " frames before the end"});
-  } else if (dec.indexed_frames() - decoded > dec.corrupt_packets()) {  // more missing than failed
+  } else if (dec.indexed_frames() - dec.stream_frames() > dec.corrupt_packets()) {  // more missing than failed
     out.warnings.push_back({"truncated", "the container lists " + std::to_string(dec.indexed_frames()) +
-                                             " frames but only " + std::to_string(decoded) +
+                                             " frames but only " + std::to_string(dec.stream_frames()) +
                                              " could be read; the file may be truncated"});
   }
 }

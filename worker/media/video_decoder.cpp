@@ -1,5 +1,6 @@
 #include "worker/media/video_decoder.h"
 
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -10,6 +11,7 @@ extern "C" {
 
 #include "worker/media/ffmpeg_handles.h"
 #include "worker/media/frame_luma.h"
+#include "worker/media/frame_sampler.h"
 #include "worker/media/media_error.h"
 
 namespace frameprint {
@@ -27,9 +29,11 @@ struct VideoDecoder::State {
   std::optional<VideoInput> input;
   VideoInfo info;
   ffmpeg::CodecContextPtr codec;
-  ffmpeg::PacketPtr packet{av_packet_alloc()};
   ffmpeg::FramePtr frame{av_frame_alloc()};
   FrameLuma luma;
+  SkipPlanner planner{0};
+  std::deque<ffmpeg::PacketPtr> window;  // packets read ahead, for the planner
+  bool input_done = false;
   int64_t decoded = 0;
   int64_t corrupt = 0;
   int64_t concealed = 0;
@@ -51,6 +55,8 @@ struct VideoDecoder::State {
   static AVPixelFormat pick_format(AVCodecContext* ctx, const AVPixelFormat* formats);
   bool receive(VideoFrame& out);
   double timestamp(const AVFrame* f);
+  std::optional<double> packet_ts(const AVPacket* p) const;
+  bool send_next_packet();
 };
 
 // A decoder for `id` that has FFmpeg's CUDA hwaccel: the default one when it
@@ -90,6 +96,10 @@ void VideoDecoder::State::make_context(const AVCodec* decoder) {
 void VideoDecoder::State::open_decoder(bool want_nvdec) {
   info = input->info();
   start_pts = input->stream()->start_time;
+  // Packets are timed against the stream's start; without one, decode all.
+  planner = SkipPlanner(start_pts == AV_NOPTS_VALUE ? 0.0 : settings.seconds_per_hash);
+  window.clear();
+  input_done = false;
   const AVCodecID id = input->stream()->codecpar->codec_id;
   const AVCodec* decoder = avcodec_find_decoder(id);  // the CPU's
   if (want_nvdec) {
@@ -106,7 +116,7 @@ void VideoDecoder::State::open_decoder(bool want_nvdec) {
   if (err < 0)
     throw MediaError(ErrorCode::kDecodeFailed, "cannot open the " + info.codec + " decoder (" +
                                                    ffmpeg::error_string(err) + ")");
-  if (!packet || !frame) throw MediaError(ErrorCode::kInternal, "out of memory");
+  if (!frame) throw MediaError(ErrorCode::kInternal, "out of memory");
 }
 
 // NVDEC through FFmpeg's CUDA hwaccel on the codec context; false (with the
@@ -205,11 +215,11 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
         throw MediaError(ErrorCode::kTooLarge, "video has more than " +
                                                    std::to_string(limits.max_frames) +
                                                    " frames (--max-frames)");
-      out.index = decoded - 1;
       // Decoders conceal damage (and still return the frame); count it.
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++concealed;
       check_picture_size(frame->width, frame->height, limits.max_pixels);
       out.ts = timestamp(frame.get());
+      out.index = planner.index_of(out.ts);
       out.plane = luma.plane(frame.get());
       out.hold.reset();
       if (out.plane.location == MemoryLocation::kDevice) {
@@ -235,15 +245,49 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
       return false;
     }
     // The decoder wants input.
-    if (!input->read(packet.get())) {
+    if (!send_next_packet()) {
       avcodec_send_packet(codec.get(), nullptr);  // drain what is buffered
       flushing = true;
-      continue;
     }
-    const int sent = avcodec_send_packet(codec.get(), packet.get());
-    if (sent < 0 && sent != AVERROR(EAGAIN)) ++corrupt;
-    av_packet_unref(packet.get());
   }
+}
+
+std::optional<double> VideoDecoder::State::packet_ts(const AVPacket* p) const {
+  int64_t since_start = 0;
+  if (p->pts == AV_NOPTS_VALUE || start_pts == AV_NOPTS_VALUE ||
+      __builtin_sub_overflow(p->pts, start_pts, &since_start))
+    return std::nullopt;
+  return static_cast<double>(since_start) * av_q2d(input->stream()->time_base);
+}
+
+// Sends the next packet; false at the end of the input. With a sampling
+// interval, packets are read some way ahead so that the planner knows, for
+// the packet going in, whether an earlier frame of its interval exists
+// (B-frames arrive out of presentation order); a frame the sampler cannot
+// take is decoded only if other frames refer to it.
+bool VideoDecoder::State::send_next_packet() {
+  constexpr size_t kLookahead = 48;  // packets; H.264/HEVC reorder at most 16 frames
+  const size_t want = planner.active() ? kLookahead : 1;
+  while (window.size() < want && !input_done) {
+    ffmpeg::PacketPtr p(av_packet_alloc());
+    if (!p) throw MediaError(ErrorCode::kInternal, "out of memory");
+    if (!input->read(p.get())) {
+      input_done = true;
+      break;
+    }
+    planner.saw(packet_ts(p.get()));
+    window.push_back(std::move(p));
+  }
+  if (window.empty()) return false;
+  ffmpeg::PacketPtr p = std::move(window.front());
+  window.pop_front();
+  const std::optional<double> ts = packet_ts(p.get());
+  const bool may_be_taken = planner.may_be_taken(ts);
+  codec->skip_frame = may_be_taken ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+  if (!may_be_taken) planner.skip_requested(*ts);
+  const int sent = avcodec_send_packet(codec.get(), p.get());
+  if (sent < 0 && sent != AVERROR(EAGAIN)) ++corrupt;
+  return true;
 }
 
 VideoDecoder::VideoDecoder(const MediaSource& source, const VideoLimits& limits,
@@ -262,6 +306,8 @@ bool VideoDecoder::next(VideoFrame& frame) {
 }
 
 int64_t VideoDecoder::corrupt_packets() const { return s_->corrupt; }
+int64_t VideoDecoder::decoded_frames() const { return s_->decoded; }
+int64_t VideoDecoder::stream_frames() const { return s_->planner.frames(); }
 int64_t VideoDecoder::concealed_frames() const { return s_->concealed; }
 int64_t VideoDecoder::indexed_frames() const { return s_->input->indexed_frames(); }
 bool VideoDecoder::read_error() const { return s_->input->read_error(); }

@@ -23,10 +23,14 @@ struct DecoderSettings {
   // (frames then stay in device memory); -1: on the CPU.
   int nvdec_device = -1;
   int nvdec_surfaces = 64;  // decoded frames a caller may hold at once
+  // The sampler's seconds per hash (0: every frame). Above 0, frames the
+  // sampler cannot take are not decoded when no other frame refers to them
+  // (frame_sampler.h); indices still count every frame of the stream.
+  double seconds_per_hash = 0;
 };
 
 struct VideoFrame {
-  int64_t index = 0;  // among decoded frames, from 0
+  int64_t index = 0;  // among the stream's frames in presentation order, from 0
   double ts = 0;      // seconds from the stream's start, from the frame's PTS
   LumaPlane plane;    // valid until the next call to next(), or while `hold` is kept
   // For frames in device memory: keeps the decoder's surface (and so the
@@ -52,6 +56,10 @@ class VideoDecoder {
   bool next(VideoFrame& frame);
 
   int64_t corrupt_packets() const;
+  // Frames that came out of the decoder (skipped ones are not among them).
+  int64_t decoded_frames() const;
+  // Frames of the stream read so far, decoded or skipped.
+  int64_t stream_frames() const;
   // Frames the decoder returned with damage concealed (flagged corrupt).
   int64_t concealed_frames() const;
   // Frames the container's index lists (0 when it has none, e.g. Matroska).
