@@ -125,5 +125,25 @@ TEST(SeparableDownsample, LimitedRangeCodesMapToFullRangeLuma) {
   EXPECT_LE(hamming_distance(a.hash, c.hash), 1);
 }
 
+// Below 129 pixels on a side the reference's box filter has a window of 1
+// (no blur): PDQ then samples single pixels, and nothing averages small
+// differences away. The separable map must pick exactly those pixels.
+TEST(SeparableDownsample, SmallPlanesAgreeWithTheReferenceFilter) {
+  auto backend = pdq::make_cpu_backend();
+  for (auto [w, h] : {std::pair{64, 48}, {48, 64}, {32, 24}, {20, 12}, {7, 5}, {100, 80},
+                      {128, 96}, {129, 130}, {63, 65}}) {
+    SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
+    const cv::Mat m = textured(w, h, 7);
+    std::vector<float> luma(m.total());
+    for (size_t i = 0; i < luma.size(); ++i) luma[i] = m.data[i];
+    LumaPlane fp{luma.data(), static_cast<std::ptrdiff_t>(w * sizeof(float)), w, h,
+                 SampleType::kF32, 8, true};
+    const auto ref = backend->hash_one({fp, {}, pdq::Downsampler::kReference, false});
+    const auto sep = backend->hash_one({fp, {}, pdq::Downsampler::kSeparable, false});
+    EXPECT_EQ(ref.quality, sep.quality);
+    EXPECT_LE(hamming_distance(ref.hash, sep.hash), 2);
+  }
+}
+
 }  // namespace
 }  // namespace frameprint

@@ -73,6 +73,30 @@ TEST_F(VideoHashing, SharedVideosMatchBothReferenceHashSets) {
   EXPECT_EQ(videos, 6);
 }
 
+// Below 129 pixels on a side PDQ's filter does not blur: pixels are sampled
+// one by one, so tiny frames must be hashed from the reference's own luma
+// (its RGB24 conversion), not the Y plane. A clip hashed by the reference.
+TEST_F(VideoHashing, TinyFramesHashLikeTheReference) {
+  const auto dir = std::filesystem::path(FRAMEPRINT_SOURCE_DIR) / "tests" / "data";
+  const MediaResult r = hash(dir / "tiny-64x48.mp4");
+  ASSERT_TRUE(r.ok()) << r.error->what();
+  const auto ref = testing::read_vpdq_file(dir / "tiny-64x48.vpdq-reference.txt");
+  ASSERT_EQ(r.frames.size(), ref.size());
+  int worst = 0, total = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    EXPECT_EQ(r.frames[i].index, ref[i].index);
+    EXPECT_NEAR(r.frames[i].ts, ref[i].timestamp, 0.0015);
+    EXPECT_EQ(r.frames[i].quality, ref[i].quality);
+    const int d = hamming_distance(r.frames[i].pdq, ref[i].hash);
+    worst = std::max(worst, d);
+    total += d;
+  }
+  // Bit-exact here (Debian's FFmpeg 5.1); another FFmpeg's RGB conversion
+  // may round a few pixels differently.
+  EXPECT_LE(worst, 2);
+  EXPECT_LE(total, static_cast<int>(ref.size()) / 2);
+}
+
 TEST_F(VideoHashing, VariableFrameRateTimestampsComeFromPts) {
   VideoSpec s = spec("matroska", "ffv1", "gray");
   s.full_range = true;
@@ -332,6 +356,8 @@ TEST_F(VideoHashing, NvdecFallbackIsReportedAndHashesLikeTheCpu) {
     SCOPED_TRACE(std::string(c.encoder) + " " + c.pix_fmt);
     ++tried;
     VideoSpec s = spec("matroska", c.encoder, c.pix_fmt, 5);
+    s.width = 320;  // tiny frames stay on the CPU without asking NVDEC
+    s.height = 240;
     const auto file = dir_ / (std::string(c.encoder) + c.pix_fmt + ".mkv");
     testing::write_video(file, s);
     ClaimsAMissingGpu gpu;

@@ -59,16 +59,24 @@ LumaPlane FrameLuma::plane(const AVFrame* f) {
                      f->color_range == AVCOL_RANGE_JPEG, MemoryLocation::kDevice};
   }
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
-  if (has_direct_luma(d)) {
+  // Up to kNoBlurDim pixels on a side PDQ's box filter has a window of one
+  // pixel: it samples single pixels, and the small differences between a
+  // frame's Y codes and the luma the reference computes from its RGB
+  // conversion are not averaged away (about 10 bits on a 64x48 clip). Such
+  // frames take the reference's route: RGB24 as it converts them, then luma.
+  const bool tiny = f->width <= kNoBlurDim || f->height <= kNoBlurDim;
+  if (has_direct_luma(d) && !tiny) {
     const int depth = d->comp[0].depth;
     return LumaPlane{f->data[0],         f->linesize[0], f->width, f->height, sample_type(depth),
                      depth, is_full_range(f, d)};
   }
-  // Anything else (RGB, palette, ...): convert to RGB24, then luma as PDQ
-  // computes it from RGB.
+  // Anything else (RGB, palette, ...), and tiny frames: convert to RGB24
+  // with the flags the reference vPDQ hasher uses (SWS_AREA, no colour
+  // details: at the same size only the chroma upsampling depends on them),
+  // then luma as PDQ computes it from RGB.
   sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height,
                                   static_cast<AVPixelFormat>(f->format), f->width, f->height,
-                                  AV_PIX_FMT_RGB24, SWS_POINT, nullptr, nullptr, nullptr));
+                                  AV_PIX_FMT_RGB24, SWS_AREA, nullptr, nullptr, nullptr));
   if (!sws_) throw MediaError(ErrorCode::kDecodeFailed, "unsupported pixel format for luma conversion");
   if (!rgb_) throw MediaError(ErrorCode::kInternal, "out of memory");
   if (rgb_->width != f->width || rgb_->height != f->height) {

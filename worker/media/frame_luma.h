@@ -1,7 +1,7 @@
 // From a decoded AVFrame to the luma plane PDQ hashes. YUV frames give their
 // Y plane in place (no RGB conversion); NVDEC surfaces give their device Y
-// plane; other pixel formats (RGB, palette) are converted to RGB and their
-// luma computed as PDQ defines it.
+// plane; other pixel formats (RGB, palette) and tiny frames are converted to
+// RGB and their luma computed as PDQ defines it.
 #pragma once
 
 #include <vector>
@@ -10,6 +10,9 @@
 #include "worker/media/ffmpeg_handles.h"
 
 namespace frameprint {
+
+// Frames this small on a side hash through the reference's RGB route.
+inline constexpr int kNoBlurDim = 128;
 
 class FrameLuma {
  public:

@@ -102,6 +102,9 @@ void VideoDecoder::State::open_decoder(bool want_nvdec) {
   input_done = false;
   const AVCodecID id = input->stream()->codecpar->codec_id;
   const AVCodec* decoder = avcodec_find_decoder(id);  // the CPU's
+  // Tiny frames are hashed from an RGB conversion on the host (frame_luma.h)
+  // and cost little to decode: they stay on the CPU.
+  if (info.width <= kNoBlurDim || info.height <= kNoBlurDim) want_nvdec = false;
   if (want_nvdec) {
     const AVCodec* hw = nvdec_decoder(id);
     if (!hw) {
