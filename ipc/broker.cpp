@@ -246,6 +246,10 @@ void Broker::requeue(uint64_t job, const std::string& service) {
   waiting_[service].push_front(job);
 }
 
+void Broker::drop_worker(const std::string& identity) {
+  if (workers_.count(identity)) remove_worker(identity, true);
+}
+
 void Broker::remove_worker(const std::string& identity, bool send_disconnect) {
   std::string service;
   const bool known = workers_.count(identity) > 0;

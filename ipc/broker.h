@@ -60,6 +60,9 @@ class Broker {
   void on_frontend(mdp::Message frames, Clock::time_point now);  // from a client (ROUTER)
   void on_backend(mdp::Message frames, Clock::time_point now);   // from a worker (ROUTER)
   void on_tick(Clock::time_point now);  // heartbeats out, dead workers reaped
+  // A worker connection the broker no longer trusts (its key was revoked):
+  // forgotten, told to disconnect, its request requeued.
+  void drop_worker(const std::string& identity);
   Clock::time_point next_tick() const { return next_heartbeat_; }
 
   std::vector<Outgoing> take_outgoing();

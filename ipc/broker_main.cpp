@@ -1,6 +1,7 @@
 // frameprint-broker: the Majordomo broker between producers and workers.
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <csignal>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -9,12 +10,14 @@
 
 #include "ipc/broker_server.h"
 #include "ipc/common/unique_fd.h"
+#include "ipc/curve.h"
 
 int main(int argc, char** argv) {
   using namespace frameprint;
   BrokerServerConfig config;
   int heartbeat_ms = static_cast<int>(config.broker.heartbeat.count());
-  bool verbose = false;
+  bool verbose = false, insecure = false;
+  std::string curve_key;
   CLI::App app{"frameprint-broker: routes hashing jobs from producers to workers (Majordomo, ZeroMQ RFC 7)"};
   app.add_option("--frontend", config.frontend, "Endpoint clients connect to")->capture_default_str();
   app.add_option("--backend", config.backend, "Endpoint workers connect to")->capture_default_str();
@@ -31,6 +34,11 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval; a peer is dead after 3 missed")
       ->check(CLI::Range(10, 600000))
       ->capture_default_str();
+  app.add_option("--curve-key", curve_key,
+                 "The broker's CURVE secret key file (frameprint keygen): encrypt and authenticate every connection");
+  app.add_option("--allow-clients", config.allow_clients, "Directory of client public keys (.pub) allowed in; reloaded on SIGHUP");
+  app.add_option("--allow-workers", config.allow_workers, "Directory of worker public keys (.pub) allowed in; reloaded on SIGHUP");
+  app.add_flag("--insecure", insecure, "Without --curve-key, bind non-loopback endpoints in plaintext anyway");
   app.add_flag("-v,--verbose", verbose, "Log every worker registration and drop");
   try {
     app.parse(argc, argv);
@@ -41,13 +49,28 @@ int main(int argc, char** argv) {
   setup_logging("frameprint-broker", verbose, true);
 
   try {
+    if (!curve_key.empty()) {
+      if (config.allow_clients.empty() || config.allow_workers.empty())
+        throw std::invalid_argument("--curve-key needs --allow-clients and --allow-workers");
+      config.keys = curve::read_file(curve_key);
+      if (config.keys.secret_key.empty())
+        throw std::invalid_argument(curve_key + ": has no secret-key (give the .key file)");
+    } else if (!config.allow_clients.empty() || !config.allow_workers.empty()) {
+      throw std::invalid_argument("--allow-clients and --allow-workers need --curve-key");
+    }
+    for (const auto& e : {config.frontend, config.backend})
+      curve::check_exposure(e, !curve_key.empty(), insecure);
+    if (curve_key.empty())
+      spdlog::warn("no --curve-key: the pool is neither encrypted nor authenticated{}",
+                   insecure ? " (--insecure)" : "; binding loopback only");
     UniqueFd stop_fd = stop_signal_fd();
+    UniqueFd reload_fd = signal_fd({SIGHUP});
     zmq::context_t ctx;
     BrokerServer server(ctx, config);
     spdlog::info("frontend {} backend {}{}", server.frontend_endpoint(), server.backend_endpoint(),
                  config.metrics.empty() ? "" : " metrics http://" + config.metrics + "/metrics");
     std::atomic<bool> never{false};
-    server.run(never, stop_fd.get());
+    server.run(never, stop_fd.get(), reload_fd.get());
     const BrokerStats s = server.stats();
     spdlog::info("stopping: {} received, {} done, {} requeued, {} poisoned, {} overloaded, {} malformed",
                  s.received, s.replied, s.requeued, s.poisoned, s.overloaded, s.malformed);

@@ -1,6 +1,8 @@
 #include "ipc/broker_server.h"
 
 #include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
@@ -17,6 +19,7 @@ std::string last_endpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_en
 
 struct BrokerServer::Impl {
   BrokerServerConfig config;
+  std::unique_ptr<curve::Authenticator> auth;  // before the sockets: it answers their handshakes
   zmq::socket_t frontend;
   zmq::socket_t backend;
   Broker broker;
@@ -31,10 +34,14 @@ struct BrokerServer::Impl {
   prometheus::Gauge& workers;
   prometheus::Gauge& in_flight;
   prometheus::Histogram& latency;
+  prometheus::Counter& refused;
+  prometheus::Counter& revoked;
   BrokerStats reported;
+  uint64_t refused_reported = 0;
 
   Impl(zmq::context_t& ctx, BrokerServerConfig c)
       : config(std::move(c)),
+        auth(config.keys.secret_key.empty() ? nullptr : std::make_unique<curve::Authenticator>(ctx)),
         frontend(ctx, zmq::socket_type::router),
         backend(ctx, zmq::socket_type::router),
         broker(config.broker),
@@ -49,7 +56,19 @@ struct BrokerServer::Impl {
         workers(metrics.gauge("frameprint_broker_workers_alive", "Registered live worker connections")),
         in_flight(metrics.gauge("frameprint_broker_jobs_in_flight", "Requests held by workers")),
         latency(metrics.histogram("frameprint_broker_job_latency_seconds", "Arrival to reply, per job",
-                                  latency_buckets())) {
+                                  latency_buckets())),
+        refused(metrics.counter("frameprint_broker_connections_refused_total",
+                                "CURVE handshakes refused: key not in the allow-list")),
+        revoked(metrics.counter("frameprint_broker_messages_revoked_total",
+                                "Messages dropped: the sender's key was removed from the allow-list")) {
+    if (auth) {
+      load_lists();
+      for (auto [s, domain] : {std::pair{&frontend, kClients}, {&backend, kWorkers}}) {
+        s->set(zmq::sockopt::curve_server, 1);
+        s->set(zmq::sockopt::curve_secretkey, config.keys.secret_key);
+        s->set(zmq::sockopt::zap_domain, domain);
+      }
+    }
     for (auto* s : {&frontend, &backend}) {
       s->set(zmq::sockopt::linger, 0);
       s->set(zmq::sockopt::maxmsgsize, config.max_message_bytes);
@@ -61,6 +80,25 @@ struct BrokerServer::Impl {
     frontend.set(zmq::sockopt::router_handover, 1);
     frontend.bind(config.frontend);
     backend.bind(config.backend);
+  }
+
+  static constexpr const char* kClients = "clients";
+  static constexpr const char* kWorkers = "workers";
+
+  void load_lists() {
+    auth->load(kClients, config.allow_clients);
+    auth->load(kWorkers, config.allow_workers);
+    spdlog::info("CURVE: {} client and {} worker keys allowed", auth->size(kClients), auth->size(kWorkers));
+  }
+
+  // With CURVE every message carries the key it was authenticated with;
+  // drop messages whose key is no longer allowed (revoked since).
+  bool trusted(const mdp::Message& frames, const char* domain) {
+    if (!auth) return true;
+    const char* user = frames.size() >= 2 ? zmq_msg_gets(frames[1].handle(), "User-Id") : nullptr;
+    if (user && auth->allowed(domain, user)) return true;
+    revoked.Increment();
+    return false;
   }
 
   void flush() {
@@ -78,6 +116,10 @@ struct BrokerServer::Impl {
     overloaded.Increment(static_cast<double>(s.overloaded - reported.overloaded));
     malformed.Increment(static_cast<double>(s.malformed - reported.malformed));
     queue_depth.Set(static_cast<double>(s.queued));
+    if (auth) {
+      refused.Increment(static_cast<double>(auth->refused() - refused_reported));
+      refused_reported = auth->refused();
+    }
     workers.Set(static_cast<double>(s.workers));
     in_flight.Set(static_cast<double>(s.in_flight));
     reported = s;
@@ -111,21 +153,47 @@ std::string BrokerServer::frontend_endpoint() const { return last_endpoint(impl_
 std::string BrokerServer::backend_endpoint() const { return last_endpoint(impl_->backend); }
 BrokerStats BrokerServer::stats() const { return impl_->broker.stats(); }
 
-void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd) {
+bool BrokerServer::reload() {
+  if (!impl_->auth) return true;
+  try {
+    impl_->load_lists();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("allow-list reload failed, keeping the previous lists: {}", e.what());
+    return false;
+  }
+}
+
+void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd) {
   Impl& m = *impl_;
   while (!stop.load(std::memory_order_relaxed)) {
     std::vector<zmq::pollitem_t> items = {{m.frontend.handle(), 0, ZMQ_POLLIN, 0},
-                                          {m.backend.handle(), 0, ZMQ_POLLIN, 0}};
-    if (stop_fd >= 0) items.push_back({nullptr, stop_fd, ZMQ_POLLIN, 0});
+                                          {m.backend.handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, stop_fd, ZMQ_POLLIN, 0},
+                                          {nullptr, reload_fd, ZMQ_POLLIN, 0}};
+    if (m.auth) items.push_back({m.auth->socket().handle(), 0, ZMQ_POLLIN, 0});
     const auto now = Broker::Clock::now();
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(m.broker.next_tick() - now);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
-    zmq::poll(items, wait);
+    zmq::poll(items, wait);  // a negative fd is ignored by poll
     if (stop_fd >= 0 && (items[2].revents & ZMQ_POLLIN)) break;
+    if (reload_fd >= 0 && (items[3].revents & ZMQ_POLLIN)) {
+      signalfd_siginfo info;
+      (void)!::read(reload_fd, &info, sizeof info);
+      reload();
+    }
+    if (m.auth && (items[4].revents & ZMQ_POLLIN)) m.auth->serve();
     if (items[0].revents & ZMQ_POLLIN)
-      m.drain(m.frontend, [&](mdp::Message f) { m.broker.on_frontend(std::move(f), Broker::Clock::now()); });
+      m.drain(m.frontend, [&](mdp::Message f) {
+        if (m.trusted(f, Impl::kClients)) m.broker.on_frontend(std::move(f), Broker::Clock::now());
+      });
     if (items[1].revents & ZMQ_POLLIN)
-      m.drain(m.backend, [&](mdp::Message f) { m.broker.on_backend(std::move(f), Broker::Clock::now()); });
+      m.drain(m.backend, [&](mdp::Message f) {
+        if (m.trusted(f, Impl::kWorkers))
+          m.broker.on_backend(std::move(f), Broker::Clock::now());
+        else if (!f.empty())
+          m.broker.drop_worker(f[0].to_string());
+      });
     m.broker.on_tick(Broker::Clock::now());
     m.flush();
   }

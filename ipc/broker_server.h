@@ -9,10 +9,15 @@
 #include <zmq.hpp>
 
 #include "ipc/broker.h"
+#include "ipc/curve.h"
 
 namespace frameprint {
 
 struct BrokerServerConfig {
+  // CURVE: the broker's key pair and the directories of allowed clients'
+  // and workers' public keys. Without keys the sockets are plaintext.
+  curve::KeyPair keys;
+  std::string allow_clients, allow_workers;
   std::string frontend = "tcp://127.0.0.1:5555";
   std::string backend = "tcp://127.0.0.1:5556";
   std::string metrics;  // HOST:PORT for Prometheus; empty: none
@@ -30,7 +35,11 @@ class BrokerServer {
   std::string backend_endpoint() const;
 
   // Serves until `stop` becomes true or `stop_fd` (if >= 0) is readable.
-  void run(const std::atomic<bool>& stop, int stop_fd = -1);
+  // When `reload_fd` (if >= 0) is readable, the allow-lists are read again.
+  void run(const std::atomic<bool>& stop, int stop_fd = -1, int reload_fd = -1);
+  // Reads the allow-lists again; a list that fails to load keeps the old
+  // one. Returns false then.
+  bool reload();
 
   BrokerStats stats() const;
 

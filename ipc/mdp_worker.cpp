@@ -44,6 +44,7 @@ void MdpWorker::connect(Slot& s) {
   s.socket = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   s.socket->set(zmq::sockopt::linger, 0);
   s.socket->set(zmq::sockopt::maxmsgsize, config_.max_message_bytes);
+  curve::apply(*s.socket, config_.keys);
   s.socket->connect(config_.endpoint);
   (void)zmq::send_multipart(*s.socket, mdp::worker_ready(config_.service), zmq::send_flags::dontwait);
   const auto now = Clock::now();

@@ -14,6 +14,7 @@
 
 #include <zmq.hpp>
 
+#include "ipc/curve.h"
 #include "ipc/mdp.h"
 #include "ipc/common/unique_fd.h"
 
@@ -28,6 +29,7 @@ struct MdpWorkerConfig {
   std::chrono::milliseconds reconnect_min{250};
   std::chrono::milliseconds reconnect_max{16000};
   int64_t max_message_bytes = int64_t{1} << 30;
+  curve::ClientKeys keys;  // CURVE to the broker when set
 };
 
 struct MdpJob {

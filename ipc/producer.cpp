@@ -43,6 +43,7 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
   std::random_device rd;
   const std::string routing_id = "frameprint-submit-" + std::to_string(rd()) + "-" + std::to_string(rd());
   socket.set(zmq::sockopt::routing_id, routing_id);
+  curve::apply(socket, config_.keys);
   socket.connect(config_.endpoint);
 
   struct Pending {

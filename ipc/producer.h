@@ -13,6 +13,7 @@
 
 #include <zmq.hpp>
 
+#include "ipc/curve.h"
 #include "ipc/mdp.h"
 
 namespace frameprint {
@@ -24,6 +25,7 @@ struct ProducerConfig {
   std::chrono::milliseconds timeout{120000};  // per attempt
   int retries = 3;                            // resends after the first attempt
   uint64_t window_bytes = uint64_t{1} << 30;  // bodies in flight (one larger job still goes alone)
+  curve::ClientKeys keys;                     // CURVE to the broker when set
 };
 
 struct ProducerJob {

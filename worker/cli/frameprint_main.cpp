@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include "worker/cli/hash_command.h"
+#include "worker/cli/keygen_command.h"
 #include "worker/cli/match_command.h"
 #include "worker/cli/submit_command.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   auto run_hash = frameprint::cli::add_hash_command(app);
   auto run_submit = frameprint::cli::add_submit_command(app);
   auto run_match = frameprint::cli::add_match_command(app);
+  auto run_keygen = frameprint::cli::add_keygen_command(app);
 
   try {
     app.parse(argc, argv);
@@ -38,5 +40,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("hash")) return run_hash();
   if (app.got_subcommand("submit")) return run_submit();
   if (app.got_subcommand("match")) return run_match();
+  if (app.got_subcommand("keygen")) return run_keygen();
   return 1;
 }

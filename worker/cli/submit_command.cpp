@@ -37,6 +37,7 @@ struct SubmitCommand {
   uint64_t max_bytes = uint64_t{1} << 30;
   std::string output;
   HashOptions options;
+  options::TransportOptions transport;
 
   int run();
 };
@@ -165,6 +166,13 @@ std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const I
 }
 
 int SubmitCommand::run() {
+  curve::ClientKeys keys;
+  try {
+    keys = options::transport_keys(transport, broker);
+  } catch (const std::exception& e) {
+    std::cerr << "frameprint submit: " << e.what() << '\n';
+    return 1;
+  }
   ResultLog log;
   if (!log.open(output)) return 1;
   std::vector<InputFile> inputs;
@@ -209,6 +217,7 @@ int SubmitCommand::run() {
 
   ProducerConfig pc;
   pc.endpoint = broker;
+  pc.keys = keys;
   pc.window = window;
   pc.retries = retries;
   pc.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
@@ -253,6 +262,7 @@ std::function<int()> add_submit_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");
   options::add_hashing_options(*sub, cmd->options);
+  options::add_transport_options(*sub, cmd->transport);
   return [cmd]() -> int { return cmd->run(); };
 }
 

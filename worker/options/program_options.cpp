@@ -1,5 +1,7 @@
 #include "worker/options/program_options.h"
 
+#include <spdlog/spdlog.h>
+
 namespace frameprint::options {
 
 void add_hashing_options(CLI::App& cmd, HashOptions& o) {
@@ -40,6 +42,20 @@ void add_match_options(CLI::App& cmd, MatchOptions& o) {
       ->capture_default_str();
   cmd.add_flag("--unique-frames", o.rules.unique_frames,
                "vPDQ: count repeated frame hashes once (the reference counts every frame)");
+}
+
+void add_transport_options(CLI::App& cmd, TransportOptions& o) {
+  cmd.add_option("--curve-key", o.curve_key, "Our CURVE secret key file (frameprint keygen), to encrypt and authenticate");
+  cmd.add_option("--broker-key", o.broker_key, "The broker's public key file (.pub): only that broker is trusted");
+  cmd.add_flag("--insecure", o.insecure, "Without keys, connect to non-loopback endpoints in plaintext anyway");
+}
+
+curve::ClientKeys transport_keys(const TransportOptions& o, const std::string& endpoint) {
+  curve::ClientKeys keys = curve::ClientKeys::load(o.curve_key, o.broker_key);
+  curve::check_exposure(endpoint, keys.enabled(), o.insecure);
+  if (!keys.enabled() && o.insecure)
+    spdlog::warn("no --curve-key: media and results cross the network in plaintext (--insecure)");
+  return keys;
 }
 
 void add_device_option(CLI::App& cmd, std::string& device) {

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "ipc/curve.h"
 #include "worker/matching/match_options.h"
 #include "worker/media/media_hasher.h"
 
@@ -18,6 +19,18 @@ void add_hashing_options(CLI::App& cmd, HashOptions& options);
 // --list (repeatable), --threshold, --min-quality, --video-match-pct,
 // --query-match-pct, --unique-frames.
 void add_match_options(CLI::App& cmd, MatchOptions& options);
+
+// How a program reaches the broker: --curve-key PATH.key, --broker-key
+// BROKER.pub, --insecure.
+struct TransportOptions {
+  std::string curve_key, broker_key;
+  bool insecure = false;
+};
+void add_transport_options(CLI::App& cmd, TransportOptions& options);
+// The CURVE keys to use towards `endpoint`. Throws std::invalid_argument
+// for half-given keys, or a non-loopback endpoint without keys or
+// --insecure; std::runtime_error for unreadable key files.
+curve::ClientKeys transport_keys(const TransportOptions& options, const std::string& endpoint);
 
 // --device auto|cpu|cuda|cuda:N.
 void add_device_option(CLI::App& cmd, std::string& device);

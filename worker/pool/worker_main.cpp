@@ -44,6 +44,7 @@ struct WorkerSettings {
   double job_timeout_s = 0;  // 0: max_seconds * 2 + 60
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
   MatchOptions match;   // --list ...: results leave the worker matched
+  options::TransportOptions transport;
   DeviceChoice backend;
 };
 
@@ -231,6 +232,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   options::add_device_option(app, s.device);
+  options::add_transport_options(app, s.transport);
   app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")->allow_extra_args(false);
   app.add_option("--max-bytes", s.policy.max_bytes, "Largest file a job may carry or name")
       ->check(CLI::PositiveNumber)
@@ -261,6 +263,7 @@ int main(int argc, char** argv) {
     if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
     s.policy.allow_roots = canonical_roots(roots);
+    s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
     UniqueFd stop_fd = stop_signal_fd();
     UniqueFd reload_fd = signal_fd({SIGHUP});
     return WorkerProgram(std::move(s), std::move(stop_fd), std::move(reload_fd)).run();

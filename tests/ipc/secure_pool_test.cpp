@@ -1,0 +1,281 @@
+// The pool with CurveZMQ and ZAP (issue 13), as deployed: real broker,
+// worker and submit processes on loopback with keys made by `frameprint
+// keygen`. Peers whose keys the broker does not list get nothing and give
+// nothing; a key removed from a list is cut off at the next SIGHUP; the
+// bytes on the wire are not plaintext (read through a relay in this test).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ipc/curve.h"
+#include "tests/support/child_process.h"
+#include "tests/support/run_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/testdata.h"
+
+namespace frameprint {
+namespace {
+
+using testing::ChildProcess;
+using namespace std::chrono_literals;
+
+// A TCP relay on loopback that records every byte it forwards, both ways.
+class Relay {
+ public:
+  explicit Relay(int target_port) : target_(target_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listener_, 8) != 0)
+      throw std::runtime_error("relay: cannot listen");
+    socklen_t len = sizeof a;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Relay() {
+    stop_ = true;
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string endpoint() const { return testing::loopback(port_); }
+  std::string captured() {
+    std::lock_guard lock(mu_);
+    return bytes_;
+  }
+
+ private:
+  void loop() {
+    std::vector<std::pair<int, int>> pairs;  // (from, to), both directions
+    while (!stop_) {
+      std::vector<pollfd> fds{{listener_, POLLIN, 0}};
+      for (auto [from, to] : pairs) fds.push_back({from, POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        const int in = ::accept(listener_, nullptr, nullptr);
+        const int out = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<uint16_t>(target_));
+        if (::connect(out, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+          pairs.push_back({in, out});
+          pairs.push_back({out, in});
+        } else {
+          ::close(in);
+          ::close(out);
+        }
+      }
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        char buf[65536];
+        const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+        if (n > 0) {
+          (void)!::write(pairs[i - 1].second, buf, static_cast<size_t>(n));
+          std::lock_guard lock(mu_);
+          bytes_.append(buf, static_cast<size_t>(n));
+        }
+      }
+    }
+    for (auto [from, to] : pairs) ::close(from);
+  }
+
+  int target_, port_ = 0, listener_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::string bytes_;
+};
+
+class SecurePool : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    frontend_port_ = testing::free_port();
+    frontend_ = testing::loopback(frontend_port_);
+    backend_ = testing::loopback(testing::free_port());
+    for (const char* name : {"broker", "client", "worker", "stranger"}) {
+      const auto r = testing::run_process({FRAMEPRINT_CLI, "keygen", (dir_ / name).string()}, 30);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    std::filesystem::create_directories(dir_ / "clients");
+    std::filesystem::create_directories(dir_ / "workers");
+    std::filesystem::copy_file(dir_ / "client.pub", dir_ / "clients" / "client.pub");
+    std::filesystem::copy_file(dir_ / "worker.pub", dir_ / "workers" / "worker.pub");
+  }
+  std::string key(const char* file) { return (dir_ / file).string(); }
+
+  void start_broker() {
+    broker_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                                 "--heartbeat-ms", "200", "--curve-key", key("broker.key"),
+                                 "--allow-clients", key("clients"), "--allow-workers", key("workers")},
+        dir_ / "broker.log");
+    ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
+        << broker_->log();
+  }
+  ChildProcess& start_worker(const char* identity) {
+    workers_.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend_, "--slots", "1", "--heartbeat-ms", "200",
+                                 "--device", "cpu", "--curve-key", key((std::string(identity) + ".key").c_str()),
+                                 "--broker-key", key("broker.pub")},
+        dir_ / (std::string(identity) + std::to_string(workers_.size()) + ".log")));
+    return *workers_.back();
+  }
+  testing::ProcessResult submit(const char* identity, const std::string& broker, const std::string& file,
+                                double timeout = 20) {
+    return testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", broker, "--curve-key",
+                                 key((std::string(identity) + ".key").c_str()), "--broker-key", key("broker.pub"),
+                                 "--timeout", std::to_string(timeout), "--retries", "0", file},
+                                60);
+  }
+  static std::string status_of(const testing::ProcessResult& r) {
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (!j.is_object()) return "no result";
+    return j["status"] == "ok" ? "ok" : j["error"]["code"].get<std::string>();
+  }
+  // A small real photo from the shared test data ("" when it is absent).
+  static std::string media() {
+    const auto p = testing::testdata_dir() / "pdq" / "images" / "wee.jpg";
+    return std::filesystem::exists(p) ? p.string() : "";
+  }
+
+  testing::TempDir dir_;
+  int frontend_port_ = 0;
+  std::string frontend_, backend_;
+  std::unique_ptr<ChildProcess> broker_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+};
+
+TEST_F(SecurePool, ListedPeersHashAndStrangersGetNothing) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  start_broker();
+  start_worker("worker");
+  const auto ok = submit("client", frontend_, file);
+  EXPECT_EQ(status_of(ok), "ok") << ok.out << ok.err << broker_->log();
+  // A client whose key is not listed: the handshake is refused, no reply.
+  const auto stranger = submit("stranger", frontend_, file, 1.5);
+  EXPECT_EQ(status_of(stranger), "timeout") << stranger.out;
+  EXPECT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("refused a clients connection") != std::string::npos; }, 5s))
+      << broker_->log();
+}
+
+TEST_F(SecurePool, AWorkerWithAnUnknownKeyReceivesNoJobs) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  start_broker();
+  ChildProcess& stranger = start_worker("stranger");
+  EXPECT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("refused a workers connection") != std::string::npos; }, 10s))
+      << broker_->log();
+  const auto r = submit("client", frontend_, file, 2);
+  EXPECT_EQ(status_of(r), "timeout") << r.out;
+  EXPECT_EQ(stranger.log().find("\"status\""), std::string::npos);
+  EXPECT_EQ(broker_->log().find("ready for"), std::string::npos) << "the stranger registered";
+}
+
+TEST_F(SecurePool, ARevokedWorkerIsCutOffAtReload) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  start_broker();
+  start_worker("worker");
+  ASSERT_EQ(status_of(submit("client", frontend_, file)), "ok") << broker_->log();
+  std::filesystem::remove(dir_ / "workers" / "worker.pub");
+  broker_->signal(SIGHUP);
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("1 client and 0 worker keys allowed") != std::string::npos; }, 5s))
+      << broker_->log();
+  // Its connection was made before; its messages are now dropped, so the
+  // broker forgets it and the job waits for a trusted worker.
+  const auto r = submit("client", frontend_, file, 2);
+  EXPECT_EQ(status_of(r), "timeout") << r.out << broker_->log();
+}
+
+TEST_F(SecurePool, TheWireCarriesNoPlaintext) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  // What to look for: the file's MD5 hex, which the reply carries.
+  const auto local = testing::run_process({FRAMEPRINT_CLI, "hash", "--device", "cpu", file}, 60);
+  const std::string md5 = nlohmann::json::parse(local.out)["md5"];
+  start_broker();
+  start_worker("worker");
+  Relay relay(frontend_port_);
+  const auto r = submit("client", relay.endpoint(), file);
+  ASSERT_EQ(status_of(r), "ok") << r.out << r.err;
+  ASSERT_NE(r.out.find(md5), std::string::npos);
+  const std::string wire = relay.captured();
+  EXPECT_GT(wire.size(), 1000u);
+  EXPECT_EQ(wire.find(md5), std::string::npos) << "the reply crossed the wire in plaintext";
+  EXPECT_EQ(wire.find("wee.jpg"), std::string::npos) << "the job header crossed the wire in plaintext";
+}
+
+TEST_F(SecurePool, WithoutKeysTheRelaySeesEverything) {  // the control for the test above
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
+                               "200"},
+      dir_ / "plain-broker.log");
+  workers_.push_back(std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend_, "--device", "cpu", "--heartbeat-ms", "200"},
+      dir_ / "plain-worker.log"));
+  Relay relay(frontend_port_);
+  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
+  const auto r = testing::run_process(
+      {FRAMEPRINT_CLI, "submit", "--broker", relay.endpoint(), "--timeout", "20", "--retries", "0", file}, 60);
+  ASSERT_NE(r.out.find("\"status\":\"ok\""), std::string::npos) << r.out << r.err;
+  EXPECT_NE(relay.captured().find("wee.jpg"), std::string::npos);
+}
+
+TEST_F(SecurePool, WithoutKeysOnlyLoopbackIsServed) {
+  const auto refused = testing::run_process(
+      {FRAMEPRINT_BROKER, "--frontend", "tcp://0.0.0.0:" + std::to_string(testing::free_port()), "--backend",
+       backend_},
+      30);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--insecure"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--curve-key"), std::string::npos) << refused.err;
+}
+
+TEST(CurveExposure, PlaintextStaysOnLoopbackUnlessInsecure) {
+  for (const char* ok : {"tcp://127.0.0.1:5555", "tcp://localhost:1", "tcp://[::1]:5", "ipc:///tmp/x",
+                         "inproc://a", "tcp://127.0.0.2:9"})
+    EXPECT_NO_THROW(curve::check_exposure(ok, false, false)) << ok;
+  for (const char* bad : {"tcp://0.0.0.0:5555", "tcp://10.1.2.3:5", "tcp://*:5555", "tcp://example.org:1",
+                          "tcp://127.0.0.1:1;10.0.0.1:5", "tcp://eth0:5", "pgm://x"})
+    EXPECT_THROW(curve::check_exposure(bad, false, false), std::invalid_argument) << bad;
+  EXPECT_NO_THROW(curve::check_exposure("tcp://0.0.0.0:5555", true, false));
+  EXPECT_NO_THROW(curve::check_exposure("tcp://0.0.0.0:5555", false, true));
+}
+
+TEST(CurveKeys, KeyFilesRoundTripAndSecretsArePrivate) {
+  testing::TempDir dir;
+  const auto k = curve::generate();
+  curve::write_files(dir / "me", k);
+  EXPECT_EQ(curve::read_file(dir / "me.key").secret_key, k.secret_key);
+  EXPECT_EQ(curve::read_file(dir / "me.pub").public_key, k.public_key);
+  EXPECT_TRUE(curve::read_file(dir / "me.pub").secret_key.empty());
+  EXPECT_EQ(std::filesystem::status(dir / "me.key").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_THROW(curve::write_files(dir / "me", curve::generate()), std::runtime_error) << "overwrote a key";
+  const std::string bad = "curve\n    public-key = \"not a key\"\n";
+  dir.write("bad.pub", std::vector<uint8_t>(bad.begin(), bad.end()));
+  EXPECT_THROW(curve::read_file(dir / "bad.pub"), std::runtime_error);
+  EXPECT_THROW(curve::ClientKeys::load((dir / "me.key").string(), ""), std::invalid_argument);
+  EXPECT_THROW(curve::ClientKeys::load((dir / "me.pub").string(), (dir / "me.pub").string()),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace frameprint
