@@ -27,7 +27,55 @@ uint64_t size_of(const Message& body) {
 }  // namespace
 
 Broker::Broker(BrokerConfig config, Clock::time_point now)
-    : config_(config), next_heartbeat_(now + config.heartbeat), now_(now) {}
+    : config_(config), started_(now), next_heartbeat_(now + config.heartbeat), now_(now) {}
+
+void Broker::queued_add(const Request& r) {
+  ++stats_.queued;
+  stats_.queued_bytes += r.bytes;
+  ClientUse& c = clients_[r.client];
+  ++c.queued;
+  c.bytes += r.bytes;
+}
+
+void Broker::queued_remove(const Request& r) {
+  --stats_.queued;
+  stats_.queued_bytes -= r.bytes;
+  auto it = clients_.find(r.client);
+  if (it == clients_.end()) return;
+  --it->second.queued;
+  it->second.bytes -= r.bytes;
+  if (it->second.queued == 0) clients_.erase(it);
+}
+
+bool Broker::has_workers(const std::string& service) const {
+  const auto it = idle_.find(service);
+  if (it != idle_.end() && !it->second.empty()) return true;
+  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) { return w.second.service == service; });
+}
+
+bool Broker::past_grace(const std::string& service) const {
+  const auto it = last_worker_.find(service);
+  const Clock::time_point since = it == last_worker_.end() ? started_ : it->second;
+  return now_ - since > config_.no_worker_grace;
+}
+
+namespace {
+
+// The id a job header (or a reply) carries, as JSON text ("" when there is
+// none: not every Majordomo client sends our JSON header).
+std::string header_id(const Message& body) {
+  if (body.empty()) return {};
+  const auto header = nlohmann::json::parse(mdp::to_string(body.front()), nullptr, false);
+  if (!header.is_object() || !header.contains("id")) return {};
+  return header["id"].dump();
+}
+
+}  // namespace
+
+bool Broker::forged_reply(const Request& r, const Message& body) const {
+  if (r.job_id.empty()) return false;
+  return header_id(body) != r.job_id;
+}
 
 std::vector<Broker::Outgoing> Broker::take_outgoing() { return std::exchange(out_, {}); }
 std::vector<double> Broker::take_latencies() { return std::exchange(latencies_, {}); }
@@ -53,7 +101,10 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
     req = mdp::parse_client(std::move(frames));
   } catch (const mdp::ProtocolError& e) {
     ++stats_.malformed;
-    spdlog::warn("broker: dropped a malformed client message: {}", e.what());
+    uint64_t held_back = 0;
+    if (malformed_log_.allow(now, held_back))
+      spdlog::warn("broker: dropped a malformed client message: {} ({} more since the last line)", e.what(),
+                   held_back);
     return;
   }
   if (req.service.rfind("mmi.", 0) == 0) {
@@ -61,6 +112,13 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
     return;
   }
   const uint64_t bytes = size_of(req.body);
+  if (!has_workers(req.service) && past_grace(req.service)) {
+    ++stats_.no_workers;
+    reply_error(client, req.service, req.body, "no_workers",
+                "no worker serves " + req.service + " (none for " +
+                    std::to_string(config_.no_worker_grace.count()) + " s); try again later");
+    return;
+  }
   if (stats_.queued >= config_.max_queue || stats_.queued_bytes + bytes > config_.max_queue_bytes) {
     ++stats_.overloaded;
     reply_error(client, req.service, req.body, "overloaded",
@@ -68,13 +126,24 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
                     " requests waiting); try again later");
     return;
   }
+  if (const auto c = clients_.find(client);
+      c != clients_.end() &&
+      (c->second.queued >= config_.max_client_queue || c->second.bytes + bytes > config_.max_client_queue_bytes)) {
+    ++stats_.overloaded;
+    reply_error(client, req.service, req.body, "overloaded",
+                "this client already has " + std::to_string(c->second.queued) + " requests (" +
+                    std::to_string(c->second.bytes) + " bytes) waiting, its share of the queue; try again later");
+    return;
+  }
   auto& queue = waiting_[req.service];
   const uint64_t id = next_request_++;
-  requests_.emplace(id, Request{client, req.service, std::move(req.body), bytes, 0, now});
+  std::string job_id = header_id(req.body);
+  const Request& r =
+      requests_.emplace(id, Request{client, req.service, std::move(req.body), bytes, 0, now, std::move(job_id)})
+          .first->second;
   queue.push_back(id);
   ++stats_.received;
-  ++stats_.queued;
-  stats_.queued_bytes += bytes;
+  queued_add(r);
   dispatch(req.service);
 }
 
@@ -121,7 +190,10 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
     msg = mdp::parse_worker(std::move(frames));
   } catch (const mdp::ProtocolError& e) {
     ++stats_.malformed;
-    spdlog::warn("broker: dropped a malformed worker message: {}", e.what());
+    uint64_t held_back = 0;
+    if (malformed_log_.allow(now, held_back))
+      spdlog::warn("broker: dropped a malformed worker message: {} ({} more since the last line)", e.what(),
+                   held_back);
     return;
   }
   auto it = workers_.find(identity);
@@ -135,7 +207,13 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
         else send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
         return;
       }
-      it = workers_.emplace(identity, Worker{msg.service, {}, {}, std::nullopt}).first;
+      if (workers_.size() >= config_.max_workers) {
+        ++stats_.workers_refused;
+        send_backend(identity, mdp::worker_command(mdp::Command::kDisconnect));
+        return;
+      }
+      it = workers_.emplace(identity, Worker{msg.service, {}, {}, std::nullopt, {}}).first;
+      last_worker_[msg.service] = now;
       refresh(it->second, now);
       idle_[msg.service].push_back(identity);
       stats_.workers = workers_.size();
@@ -155,6 +233,14 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
       Worker& w = it->second;
       refresh(w, now);
       const Request& r = requests_.at(*w.job);
+      if (forged_reply(r, msg.body)) {
+        // Not the answer to the request this worker holds: never passed on.
+        ++stats_.forged;
+        spdlog::warn("broker: worker {} replied with another job's id: dropped, its request requeued",
+                     mdp::printable_identity(identity));
+        remove_worker(identity, true);
+        return;
+      }
       latencies_.push_back(std::chrono::duration<double>(now - r.received).count());
       send_frontend(r.client, mdp::client_message(r.service, std::move(msg.body)));
       finish_request(*w.job);
@@ -207,10 +293,10 @@ void Broker::dispatch(const std::string& service) {
     wq->second.pop_front();
     Request& r = requests_.at(id);
     ++r.deliveries;
-    --stats_.queued;
-    stats_.queued_bytes -= r.bytes;
+    queued_remove(r);
     ++stats_.in_flight;
     worker.job = id;
+    worker.job_since = now_;
     send_backend(identity, mdp::worker_request(r.client, mdp::share(r.body)));
   }
   if (wq->second.empty()) waiting_.erase(wq);  // no entries left behind per service name
@@ -241,8 +327,7 @@ void Broker::requeue(uint64_t job, const std::string& service) {
     return;
   }
   ++stats_.requeued;
-  ++stats_.queued;
-  stats_.queued_bytes += r.bytes;
+  queued_add(r);
   waiting_[service].push_front(job);
 }
 
@@ -260,8 +345,56 @@ void Broker::remove_worker(const std::string& identity, bool send_disconnect) {
   dispatch(service);
 }
 
+// Requests that waited too long, and requests for services that have had
+// no worker for the grace period, are answered now.
+void Broker::expire_and_refuse(Clock::time_point now) {
+  for (auto wq = waiting_.begin(); wq != waiting_.end();) {
+    const bool orphaned = !has_workers(wq->first) && past_grace(wq->first);
+    auto& queue = wq->second;
+    for (auto q = queue.begin(); q != queue.end();) {
+      Request& r = requests_.at(*q);
+      const bool expired = now - r.received > config_.request_ttl;
+      if (!expired && !orphaned) {
+        ++q;
+        continue;
+      }
+      queued_remove(r);
+      if (expired) {
+        ++stats_.expired;
+        reply_error(r.client, r.service, r.body, "expired",
+                    "waited " + std::to_string(config_.request_ttl.count()) +
+                        " s in the broker's queue without a free worker; not tried");
+      } else {
+        ++stats_.no_workers;
+        reply_error(r.client, r.service, r.body, "no_workers",
+                    "no worker has served " + r.service + " for " +
+                        std::to_string(config_.no_worker_grace.count()) + " s; not tried");
+      }
+      finish_request(*q);
+      q = queue.erase(q);
+    }
+    wq = queue.empty() ? waiting_.erase(wq) : std::next(wq);
+  }
+}
+
+// A worker that holds a request far longer than any job may take is stuck
+// (or hostile): drop it, so the request goes to another.
+void Broker::drop_stuck_workers(Clock::time_point now) {
+  std::vector<std::string> stuck;
+  for (const auto& [id, w] : workers_)
+    if (w.job && now - w.job_since > config_.job_timeout) stuck.push_back(id);
+  for (const auto& id : stuck) {
+    ++stats_.job_timeouts;
+    spdlog::warn("broker: worker {} held a request for more than {} s: dropped, the request requeued",
+                 mdp::printable_identity(id), config_.job_timeout.count());
+    remove_worker(id, true);
+  }
+}
+
 void Broker::on_tick(Clock::time_point now) {
   now_ = now;
+  drop_stuck_workers(now);
+  expire_and_refuse(now);
   std::vector<std::string> dead;
   for (const auto& [id, w] : workers_)
     if (w.expiry < now) dead.push_back(id);

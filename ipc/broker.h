@@ -10,6 +10,15 @@
 // request goes back to the front of the queue. A request delivered
 // `max_deliveries` times without a reply is answered with a "poison" error
 // instead of being tried again. Malformed messages are counted and dropped.
+//
+// Limits a peer cannot talk its way around (each refusal is counted):
+// a request waits at most `request_ttl` ("expired"); requests for a service
+// that has had no worker for `no_worker_grace` are answered "no_workers"; a
+// client may queue at most `max_client_queue` requests and
+// `max_client_queue_bytes` ("overloaded"); a worker holding a request longer
+// than `job_timeout` is dropped and the request requeued; a reply must carry
+// the id of the request its worker holds, else it is dropped as forged and
+// the worker with it; at most `max_workers` worker connections register.
 #pragma once
 
 #include <chrono>
@@ -21,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ipc/common/log_limiter.h"
 #include "ipc/mdp.h"
 
 namespace frameprint {
@@ -29,8 +39,14 @@ struct BrokerConfig {
   std::chrono::milliseconds heartbeat{2500};
   int liveness = 3;               // heartbeats missed before a peer is dead
   size_t max_queue = 10000;       // queued requests, all services together
-  uint64_t max_queue_bytes = uint64_t{8} << 30;  // queued request bytes in all
+  uint64_t max_queue_bytes = uint64_t{2} << 30;  // queued request bytes in all
   int max_deliveries = 3;         // then the request is poison
+  std::chrono::seconds request_ttl{600};
+  std::chrono::seconds no_worker_grace{30};
+  size_t max_client_queue = 1000;
+  uint64_t max_client_queue_bytes = uint64_t{512} << 20;
+  std::chrono::seconds job_timeout{900};
+  size_t max_workers = 4096;
 };
 
 struct BrokerStats {
@@ -40,6 +56,11 @@ struct BrokerStats {
   uint64_t poisoned = 0;
   uint64_t overloaded = 0;  // requests refused because the queue was full
   uint64_t malformed = 0;   // messages dropped as not following the protocol
+  uint64_t expired = 0;     // requests that waited longer than request_ttl
+  uint64_t no_workers = 0;  // requests refused: no worker for the service
+  uint64_t forged = 0;      // replies whose id was not the request's
+  uint64_t job_timeouts = 0;     // workers dropped for holding a request too long
+  uint64_t workers_refused = 0;  // READY beyond max_workers
   size_t queued = 0;        // waiting for a worker
   size_t in_flight = 0;     // held by a worker
   size_t workers = 0;       // registered and alive
@@ -78,12 +99,18 @@ class Broker {
     uint64_t bytes = 0;
     int deliveries = 0;
     Clock::time_point received;
+    std::string job_id;  // the header's "id" as JSON text; "" when it has none
   };
   struct Worker {
     std::string service;
     Clock::time_point expiry;
     Clock::time_point last_heard;
     std::optional<uint64_t> job;
+    Clock::time_point job_since;
+  };
+  struct ClientUse {
+    size_t queued = 0;
+    uint64_t bytes = 0;
   };
 
   void handle_service_discovery(const std::string& client, mdp::ClientRequest& req);
@@ -98,6 +125,13 @@ class Broker {
   void send_frontend(const std::string& identity, mdp::Message frames);
   void refresh(Worker& w, Clock::time_point now);
   void finish_request(uint64_t id);
+  void queued_add(const Request& r);     // per-client and total accounting
+  void queued_remove(const Request& r);
+  bool has_workers(const std::string& service) const;
+  bool past_grace(const std::string& service) const;
+  void expire_and_refuse(Clock::time_point now);
+  void drop_stuck_workers(Clock::time_point now);
+  bool forged_reply(const Request& r, const mdp::Message& body) const;
 
   BrokerConfig config_;
   uint64_t next_request_ = 1;
@@ -105,6 +139,10 @@ class Broker {
   std::map<std::string, std::deque<uint64_t>> waiting_;   // per service
   std::unordered_map<std::string, Worker> workers_;
   std::map<std::string, std::deque<std::string>> idle_;  // per service, longest idle first
+  std::unordered_map<std::string, ClientUse> clients_;   // queued per client (none: erased)
+  std::map<std::string, Clock::time_point> last_worker_; // per service: when one was last registered
+  Clock::time_point started_;
+  LogLimiter malformed_log_;
   Clock::time_point next_heartbeat_;
   Clock::time_point now_;
   std::vector<Outgoing> out_;

@@ -31,6 +31,28 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-bytes", config.max_message_bytes, "Largest frame accepted")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  int64_t ttl_s = config.broker.request_ttl.count(), grace_s = config.broker.no_worker_grace.count(),
+          job_timeout_s = config.broker.job_timeout.count();
+  app.add_option("--max-client-queue", config.broker.max_client_queue, "Requests one client may have queued")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-client-queue-bytes", config.broker.max_client_queue_bytes, "Bytes one client may have queued")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--request-ttl", ttl_s, "Seconds a request may wait for a worker; then it is answered 'expired'")
+      ->check(CLI::Range(1, 86400 * 7))
+      ->capture_default_str();
+  app.add_option("--no-worker-grace", grace_s,
+                 "Seconds a service may have no worker before its requests are answered 'no_workers'")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  app.add_option("--job-timeout", job_timeout_s,
+                 "Seconds a worker may hold a request; then it is dropped and the request requeued")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--max-workers", config.broker.max_workers, "Worker connections registered at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval; a peer is dead after 3 missed")
       ->check(CLI::Range(10, 600000))
       ->capture_default_str();
@@ -46,6 +68,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   config.broker.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+  config.broker.request_ttl = std::chrono::seconds(ttl_s);
+  config.broker.no_worker_grace = std::chrono::seconds(grace_s);
+  config.broker.job_timeout = std::chrono::seconds(job_timeout_s);
   setup_logging("frameprint-broker", verbose, true);
 
   try {
@@ -63,6 +88,7 @@ int main(int argc, char** argv) {
     if (curve_key.empty())
       spdlog::warn("no --curve-key: the pool is neither encrypted nor authenticated{}",
                    insecure ? " (--insecure)" : "; binding loopback only");
+    raise_fd_limit();  // many idle connections must not starve accept()
     UniqueFd stop_fd = stop_signal_fd();
     UniqueFd reload_fd = signal_fd({SIGHUP});
     zmq::context_t ctx;

@@ -36,6 +36,11 @@ struct BrokerServer::Impl {
   prometheus::Histogram& latency;
   prometheus::Counter& refused;
   prometheus::Counter& revoked;
+  prometheus::Counter& expired;
+  prometheus::Counter& no_workers;
+  prometheus::Counter& forged;
+  prometheus::Counter& job_timeouts;
+  prometheus::Counter& workers_refused;
   BrokerStats reported;
   uint64_t refused_reported = 0;
 
@@ -60,7 +65,16 @@ struct BrokerServer::Impl {
         refused(metrics.counter("frameprint_broker_connections_refused_total",
                                 "CURVE handshakes refused: key not in the allow-list")),
         revoked(metrics.counter("frameprint_broker_messages_revoked_total",
-                                "Messages dropped: the sender's key was removed from the allow-list")) {
+                                "Messages dropped: the sender's key was removed from the allow-list")),
+        expired(metrics.counter("frameprint_broker_jobs_expired_total", "Requests that waited past --request-ttl")),
+        no_workers(metrics.counter("frameprint_broker_jobs_no_workers_total",
+                                   "Requests refused: no worker for the service")),
+        forged(metrics.counter("frameprint_broker_replies_forged_total",
+                               "Replies dropped: not the id of the request the worker held")),
+        job_timeouts(metrics.counter("frameprint_broker_worker_job_timeouts_total",
+                                     "Workers dropped for holding a request past --job-timeout")),
+        workers_refused(metrics.counter("frameprint_broker_workers_refused_total",
+                                        "Worker registrations refused past --max-workers")) {
     if (auth) {
       load_lists();
       for (auto [s, domain] : {std::pair{&frontend, kClients}, {&backend, kWorkers}}) {
@@ -72,8 +86,11 @@ struct BrokerServer::Impl {
     for (auto* s : {&frontend, &backend}) {
       s->set(zmq::sockopt::linger, 0);
       s->set(zmq::sockopt::maxmsgsize, config.max_message_bytes);
-      s->set(zmq::sockopt::sndhwm, 0);  // the broker bounds its own queue
-      s->set(zmq::sockopt::rcvhwm, 0);
+      // Bounded pipes: a peer that does not read its replies loses them
+      // (ROUTER drops at the mark) instead of growing the broker, and a
+      // flood waits in TCP instead of in our memory.
+      s->set(zmq::sockopt::sndhwm, config.send_hwm);
+      s->set(zmq::sockopt::rcvhwm, config.send_hwm);
     }
     // A producer that reconnects (same routing identity) takes its old
     // identity over, so replies to its jobs in flight still reach it.
@@ -115,6 +132,11 @@ struct BrokerServer::Impl {
     poisoned.Increment(static_cast<double>(s.poisoned - reported.poisoned));
     overloaded.Increment(static_cast<double>(s.overloaded - reported.overloaded));
     malformed.Increment(static_cast<double>(s.malformed - reported.malformed));
+    expired.Increment(static_cast<double>(s.expired - reported.expired));
+    no_workers.Increment(static_cast<double>(s.no_workers - reported.no_workers));
+    forged.Increment(static_cast<double>(s.forged - reported.forged));
+    job_timeouts.Increment(static_cast<double>(s.job_timeouts - reported.job_timeouts));
+    workers_refused.Increment(static_cast<double>(s.workers_refused - reported.workers_refused));
     queue_depth.Set(static_cast<double>(s.queued));
     if (auth) {
       refused.Increment(static_cast<double>(auth->refused() - refused_reported));

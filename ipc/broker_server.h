@@ -21,7 +21,11 @@ struct BrokerServerConfig {
   std::string frontend = "tcp://127.0.0.1:5555";
   std::string backend = "tcp://127.0.0.1:5556";
   std::string metrics;  // HOST:PORT for Prometheus; empty: none
-  int64_t max_message_bytes = int64_t{1} << 30;  // per frame; larger messages are dropped by ZeroMQ
+  // Per message; larger ones are dropped by ZeroMQ (and the connection with
+  // them). Sized to the largest job (the worker's default --max-bytes,
+  // 256 MiB) plus room for the header.
+  int64_t max_message_bytes = (int64_t{256} << 20) + (int64_t{1} << 20);
+  int send_hwm = 1000;  // messages queued per peer, each way
   BrokerConfig broker;
 };
 

@@ -185,16 +185,10 @@ void Authenticator::serve() {
     }
     if (status != "200") {
       ++refused_;
-      // At most one line a second, however many peers knock.
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_log_ >= std::chrono::seconds(1)) {
+      uint64_t held_back = 0;
+      if (log_limit_.allow(LogLimiter::Clock::now(), held_back))
         spdlog::warn("refused a {} connection from {} ({}){}", text(2).empty() ? "?" : text(2), text(3),
-                     reason, unlogged_ ? " and " + std::to_string(unlogged_) + " more since the last line" : "");
-        last_log_ = now;
-        unlogged_ = 0;
-      } else {
-        ++unlogged_;
-      }
+                     reason, held_back ? " and " + std::to_string(held_back) + " more since the last line" : "");
     }
     std::array<zmq::message_t, 6> rep = {zmq::message_t(std::string("1.0")), zmq::message_t(text(1)),
                                          zmq::message_t(status), zmq::message_t(reason),

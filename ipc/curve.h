@@ -19,6 +19,8 @@
 
 #include <zmq.hpp>
 
+#include "ipc/common/log_limiter.h"
+
 namespace frameprint::curve {
 
 inline constexpr size_t kZ85KeyLength = 40;
@@ -80,8 +82,7 @@ class Authenticator {
   mutable std::mutex mu_;
   std::map<std::string, std::set<std::string>> allowed_;
   uint64_t refused_ = 0;
-  std::chrono::steady_clock::time_point last_log_{};
-  uint64_t unlogged_ = 0;
+  LogLimiter log_limit_;
 };
 
 }  // namespace frameprint::curve

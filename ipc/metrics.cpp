@@ -3,6 +3,7 @@
 #include <prometheus/exposer.h>
 
 #include <stdexcept>
+#include <vector>
 
 namespace frameprint {
 
@@ -10,7 +11,12 @@ MetricsEndpoint::MetricsEndpoint(const std::string& bind)
     : registry_(std::make_shared<prometheus::Registry>()) {
   if (bind.empty()) return;
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(bind);
+    // Idle or slow connections must not stall the endpoint: enough threads
+    // for a few scrapers and stragglers, and a time limit on each request
+    // (civetweb's defaults are 2 threads with no time limit).
+    exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", bind, "num_threads", "8", "request_timeout_ms", "3000",
+        "enable_keep_alive", "no"});
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot serve metrics on " + bind + ": " + e.what());
   }

@@ -52,12 +52,16 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     int attempts = 0;
     int refusals = 0;  // "overloaded" answers so far
     Clock::time_point deadline;
+    Clock::time_point first_sent{};
   };
   std::unordered_map<std::string, Pending> pending;
   uint64_t pending_bytes = 0;
   bool more = true;
 
+  // However the pool answers, a job gets at most this long in all.
+  const auto give_up_after = config_.timeout * (config_.retries + 1);
   auto send = [&](const std::string& id, Pending& p) {
+    if (p.first_sent == Clock::time_point{}) p.first_sent = Clock::now();
     ++p.attempts;
     p.deadline = Clock::now() + config_.timeout;
     (void)zmq::send_multipart(socket, mdp::client_message(config_.service, mdp::share(p.body)));
@@ -110,8 +114,9 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
         auto it = pending.find(*id);
         if (it == pending.end()) continue;  // a duplicate of a job already answered
         const std::string text = mdp::to_string(reply.body.front());
-        if (overloaded(text)) {
-          // Back-pressure: try again later, without spending a retry.
+        if (overloaded(text) && Clock::now() - it->second.first_sent < give_up_after) {
+          // Back-pressure: try again later, without spending a retry (but
+          // within the job's whole time: then the refusal is its result).
           Pending& p = it->second;
           const auto wait = std::chrono::milliseconds(std::min<int64_t>(int64_t{250} << std::min(p.refusals, 7), 30000));
           ++p.refusals;

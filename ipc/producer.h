@@ -1,8 +1,9 @@
 // The queue producer's engine: keeps a window of jobs in flight through the
 // broker (bounded in count and bytes), resends a job whose reply is late or
 // that the broker refused as overloaded (with back-off, not counted as a
-// retry), drops duplicate replies (by job id) and reports exactly one result
-// per job. Its connection keeps one routing identity across reconnects, so
+// retry, but within timeout x (retries + 1) in all: then "overloaded" is
+// the job's result), drops duplicate replies (by job id) and reports exactly
+// one result per job. Its connection keeps one routing identity across reconnects, so
 // replies to jobs in flight still find it.
 #pragma once
 

@@ -42,4 +42,8 @@ UniqueFd signal_fd(std::initializer_list<int> signals);
 // SIGINT and SIGTERM: a stop request.
 UniqueFd stop_signal_fd();
 
+// Raises this process's open-file limit to its hard limit: a server with
+// the default 1,024 spins on accept() once idle connections use them up.
+void raise_fd_limit();
+
 }  // namespace frameprint

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 namespace frameprint {
@@ -31,6 +32,12 @@ class BrokerTest : public ::testing::Test {
                const std::string& bytes = "xyz") {
     nlohmann::json h = {{"id", id}, {"name", id + ".jpg"}};
     broker_.on_frontend(mdp::with_identity(client, mdp::client_message(service, frames({h.dump(), bytes}))), t_);
+  }
+  // Starts over with another configuration (the clock keeps running).
+  void reconfigure(const std::function<void(BrokerConfig&)>& change) {
+    BrokerConfig c = config();
+    change(c);
+    broker_ = Broker(c, t_);
   }
   void worker(const std::string& w, Message m) { broker_.on_backend(mdp::with_identity(w, std::move(m)), t_); }
   void ready(const std::string& w) { worker(w, mdp::worker_ready("frameprint.hash")); }
@@ -278,6 +285,120 @@ TEST_F(BrokerTest, TheQueueBoundCoversAllServicesAndEmptyBodies) {
   broker_.on_frontend(mdp::with_identity("C", mdp::client_message("d", Message{})), t_);
   EXPECT_EQ(broker_.stats().overloaded, 1u);
   EXPECT_GE(broker_.stats().queued_bytes, 3u * 256u);  // even empty requests cost something
+}
+
+std::string error_code(const nlohmann::json& j) { return j["error"]["code"].get<std::string>(); }
+
+TEST_F(BrokerTest, QueuedRequestsExpireAfterTheirTtl) {
+  reconfigure([](BrokerConfig& c) {
+    c.request_ttl = std::chrono::seconds(5);
+    c.no_worker_grace = std::chrono::seconds(3600);
+  });
+  request("C1", "old");
+  advance(std::chrono::seconds(3));
+  request("C1", "young");
+  EXPECT_TRUE(sent().empty());
+  advance(std::chrono::milliseconds(2500));  // "old" is 5.5 s old, "young" 2.5 s
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(body_json(out[0])["id"], "old");
+  EXPECT_EQ(error_code(body_json(out[0])), "expired");
+  EXPECT_EQ(broker_.stats().expired, 1u);
+  EXPECT_EQ(broker_.stats().queued, 1u);
+  ready("W1");  // the young one is still served
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].peer, "W1");
+}
+
+TEST_F(BrokerTest, AServiceWithoutWorkersIsRefusedAfterTheGracePeriod) {
+  reconfigure([](BrokerConfig& c) { c.no_worker_grace = std::chrono::seconds(10); });
+  request("C1", "early");  // within the grace period after start: queued
+  EXPECT_TRUE(sent().empty());
+  advance(std::chrono::seconds(11));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(error_code(body_json(out[0])), "no_workers");
+  request("C1", "late");  // refused at once now
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(error_code(body_json(out[0])), "no_workers");
+  EXPECT_EQ(broker_.stats().no_workers, 2u);
+  EXPECT_EQ(broker_.stats().queued, 0u);
+  // A worker registering opens the service again; after it leaves, the
+  // grace period counts from then.
+  ready("W1");
+  worker("W1", mdp::worker_command(mdp::Command::kDisconnect));
+  request("C1", "after");
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(broker_.stats().queued, 1u);
+}
+
+TEST_F(BrokerTest, OneClientCannotFillTheQueue) {
+  reconfigure([](BrokerConfig& c) {
+    c.max_queue = 100;
+    c.max_client_queue = 2;
+  });
+  request("Greedy", "g1");
+  request("Greedy", "g2");
+  request("Greedy", "g3");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].peer, "Greedy");
+  EXPECT_EQ(error_code(body_json(out[0])), "overloaded");
+  request("Other", "o1");  // others still get in
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(broker_.stats().queued, 3u);
+  ready("W1");  // serving one frees the greedy client's share
+  sent();
+  request("Greedy", "g4");
+  EXPECT_TRUE(sent().empty());
+}
+
+TEST_F(BrokerTest, AReplyUnderAnotherJobsIdIsDroppedAndTheJobRequeued) {
+  ready("W1");
+  request("C1", "mine");
+  sent();
+  reply("W1", "C1", R"({"id":"someone-else","status":"ok","frames":[]})");
+  auto out = sent();
+  for (const auto& m : out) EXPECT_NE(m.side, Broker::Side::kFrontend) << "a forged reply reached the client";
+  EXPECT_EQ(broker_.stats().forged, 1u);
+  EXPECT_EQ(broker_.stats().workers, 0u);  // the forger is gone
+  EXPECT_EQ(broker_.stats().queued, 1u);   // the job waits for an honest worker
+  ready("W2");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  reply("W2", "C1", R"({"id":"mine","status":"ok"})");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(body_json(out[0])["id"], "mine");
+}
+
+TEST_F(BrokerTest, AWorkerThatSitsOnAJobIsDropped) {
+  reconfigure([](BrokerConfig& c) { c.job_timeout = std::chrono::seconds(2); });
+  ready("Sitter");
+  request("C1", "j");
+  sent();
+  for (int i = 0; i < 25; ++i) {  // heartbeats keep it alive, but it never replies
+    worker("Sitter", mdp::worker_command(mdp::Command::kHeartbeat));
+    advance(100ms);
+  }
+  EXPECT_EQ(broker_.stats().job_timeouts, 1u);
+  EXPECT_EQ(broker_.stats().workers, 0u);
+  EXPECT_EQ(broker_.stats().queued, 1u);
+}
+
+TEST_F(BrokerTest, WorkerRegistrationsAreBounded) {
+  reconfigure([](BrokerConfig& c) { c.max_workers = 2; });
+  ready("W1");
+  ready("W2");
+  ready("W3");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].peer, "W3");
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kDisconnect);
+  EXPECT_EQ(broker_.stats().workers, 2u);
+  EXPECT_EQ(broker_.stats().workers_refused, 1u);
 }
 
 }  // namespace

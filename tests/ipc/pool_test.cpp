@@ -359,6 +359,73 @@ TEST_F(Pool, AFullQueueIsBackPressureNotAnError) {
   for (const auto& r : results) EXPECT_EQ(r.at("status"), "ok") << r.dump();
 }
 
+TEST_F(Pool, SubmitStopsWhenThePoolCannotServe) {
+  // No worker at all, no grace: the broker answers at once and submit ends.
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
+                               "200", "--no-worker-grace", "0"},
+      dir_ / "broker.log");
+  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  const auto media = make_images("media", 3);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = submit({"--timeout", "30", media.string()}, 60);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  const auto results = lines_of(r.out);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& j : results) EXPECT_EQ(j["error"]["code"], "no_workers") << j.dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 25s) << "waited for the timeout instead";
+}
+
+TEST_F(Pool, OverloadIsBackPressureOnlyWithinTheJobsTime) {
+  // One worker stuck on a job, a queue of one: the third job is refused as
+  // overloaded for as long as it tries, and gives up after timeout x (1 + retries).
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
+                               "200", "--max-queue", "1"},
+      dir_ / "broker.log");
+  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  start_worker({"--fault-injection", "hang:img1000.png"}, 1);
+  ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 1; }, 10s));
+  const auto media = make_images("media", 3);
+  const auto r = submit({"--timeout", "1", "--retries", "1", "--window", "3", media.string()}, 60);
+  EXPECT_EQ(r.exit_code, 2);
+  std::map<std::string, int> codes;
+  for (const auto& j : lines_of(r.out)) ++codes[j["status"] == "ok" ? "ok" : j["error"]["code"].get<std::string>()];
+  EXPECT_EQ(codes["overloaded"] + codes["timeout"], 3) << r.out;
+  EXPECT_GE(codes["overloaded"], 1) << r.out;
+}
+
+TEST_F(Pool, IdleConnectionsDoNotStallTheMetricsEndpoint) {
+  const int port = testing::free_port();
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--metrics",
+                               "127.0.0.1:" + std::to_string(port)},
+      dir_ / "broker.log");
+  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  auto connect_to = [&] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  };
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(connect_to());  // connected, never a byte sent
+  const int fd = connect_to();
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string get = "GET /metrics HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(::write(fd, get.data(), get.size()), static_cast<ssize_t>(get.size()));
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<size_t>(n));
+  EXPECT_NE(answer.find("frameprint_broker_jobs_received_total"), std::string::npos) << answer.substr(0, 200);
+  for (int i : idle) ::close(i);
+  ::close(fd);
+}
+
 TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {
   start_broker();
   start_worker();

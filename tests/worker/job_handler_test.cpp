@@ -118,5 +118,29 @@ TEST_F(JobHandler, SizeLimitsAndOptionsThatOnlyTighten) {
   EXPECT_TRUE(run({{"id", "e"}, {"options", {{"future_option", 1}, {"dihedral", true}}}}, true).ok);
 }
 
+TEST_F(JobHandler, TheWorkerBoundsWhatJobsMayAskFor) {
+  policy_.min_seconds_per_hash = 0.5;
+  policy_.allow_dihedral = false;
+  EXPECT_EQ(code(run({{"id", "a"}, {"options", {{"seconds_per_hash", 0}}}}, true)), "bad_request");
+  EXPECT_EQ(code(run({{"id", "b"}, {"options", {{"dihedral", true}}}}, true)), "bad_request");
+  EXPECT_TRUE(run({{"id", "c"}, {"options", {{"seconds_per_hash", 1}}}}, true).ok);
+}
+
+TEST(CapReply, FramesBeyondTheBoundAreCutAndTheReplySaysSo) {
+  nlohmann::ordered_json reply = {{"id", "x"}, {"status", "ok"}, {"frames", nlohmann::ordered_json::array()}};
+  for (int i = 0; i < 1000; ++i)
+    reply["frames"].push_back({{"index", i}, {"ts", i / 30.0}, {"quality", 100}, {"pdq", std::string(64, 'a')}});
+  nlohmann::ordered_json small = reply;
+  small["frames"].erase(small["frames"].begin() + 10, small["frames"].end());
+  EXPECT_TRUE(cap_reply(small, 1 << 20));  // fits: untouched
+  EXPECT_FALSE(small.contains("partial"));
+  EXPECT_FALSE(cap_reply(reply, 20000));
+  EXPECT_LE(reply.dump().size(), 20000u);
+  EXPECT_GT(reply["frames"].size(), 100u);  // cut near the bound, not to nothing
+  EXPECT_EQ(reply["frames"].back()["index"], reply["frames"].size() - 1);  // the first frames are kept
+  EXPECT_EQ(reply["partial"], true);
+  EXPECT_EQ(reply["warnings"].back()["code"], "reply_truncated");
+}
+
 }  // namespace
 }  // namespace frameprint

@@ -34,7 +34,7 @@ struct SubmitCommand {
   int retries = 3;
   int window = 16;
   uint64_t window_bytes = uint64_t{1} << 30;
-  uint64_t max_bytes = uint64_t{1} << 30;
+  uint64_t max_bytes = uint64_t{256} << 20;
   std::string output;
   HashOptions options;
   options::TransportOptions transport;
@@ -257,7 +257,7 @@ std::function<int()> add_submit_command(CLI::App& app) {
   sub->add_option("--window-bytes", cmd->window_bytes, "File bytes in flight (memory bound)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--max-bytes", cmd->max_bytes, "Largest file sent inline (the broker's default frame limit is 1 GiB)")
+  sub->add_option("--max-bytes", cmd->max_bytes, "Largest file sent inline (the broker's and workers' default limit: 256 MiB)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");

@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "ipc/common/json_text.h"
 #include "worker/pool/job_header.h"
 
 namespace frameprint {
@@ -60,6 +61,12 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
       throw MediaError(ErrorCode::kBadRequest,
                        "a job carries either a \"path\" or the file's bytes, not both or neither");
     const HashOptions& options = header.options;
+    if (options.seconds_per_hash < policy.min_seconds_per_hash)
+      throw MediaError(ErrorCode::kBadRequest,
+                       "this worker hashes at most one frame every " +
+                           std::to_string(policy.min_seconds_per_hash) + " s (--min-seconds-per-hash)");
+    if (options.dihedral && !policy.allow_dihedral)
+      throw MediaError(ErrorCode::kBadRequest, "this worker does not compute dihedral hashes for jobs");
     if (bytes) {
       check_size(bytes->size(), policy);
       MediaSource source = MediaSource::view(*bytes);
@@ -85,6 +92,29 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
   out.reply["id"] = header.id;
   out.reply["worker"] = policy.worker_name;
   return out;
+}
+
+bool cap_reply(nlohmann::ordered_json& reply, size_t max_bytes) {
+  size_t size = json_text(reply).size();
+  if (size <= max_bytes) return true;
+  if (!reply.contains("frames") || !reply["frames"].is_array() || reply["frames"].empty()) return true;
+  auto& frames = reply["frames"];
+  const size_t total = frames.size();
+  // Cut in proportion, then trim until it fits (a few passes at most).
+  while (size > max_bytes && !frames.empty()) {
+    const double keep = static_cast<double>(max_bytes) / static_cast<double>(size) * 0.95;
+    const size_t n = std::min(frames.size() - 1, static_cast<size_t>(static_cast<double>(frames.size()) * keep));
+    frames.erase(frames.begin() + static_cast<std::ptrdiff_t>(n), frames.end());
+    size = json_text(reply).size();
+  }
+  reply["partial"] = true;
+  if (!reply.contains("warnings") || !reply["warnings"].is_array()) reply["warnings"] = nlohmann::ordered_json::array();
+  reply["warnings"].push_back(
+      {{"code", "reply_truncated"},
+       {"message", "the result was larger than the worker's --max-reply-bytes (" + std::to_string(max_bytes) +
+                       "): only the first " + std::to_string(frames.size()) + " of " + std::to_string(total) +
+                       " frames are in it; hash with a larger --seconds-per-hash or without --dihedral"}});
+  return false;
 }
 
 }  // namespace frameprint

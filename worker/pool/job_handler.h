@@ -21,7 +21,11 @@ namespace frameprint {
 struct JobPolicy {
   HashOptions defaults;                            // jobs may only lower the limits
   std::vector<std::filesystem::path> allow_roots;  // canonical; empty: no path jobs
-  uint64_t max_bytes = uint64_t{1} << 30;          // largest file (the broker's default frame limit)
+  uint64_t max_bytes = uint64_t{256} << 20;        // largest file a job may carry or name
+  // What jobs may ask for: clients choose options, the worker sets bounds.
+  double min_seconds_per_hash = 0;  // jobs asking for denser sampling are refused
+  bool allow_dihedral = true;
+  size_t max_reply_bytes = size_t{64} << 20;  // larger results are cut (see cap_reply)
   std::string worker_name;
 };
 
@@ -35,6 +39,12 @@ struct JobOutcome {
 // header: the job's JSON header frame; bytes: the media, when sent inline.
 JobOutcome handle_job(std::string_view header, std::optional<std::span<const uint8_t>> bytes,
                       const JobPolicy& policy, pdq::PdqBackend& backend);
+
+// Keeps a reply under `max_bytes` of JSON text: frames are dropped from the
+// end (with their matches' frame references left as they are) and the reply
+// says so ("partial": true and a "reply_truncated" warning). Returns false
+// when it had to cut.
+bool cap_reply(nlohmann::ordered_json& reply, size_t max_bytes);
 
 // Canonical form of each --allow-root (they must exist).
 std::vector<std::filesystem::path> canonical_roots(const std::vector<std::string>& roots);

@@ -96,6 +96,8 @@ class WorkerProgram {
         bytes_(metrics_.counter("frameprint_worker_bytes_hashed_total", "Media bytes hashed")),
         busy_(metrics_.gauge("frameprint_worker_jobs_in_flight", "Jobs being hashed")),
         latency_(metrics_.histogram("frameprint_worker_job_seconds", "Time to hash one job", latency_buckets())),
+        truncated_(metrics_.counter("frameprint_worker_replies_truncated_total",
+                                    "Results cut to --max-reply-bytes (frames dropped, marked partial)")),
         started_(static_cast<size_t>(s_.mdp.slots)) {}
 
   int run() {
@@ -136,6 +138,7 @@ class WorkerProgram {
       inject_fault(header);
       JobOutcome r = handle_job(header, bytes, s_.policy, *backend);
       if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
+      if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
       mdp::Message reply;
       reply.push_back(mdp::frame_of(json_text(r.reply)));
       mdp.complete(job->slot, job->ticket, std::move(reply));
@@ -205,6 +208,7 @@ class WorkerProgram {
   prometheus::Counter& bytes_;
   prometheus::Gauge& busy_;
   prometheus::Histogram& latency_;
+  prometheus::Counter& truncated_;
   JobQueue queue_;
   std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
   std::atomic<std::shared_ptr<const Matcher>> matcher_;
@@ -234,6 +238,19 @@ int main(int argc, char** argv) {
   options::add_device_option(app, s.device);
   options::add_transport_options(app, s.transport);
   app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")->allow_extra_args(false);
+  app.add_option("--max-message-bytes", s.mdp.max_message_bytes,
+                 "Largest message taken from the broker (a larger one drops the connection)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-reply-bytes", s.policy.max_reply_bytes,
+                 "Largest result sent back; frames beyond it are cut and the result marked partial")
+      ->check(CLI::Range(size_t{4096}, size_t{1} << 31))
+      ->capture_default_str();
+  app.add_option("--min-seconds-per-hash", s.policy.min_seconds_per_hash,
+                 "Refuse jobs asking for denser sampling than this (0: any)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_flag("!--no-dihedral-jobs", s.policy.allow_dihedral, "Refuse jobs that ask for dihedral hashes");
   app.add_option("--max-bytes", s.policy.max_bytes, "Largest file a job may carry or name")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -264,6 +281,7 @@ int main(int argc, char** argv) {
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
     s.policy.allow_roots = canonical_roots(roots);
     s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
+    raise_fd_limit();
     UniqueFd stop_fd = stop_signal_fd();
     UniqueFd reload_fd = signal_fd({SIGHUP});
     return WorkerProgram(std::move(s), std::move(stop_fd), std::move(reload_fd)).run();
