@@ -14,6 +14,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   # messaging and metrics (worker pool)
   libzmq3-dev cppzmq-dev prometheus-cpp-dev
+  # the seccomp filter that confines decoder processes (worker --sandbox)
+  libseccomp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks

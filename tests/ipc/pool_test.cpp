@@ -426,6 +426,67 @@ TEST_F(Pool, IdleConnectionsDoNotStallTheMetricsEndpoint) {
   ::close(fd);
 }
 
+// Decoders run confined (issue 13): what hostile media could make a decoder
+// do is tried here through the worker's test hook, inside the decoder
+// process, and every attempt ends as that one job's error result.
+TEST_F(Pool, ConfinedDecodersFailAloneAndReachNothing) {
+  start_broker();
+  const auto media = make_images("media", 4);
+  const std::string secret = (dir_ / "lists.txt").string();
+  dir_.write("lists.txt", std::vector<uint8_t>{'p', 'd', 'q'});
+  struct Case {
+    std::string fault;
+    std::string code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"crash", "decoder_crashed", "signal 11"},
+      {"network", "decoder_crashed", "seccomp"},
+      {"open=" + secret, "internal", "open refused: Permission denied"},
+  };
+  size_t started = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.fault);
+    ChildProcess& w = start_worker({"--fault-injection", "decoder:" + c.fault + ":img1001.png"}, 1);
+    ++started;
+    ASSERT_TRUE(testing::eventually([&] { return slots_registered() == started; }, 10s));
+    const auto r = submit({"--timeout", "60", media.string()}, 120);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const auto got = by_path(lines_of(r.out));
+    ASSERT_EQ(got.size(), 4u) << r.out;
+    for (const auto& [path, j] : got) {
+      if (path.find("img1001.png") != std::string::npos) {
+        ASSERT_EQ(j["status"], "error") << j.dump();
+        EXPECT_EQ(j["error"]["code"], c.code) << j.dump();
+        EXPECT_NE(j["error"]["message"].get<std::string>().find(c.says), std::string::npos) << j.dump();
+      } else {
+        EXPECT_EQ(j["status"], "ok") << j.dump();  // the worker went on with a fresh decoder
+      }
+    }
+    EXPECT_TRUE(w.running());
+    w.signal(SIGKILL);
+    w.wait(5s);
+    workers_.pop_back();
+  }
+}
+
+TEST_F(Pool, AHungDecoderIsKilledAtTheTimeLimit) {
+  start_broker();
+  const auto media = make_images("media", 2);
+  start_worker({"--fault-injection", "decoder:hang:img1000.png", "--max-seconds", "1", "--sandbox-grace", "1"}, 1);
+  ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 1; }, 10s));
+  // The decoder gets --max-seconds plus the grace, then it is killed.
+  const auto r = submit({"--timeout", "90", media.string()}, 120);
+  const auto got = by_path(lines_of(r.out));
+  ASSERT_EQ(got.size(), 2u) << r.out;
+  for (const auto& [path, j] : got) {
+    if (path.find("img1000.png") != std::string::npos)
+      EXPECT_EQ(j["error"]["code"], "timeout") << j.dump();
+    else
+      EXPECT_EQ(j["status"], "ok") << j.dump();
+  }
+}
+
 TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {
   start_broker();
   start_worker();

@@ -32,7 +32,7 @@ class JobHandler : public ::testing::Test {
   JobOutcome run(const json& header, bool with_bytes) {
     std::optional<std::span<const uint8_t>> bytes;
     if (with_bytes) bytes = std::span<const uint8_t>(png_);
-    return handle_job(header.dump(), bytes, policy_, *backend_);
+    return handle_job(header.dump(), bytes, policy_, in_process(*backend_));
   }
   std::string code(const JobOutcome& r) { return r.reply.at("error").at("code"); }
 
@@ -55,7 +55,7 @@ TEST_F(JobHandler, InlineBytesGiveTheHashResultWithIdAndWorker) {
 }
 
 TEST_F(JobHandler, MalformedHeadersAreBadRequests) {
-  EXPECT_EQ(code(handle_job("not json", std::nullopt, policy_, *backend_)), "bad_request");
+  EXPECT_EQ(code(handle_job("not json", std::nullopt, policy_, in_process(*backend_))), "bad_request");
   EXPECT_EQ(code(run({{"name", "x"}}, true)), "bad_request");                        // no id
   EXPECT_EQ(code(run({{"id", "a"}}, false)), "bad_request");                         // no path, no bytes
   EXPECT_EQ(code(run({{"id", "a"}, {"path", inside_.string()}}, true)), "bad_request");  // both
@@ -82,7 +82,7 @@ TEST_F(JobHandler, PathJobsStayInsideTheAllowedRoots) {
 
   JobPolicy no_roots = policy_;
   no_roots.allow_roots.clear();
-  EXPECT_EQ(code(handle_job(json({{"id", "p"}, {"path", inside_.string()}}).dump(), std::nullopt, no_roots, *backend_)),
+  EXPECT_EQ(code(handle_job(json({{"id", "p"}, {"path", inside_.string()}}).dump(), std::nullopt, no_roots, in_process(*backend_))),
             "path_not_allowed");
 }
 
@@ -104,13 +104,13 @@ TEST_F(JobHandler, OpeningBeneathARootRefusesEscapesAtOpenTime) {
 TEST_F(JobHandler, SizeLimitsAndOptionsThatOnlyTighten) {
   JobPolicy tight = policy_;
   tight.max_bytes = 100;
-  EXPECT_EQ(code(handle_job(json({{"id", "b"}}).dump(), std::span<const uint8_t>(png_), tight, *backend_)), "too_large");
+  EXPECT_EQ(code(handle_job(json({{"id", "b"}}).dump(), std::span<const uint8_t>(png_), tight, in_process(*backend_))), "too_large");
 
   // A job cannot raise the worker's pixel limit...
   JobPolicy small = policy_;
   small.defaults.limits.max_pixels = 1000;
   const auto r = handle_job(json({{"id", "c"}, {"options", {{"max_pixels", 1'000'000'000}}}}).dump(),
-                            std::span<const uint8_t>(png_), small, *backend_);
+                            std::span<const uint8_t>(png_), small, in_process(*backend_));
   EXPECT_EQ(code(r), "too_large");
   // ... but can lower it.
   EXPECT_EQ(code(run({{"id", "d"}, {"options", {{"max_pixels", 100}}}}, true)), "too_large");

@@ -15,6 +15,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kNoFrames: return "no_frames";
     case ErrorCode::kBadRequest: return "bad_request";
     case ErrorCode::kPathNotAllowed: return "path_not_allowed";
+    case ErrorCode::kDecoderCrashed: return "decoder_crashed";
     case ErrorCode::kInternal: return "internal";
   }
   return "internal";

@@ -21,6 +21,7 @@ enum class ErrorCode {
   kNoFrames,           // a video stream from which no frame could be decoded
   kBadRequest,         // a job header that is not valid (worker)
   kPathNotAllowed,     // a job path outside every --allow-root (worker)
+  kDecoderCrashed,     // the confined decoder process died on this input (worker)
   kInternal,           // a bug or resource failure, not the input's fault
 };
 

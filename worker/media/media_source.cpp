@@ -76,6 +76,8 @@ MediaSource MediaSource::from_bytes(std::vector<uint8_t> bytes) {
   return s;
 }
 
+MediaSource MediaSource::adopt(UniqueFd fd) { return from_fd(std::move(fd)); }
+
 MediaSource MediaSource::view(std::span<const uint8_t> bytes) {
   MediaSource s;
   s.memory_ = bytes;

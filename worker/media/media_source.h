@@ -27,6 +27,11 @@ class MediaSource {
   static MediaSource from_bytes(std::vector<uint8_t> bytes);
   // Bytes owned elsewhere (e.g. a received message) that outlive the source.
   static MediaSource view(std::span<const uint8_t> bytes);
+  // An open regular file (or memfd), e.g. one passed over a socket.
+  static MediaSource adopt(UniqueFd fd);
+
+  // The file this source reads, or -1 for a memory source.
+  int fd() const { return fd_.get(); }
 
   uint64_t size() const { return size_; }
 

@@ -51,10 +51,10 @@ void check_size(uint64_t size, const JobPolicy& policy) {
 }  // namespace
 
 JobOutcome handle_job(std::string_view header_text, std::optional<std::span<const uint8_t>> bytes,
-                      const JobPolicy& policy, pdq::PdqBackend& backend) {
+                      const JobPolicy& policy, const HashStep& hash) {
   JobOutcome out;
   JobHeader header;
-  MediaResult result;
+  std::optional<MediaError> error;
   try {
     parse_job_header(header_text, policy.defaults, header);
     if (header.path.has_value() == bytes.has_value())
@@ -70,7 +70,7 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     if (bytes) {
       check_size(bytes->size(), policy);
       MediaSource source = MediaSource::view(*bytes);
-      result = hash_media(source, options, backend);
+      out.reply = hash(source, options);
       out.bytes = bytes->size();
     } else {
       const std::string& given = *header.path;
@@ -78,20 +78,29 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
       const auto [root, relative] = allowed_path(given, policy);
       MediaSource source = MediaSource::open_beneath(root, relative);  // the size is that of what was opened
       check_size(source.size(), policy);
-      result = hash_media(source, options, backend);
+      out.reply = hash(source, options);
       out.bytes = source.size();
     }
   } catch (const MediaError& e) {
-    result = MediaResult{};
-    result.error = e;
+    error = e;
   }
-  result.path = header.name;
-  out.ok = result.ok();
-  out.frames = result.frames.size();
-  out.reply = to_json(result);
+  if (error) {
+    MediaResult failed;
+    failed.error = error;
+    out.reply = to_json(failed);
+  }
+  out.reply["path"] = header.name;
+  out.ok = out.reply.contains("status") && out.reply["status"] == "ok";
+  out.frames = out.reply.contains("frames") && out.reply["frames"].is_array() ? out.reply["frames"].size() : 0;
   out.reply["id"] = header.id;
   out.reply["worker"] = policy.worker_name;
   return out;
+}
+
+HashStep in_process(pdq::PdqBackend& backend) {
+  return [&backend](MediaSource& source, const HashOptions& options) {
+    return to_json(hash_media(source, options, backend));
+  };
 }
 
 bool cap_reply(nlohmann::ordered_json& reply, size_t max_bytes) {

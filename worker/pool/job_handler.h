@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,9 +37,16 @@ struct JobOutcome {
   size_t frames = 0;    // frames hashed
 };
 
+// The step that hashes a job's media: in this process, or in a confined
+// child (sandbox.h). Returns the result object (to_json(MediaResult));
+// throws MediaError for failures of its own.
+using HashStep = std::function<nlohmann::ordered_json(MediaSource& source, const HashOptions& options)>;
+HashStep in_process(pdq::PdqBackend& backend);
+
 // header: the job's JSON header frame; bytes: the media, when sent inline.
+// Parsing, policy and opening happen here; only `hash` reads the media.
 JobOutcome handle_job(std::string_view header, std::optional<std::span<const uint8_t>> bytes,
-                      const JobPolicy& policy, pdq::PdqBackend& backend);
+                      const JobPolicy& policy, const HashStep& hash);
 
 // Keeps a reply under `max_bytes` of JSON text: frames are dropped from the
 // end (with their matches' frame references left as they are) and the reply

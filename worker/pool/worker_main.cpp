@@ -29,6 +29,7 @@ extern "C" {
 #include "worker/media/device.h"
 #include "worker/options/program_options.h"
 #include "worker/pool/job_handler.h"
+#include "worker/pool/sandbox.h"
 #include "ipc/common/json_text.h"
 
 namespace frameprint {
@@ -45,6 +46,9 @@ struct WorkerSettings {
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
   MatchOptions match;   // --list ...: results leave the worker matched
   options::TransportOptions transport;
+  std::string sandbox = "auto";  // auto: on with the CPU backend
+  SandboxLimits sandbox_limits;
+  std::string program;           // this executable, for the decoder processes
   DeviceChoice backend;
 };
 
@@ -96,6 +100,8 @@ class WorkerProgram {
         bytes_(metrics_.counter("frameprint_worker_bytes_hashed_total", "Media bytes hashed")),
         busy_(metrics_.gauge("frameprint_worker_jobs_in_flight", "Jobs being hashed")),
         latency_(metrics_.histogram("frameprint_worker_job_seconds", "Time to hash one job", latency_buckets())),
+        crashed_(metrics_.counter("frameprint_worker_decoder_crashes_total",
+                                  "Jobs whose confined decoder process died (crash or forbidden system call)")),
         truncated_(metrics_.counter("frameprint_worker_replies_truncated_total",
                                     "Results cut to --max-reply-bytes (frames dropped, marked partial)")),
         started_(static_cast<size_t>(s_.mdp.slots)) {}
@@ -126,6 +132,14 @@ class WorkerProgram {
  private:
   void hash_loop(MdpWorker& mdp) {
     auto backend = s_.backend.make();
+    // One confined decoder process per hashing thread (= per slot).
+    std::unique_ptr<Sandbox> sandbox =
+        s_.sandbox == "on" ? std::make_unique<Sandbox>(s_.program, s_.sandbox_limits) : nullptr;
+    std::string decoder_fault;
+    const HashStep in_sandbox = [&](MediaSource& source, const HashOptions& options) {
+      return sandbox->hash(source, options, decoder_fault);
+    };
+    const HashStep here = in_process(*backend);
     while (auto job = queue_.pop()) {
       const auto slot = static_cast<size_t>(job->slot);
       const auto t0 = Clock::now();
@@ -135,8 +149,9 @@ class WorkerProgram {
       std::optional<std::span<const uint8_t>> bytes;
       if (job->body.size() >= 2)
         bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
-      inject_fault(header);
-      JobOutcome r = handle_job(header, bytes, s_.policy, *backend);
+      decoder_fault = inject_fault(header);
+      JobOutcome r = handle_job(header, bytes, s_.policy, sandbox ? in_sandbox : here);
+      if (r.reply.contains("error") && r.reply["error"].value("code", "") == "decoder_crashed") crashed_.Increment();
       if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
       if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
       mdp::Message reply;
@@ -187,16 +202,26 @@ class WorkerProgram {
     }
   }
 
-  void inject_fault(const std::string& header) {
-    if (s_.fault.empty()) return;
+  // Testing only. crash:NAME / hang:NAME act in the worker itself;
+  // decoder:FAULT:NAME is returned for the confined decoder (crash, hang,
+  // network, open=PATH).
+  std::string inject_fault(const std::string& header) {
+    if (s_.fault.empty()) return {};
     const auto colon = s_.fault.find(':');
+    const auto last = s_.fault.rfind(':');
     const std::string kind = s_.fault.substr(0, colon);
-    const std::string name = colon == std::string::npos ? "" : s_.fault.substr(colon + 1);
+    const std::string name = colon == std::string::npos ? "" : s_.fault.substr(last + 1);
     const auto j = nlohmann::json::parse(header, nullptr, false);
-    if (!j.is_object() || j.value("name", std::string()) != name) return;
-    spdlog::warn("fault injection: {} on {}", kind, name);
+    if (!j.is_object() || j.value("name", std::string()) != name) return {};
+    spdlog::warn("fault injection: {} on {}", s_.fault.substr(0, last), name);
     if (kind == "crash") ::kill(::getpid(), SIGKILL);  // like a segfault, without a core file
     if (kind == "hang") std::this_thread::sleep_for(std::chrono::hours(24));
+    if (kind == "decoder" && last > colon) {
+      std::string fault = s_.fault.substr(colon + 1, last - colon - 1);
+      if (fault.rfind("open=", 0) == 0) fault = "open:" + fault.substr(5);
+      return fault;
+    }
+    return {};
   }
 
   WorkerSettings s_;
@@ -208,6 +233,7 @@ class WorkerProgram {
   prometheus::Counter& bytes_;
   prometheus::Gauge& busy_;
   prometheus::Histogram& latency_;
+  prometheus::Counter& crashed_;
   prometheus::Counter& truncated_;
   JobQueue queue_;
   std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
@@ -225,6 +251,15 @@ std::string default_name() {
 
 int main(int argc, char** argv) {
   using namespace frameprint;
+  // A confined decoder process (sandbox.h) started by a worker.
+  if (argc == 4 && std::string_view(argv[1]) == "--sandbox-child") {
+    try {
+      return sandbox_child_main(std::stoi(argv[2]), std::stoull(argv[3]));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "frameprint-worker decoder process: %s\n", e.what());
+      return 3;
+    }
+  }
   WorkerSettings s;
   s.policy.defaults.seconds_per_hash = 1.0;
   std::vector<std::string> roots;
@@ -263,7 +298,19 @@ int main(int argc, char** argv) {
                  "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
   options::add_hashing_options(app, s.policy.defaults);
   options::add_match_options(app, s.match);
-  app.add_option("--fault-injection", s.fault, "Testing only: crash:NAME or hang:NAME")->group("");
+  app.add_option("--sandbox", s.sandbox,
+                 "Hash in confined decoder processes (seccomp, rlimits, no files or network): auto (on with the "
+                 "CPU backend), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+  app.add_option("--sandbox-memory", s.sandbox_limits.memory_bytes, "Address space of each decoder process")
+      ->check(CLI::Range(uint64_t{256} << 20, uint64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--sandbox-grace", s.sandbox_limits.grace_seconds,
+                 "Seconds a decoder process may run past --max-seconds before it is killed")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--fault-injection", s.fault, "Testing only: crash:NAME, hang:NAME or decoder:FAULT:NAME")->group("");
   app.add_flag("-v,--verbose", verbose, "Log more");
   try {
     app.parse(argc, argv);
@@ -279,6 +326,18 @@ int main(int argc, char** argv) {
     s.backend = choose_device(s.device);
     if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
+    if (s.sandbox == "auto") s.sandbox = s.backend.cuda_device < 0 ? "on" : "off";
+    if (s.sandbox == "on" && s.backend.cuda_device >= 0)
+      throw std::invalid_argument("--sandbox on works with --device cpu only: the GPU driver needs what the "
+                                  "filter forbids (device files, ioctls)");
+    if (s.sandbox == "off")
+      spdlog::warn("decoders run in the worker process itself (--sandbox off{}): hostile media parsed here "
+                   "shares memory with the lists and the broker connection",
+                   s.backend.cuda_device >= 0 ? ", as with any GPU device" : "");
+    s.sandbox_limits.max_reply_bytes = std::max<uint64_t>(s.policy.max_reply_bytes, uint64_t{1} << 20) * 4;
+    std::error_code ec;
+    s.program = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) throw std::runtime_error("cannot find this program's path for the decoder processes");
     s.policy.allow_roots = canonical_roots(roots);
     s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
     raise_fd_limit();
