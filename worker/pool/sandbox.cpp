@@ -20,6 +20,10 @@
 #include "worker/pool/confine.h"
 #include "worker/pool/job_options.h"
 
+extern "C" {
+#include <libavutil/log.h>
+}
+
 extern char** environ;
 
 namespace frameprint {
@@ -160,6 +164,11 @@ void Sandbox::spawn() {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  // Decoders' chatter (libjpeg and libpng warnings, FFmpeg's log) would be
+  // a write to the worker's log file, which RLIMIT_FSIZE = 0 answers with
+  // SIGXFSZ; results carry what matters.
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, theirs.get(), 3);  // dup2 clears CLOEXEC on the copy
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -267,6 +276,7 @@ int sandbox_child_main(int sock, uint64_t memory_bytes) {
   // Everything that needs the file system (shared libraries, OpenCV's
   // plugins, the CPU backend's tables) is loaded before the filter.
   auto backend = pdq::make_cpu_backend();
+  av_log_set_level(AV_LOG_QUIET);
   confine_decoder(memory_bytes);
   HashOptions unbounded;  // the parent has applied the worker's policy
   unbounded.limits.max_pixels = INT64_MAX;
