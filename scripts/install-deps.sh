@@ -20,6 +20,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks
   ffmpeg
+  # scripts/check-format.sh (run by scripts/test.sh, so by CI): formatting per .clang-format
+  clang-format
 )
 
 missing=()

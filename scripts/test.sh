@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds frameprint and runs the whole test suite. On a fresh machine this
 # is all the set-up needed: it installs the Debian packages first.
-#   scripts/test.sh            # Release build in build/, then ctest
+#   scripts/test.sh            # format check, Release build in build/ + ctest,
+#                              # then the asan preset (build/asan) + ctest
 #   BUILD_DIR=out scripts/test.sh
+#   FRAMEPRINT_SKIP_FORMAT=1   # skip scripts/check-format.sh
+#   FRAMEPRINT_SKIP_ASAN=1     # skip the AddressSanitizer/UBSan build and run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,9 +13,23 @@ scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
+# Cheapest check first: a formatting slip fails in seconds, not after a build.
+if [ "${FRAMEPRINT_SKIP_FORMAT:-0}" != 1 ]; then
+  scripts/check-format.sh
+fi
+
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" -j "$JOBS"
 if [ ! -d ../shared/testdata ]; then
   echo "test.sh: ../shared/testdata not found: the reference-vector tests will be skipped" >&2
 fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+# (CMakePresets.json: build/asan, CPU only; sanitizer options and the
+# LeakSanitizer suppressions come with the build and test presets).
+if [ "${FRAMEPRINT_SKIP_ASAN:-0}" != 1 ]; then
+  cmake --preset asan
+  cmake --build --preset asan -j "$JOBS"
+  ctest --preset asan -j "$JOBS"
+fi
