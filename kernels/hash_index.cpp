@@ -7,7 +7,7 @@ namespace frameprint::pdq {
 
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 // POPCNT is not in baseline x86-64; build the scan both ways.
 #define FP_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
 #else

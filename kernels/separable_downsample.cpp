@@ -115,7 +115,7 @@ namespace {
 
 // The hot loops: one pass over the plane. Built for AVX2 and baseline x86-64
 // and picked at run time; no fused multiply-add, so both give the same sums.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define FP_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
 #define FP_MULTIVERSION

@@ -18,7 +18,8 @@ if [ "${FRAMEPRINT_SKIP_FORMAT:-0}" != 1 ]; then
   scripts/check-format.sh
 fi
 
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+# Warnings are errors here (our code only; see FRAMEPRINT_WERROR).
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFRAMEPRINT_WERROR=ON
 cmake --build "$BUILD_DIR" -j "$JOBS"
 if [ ! -d ../shared/testdata ]; then
   echo "test.sh: ../shared/testdata not found: the reference-vector tests will be skipped" >&2
