@@ -107,7 +107,8 @@ void open_file_and_write_header(AVFormatContext* oc, const std::filesystem::path
 // drops it.
 void encode_and_write(AVFormatContext* oc, AVCodecContext* ctx, AVStream* st, const AVFrame* frame,
                       AVPacket* pkt, const std::filesystem::path& path,
-                      const std::map<int64_t, int64_t>& durations = {}) {
+                      const std::map<int64_t, int64_t>& durations = {},
+                      const std::function<int64_t(int64_t)>& rewrite_pts = {}, int64_t* written = nullptr) {
   int err = avcodec_send_frame(ctx, frame);
   if (err < 0) fail(frame ? "avcodec_send_frame" : "avcodec_send_frame (flush)", path, err);
   for (;;) {
@@ -119,6 +120,12 @@ void encode_and_write(AVFormatContext* oc, AVCodecContext* ctx, AVStream* st, co
       if (it != durations.end()) pkt->duration = it->second;
     }
     av_packet_rescale_ts(pkt, ctx->time_base, st->time_base);
+    if (rewrite_pts && written) {
+      const int64_t k = (*written)++;
+      pkt->dts = av_rescale_q(k, AVRational{1, 1000}, st->time_base);
+      pkt->pts = av_rescale_q(rewrite_pts(k), AVRational{1, 1000}, st->time_base);
+      if (pkt->pts < pkt->dts) pkt->pts = pkt->dts;
+    }
     pkt->stream_index = st->index;
     err = av_interleaved_write_frame(oc, pkt);  // takes the packet's reference
     if (err < 0) fail("av_interleaved_write_frame", path, err);
@@ -426,6 +433,7 @@ void write_video(const std::filesystem::path& path, const VideoSpec& spec) {
   if (err < 0) fail("av_frame_get_buffer", path, err);
 
   const size_t plane_size = static_cast<size_t>(spec.width) * static_cast<size_t>(spec.height);
+  int64_t written = 0;  // packets, for rewrite_pts
   for (size_t i = 0; i < n; ++i) {
     const int index = static_cast<int>(i);
     std::vector<uint8_t> luma =
@@ -439,9 +447,9 @@ void write_video(const std::filesystem::path& path, const VideoSpec& spec) {
     if (err < 0) fail("av_frame_make_writable", path, err);
     fill_frame(frame.get(), luma, full_range, path);
     frame->pts = pts[i];
-    encode_and_write(oc.get(), ctx.get(), st, frame.get(), pkt.get(), path, durations);
+    encode_and_write(oc.get(), ctx.get(), st, frame.get(), pkt.get(), path, durations, spec.rewrite_pts, &written);
   }
-  encode_and_write(oc.get(), ctx.get(), st, nullptr, pkt.get(), path, durations);
+  encode_and_write(oc.get(), ctx.get(), st, nullptr, pkt.get(), path, durations, spec.rewrite_pts, &written);
   finish(oc.get(), path);
 }
 

@@ -34,6 +34,12 @@ struct VideoSpec {
   // Extra encoder options, "key=value" pairs separated by ';' (e.g.
   // "preset=faster;x264-params=open-gop=1:log=-1"); they override the defaults.
   std::string encoder_options;
+  // Hostile timestamps: when set, packet k (in write order) is stored with
+  // presentation time rewrite_pts(k) and decode time k (milliseconds),
+  // so a muxer that allows it writes timestamps that are reversed, equal or
+  // absurd. Use an intra-only encoder (ffv1) and a container that keeps
+  // per-frame times (matroska); rewrite_pts(k) must be >= k.
+  std::function<int64_t(int64_t packet)> rewrite_pts;
   // Luma for frame i (width*height bytes, full-range 0..255 values). Defaults to pattern_luma.
   std::function<std::vector<uint8_t>(int frame_index)> luma;
 };

@@ -161,10 +161,28 @@ TEST_F(ImageHashing, BadInputGetsSpecificErrors) {
   EXPECT_EQ(random.error->code(), ErrorCode::kUnsupportedFormat) << random.error->what();
   EXPECT_EQ(random.md5.size(), 32u);  // digests are still reported
 
-  auto jpeg = encode(picture(300, 200), ".jpg");
-  jpeg.resize(jpeg.size() / 2);
-  EXPECT_EQ(hash_bytes(jpeg).error->code(), ErrorCode::kTruncated);
-  auto png = encode(picture(300, 200), ".png");
+  // Cut files (issue 14): without only their end marker they decode fully
+  // and hash like the whole file, with a warning; a JPEG cut in half is
+  // hashed as a viewer shows it (grey below the cut); a PNG cut in half
+  // does not decode.
+  const auto whole_jpeg = encode(picture(300, 200), ".jpg");
+  const auto whole_png = encode(picture(300, 200), ".png");
+  for (const auto& [whole, cut] : {std::pair{whole_jpeg, size_t{2}}, std::pair{whole_png, size_t{12}}}) {
+    auto no_end = whole;
+    no_end.resize(no_end.size() - cut);
+    const MediaResult r = hash_bytes(no_end);
+    ASSERT_TRUE(r.ok()) << r.error->what();
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_EQ(r.warnings[0].code, "truncated");
+    EXPECT_EQ(r.frames[0].pdq, hash_bytes(whole).frames[0].pdq);
+  }
+  auto half_jpeg = whole_jpeg;
+  half_jpeg.resize(half_jpeg.size() / 2);
+  const MediaResult hj = hash_bytes(half_jpeg);
+  ASSERT_TRUE(hj.ok());
+  EXPECT_EQ(hj.warnings.at(0).code, "truncated");
+  EXPECT_NE(hj.frames[0].pdq, hash_bytes(whole_jpeg).frames[0].pdq);
+  auto png = whole_png;
   png.resize(png.size() / 2);
   EXPECT_EQ(hash_bytes(png).error->code(), ErrorCode::kTruncated);
 

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
+#include <functional>
 #include <random>
 
 #include "kernels/pdq_backend.h"
 #include "tests/support/media_writer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
+#include "worker/media/frame_sampler.h"
 #include "worker/media/media_hasher.h"
 
 namespace frameprint {
@@ -376,6 +378,79 @@ TEST_F(VideoHashing, NvdecFallbackIsReportedAndHashesLikeTheCpu) {
     for (size_t i = 0; i < 5; ++i) EXPECT_EQ(fell_back.frames[i].pdq, cpu.frames[i].pdq) << i;
   }
   EXPECT_GT(tried, 0);
+}
+
+// Hostile timestamps must not hide a video (issue 14): every frame that
+// decodes is hashed on a repaired timeline, with a warning.
+TEST_F(VideoHashing, TimestampsCannotHideFrames) {
+  struct Case {
+    const char* name;
+    std::function<int64_t(int64_t)> pts_ms;
+  };
+  const std::vector<Case> cases = {
+      {"reversed", [](int64_t k) { return (60 - k) * 40 + 60; }},
+      {"all equal", [](int64_t) { return int64_t{100}; }},
+      {"one far in the future", [](int64_t k) { return k == 1 ? int64_t{1'000'000'000} : k * 40; }},
+  };
+  // MJPEG keeps its own times in Matroska (an intra-only codec stored the
+  // AVI way, like FFV1, would carry decode times instead).
+  VideoSpec base = spec("matroska", "mjpeg", "yuvj420p", 60);
+  for (int i = 0; i < 60; ++i) base.pts_seconds[static_cast<size_t>(i)] = i * 0.04;
+  const auto plain = dir_ / "ts-plain.mkv";
+  testing::write_video(plain, base);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    VideoSpec s = base;
+    s.rewrite_pts = c.pts_ms;
+    const auto file = dir_ / (std::string("ts-") + c.name + ".mkv");
+    testing::write_video(file, s);
+    const MediaResult all = hash(file);
+    ASSERT_TRUE(all.ok()) << all.error->what();
+    ASSERT_EQ(all.frames.size(), 60u) << "every frame that decodes is hashed";
+    const MediaResult honest = hash(plain);
+    for (size_t i = 0; i < 60; ++i) {
+      EXPECT_EQ(all.frames[i].index, static_cast<int64_t>(i));
+      if (i > 0) {
+        EXPECT_GT(all.frames[i].ts, all.frames[i - 1].ts);
+      }
+      EXPECT_EQ(all.frames[i].pdq, honest.frames[i].pdq) << i;  // in decode order
+    }
+    ASSERT_FALSE(all.warnings.empty());
+    EXPECT_EQ(all.warnings.back().code, "timestamps_repaired");
+    HashOptions one_a_second;
+    one_a_second.seconds_per_hash = 1;
+    const MediaResult sampled = hash(file, one_a_second);
+    ASSERT_TRUE(sampled.ok());
+    // Sampled on the repaired timeline (60 frames span about 2 s): the same
+    // frames as sampling the full run, two or three of them, not one.
+    FrameSampler sampler(1.0);
+    std::vector<int64_t> want;
+    for (const auto& f : all.frames)
+      if (sampler.take(f.ts)) want.push_back(f.index);
+    std::vector<int64_t> got;
+    for (const auto& f : sampled.frames) got.push_back(f.index);
+    EXPECT_EQ(got, want);
+    EXPECT_GE(got.size(), 2u);
+  }
+}
+
+// A limit reached mid-video keeps what was hashed (issue 14).
+TEST_F(VideoHashing, ALimitMidVideoKeepsTheFramesHashedSoFar) {
+  VideoSpec s = spec("matroska", "ffv1", "gray", 20);
+  const auto file = dir_ / "long.mkv";
+  testing::write_video(file, s);
+  HashOptions o = every_frame();
+  o.limits.max_frames = 8;
+  const MediaResult r = hash(file, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->code(), ErrorCode::kTooLarge);
+  EXPECT_TRUE(r.partial);
+  EXPECT_EQ(r.frames.size(), 8u);
+  const auto j = to_json(r);
+  EXPECT_EQ(j["status"], "error");
+  EXPECT_EQ(j["partial"], true);
+  EXPECT_EQ(j["frames"].size(), 8u);
+  EXPECT_FALSE(j["md5"].get<std::string>().empty());
 }
 
 TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {

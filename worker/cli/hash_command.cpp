@@ -37,7 +37,7 @@ struct HashCommand {
 
 std::string json_line(const MediaResult& r, const Matcher* matcher) {
   auto j = to_json(r);
-  if (matcher && r.ok()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
+  if (matcher && r.has_hashes()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
   return json_text(j);
 }
 

@@ -49,7 +49,11 @@ T number_field(const nlohmann::json& o, const char* key, T fallback) {
 }  // namespace
 
 std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r) {
-  if (!r.is_object() || text_field(r, "status") != "ok" || !r.contains("frames") || !r["frames"].is_array())
+  // Results with hashes: ok ones, and errors that kept the frames hashed
+  // before a limit stopped decoding ("partial").
+  const bool partial = r.is_object() && r.contains("partial") && r["partial"] == true;
+  if (!r.is_object() || (text_field(r, "status") != "ok" && !partial) || !r.contains("frames") ||
+      !r["frames"].is_array())
     return std::nullopt;
   MatchQuery q;
   q.video = text_field(r, "kind") == "video";

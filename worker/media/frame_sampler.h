@@ -35,6 +35,42 @@ class FrameSampler {
   double next_ = 0.0;
 };
 
+// The timeline frames are sampled and reported by: a frame's own timestamp
+// when the stream's timestamps are sane, and otherwise one frame interval
+// after the previous frame. Timestamps that are missing, repeated, going
+// backwards or jumping absurdly far (past the stream's duration, or by
+// more than kMaxGap) would otherwise let a few frames stand for a whole
+// video (an uploader's way to make a known video go unmatched): every frame
+// that decodes is hashed, in decode order, on a repaired timeline.
+class TimestampGuard {
+ public:
+  static constexpr double kMaxGap = 300.0;  // seconds between two frames
+
+  // fps: the stream's average rate (0: unknown, 30 is assumed);
+  // duration_s: the container's (0: unknown).
+  TimestampGuard(double fps, double duration_s)
+      : interval_(fps > 0 && fps < 1000 ? 1.0 / fps : 1.0 / 30), duration_(duration_s) {}
+
+  double operator()(std::optional<double> raw) {
+    const bool sane = raw && std::isfinite(*raw) && *raw >= 0 &&
+                      (!have_prev_ || (*raw > prev_ && *raw - prev_ <= kMaxGap)) &&
+                      (duration_ <= 0 || *raw <= duration_ + 10.0);
+    const double ts = sane ? *raw : (have_prev_ ? prev_ + interval_ : 0.0);
+    if (!sane) ++repaired_;
+    have_prev_ = true;
+    prev_ = ts;
+    return ts;
+  }
+  int64_t repaired() const { return repaired_; }
+
+ private:
+  double interval_;
+  double duration_;
+  double prev_ = 0;
+  bool have_prev_ = false;
+  int64_t repaired_ = 0;
+};
+
 // Decides, packet by packet before decoding, which frames the sampler may
 // take, so that the others can be skipped when no frame depends on them
 // (FFmpeg's skip_frame = AVDISCARD_NONREF: the decoder still decodes every
@@ -59,10 +95,16 @@ class SkipPlanner {
   // seconds from the stream's start; nullopt when it has none).
   void saw(std::optional<double> ts) {
     if (!on_) return;
-    if (!ts || seen_.count(*ts)) {
-      on_ = false;  // no timestamp, or two frames at one time: decode everything
+    // No timestamp, two frames at one time, a packet more than a second
+    // before the latest (further than B-frame reordering goes) or an absurd
+    // jump: the timeline will be repaired (TimestampGuard), so decode all.
+    if (!ts || seen_.count(*ts) || (have_max_ && *ts < max_ - 1.0) ||
+        (have_max_ && *ts > max_ + TimestampGuard::kMaxGap) || *ts < 0) {
+      on_ = false;
       return;
     }
+    max_ = have_max_ ? std::max(max_, *ts) : *ts;
+    have_max_ = true;
     seen_.insert({*ts, 0});
     auto [it, fresh] = earliest_.emplace(sampler_.bucket(*ts), *ts);
     if (!fresh && *ts < it->second) it->second = *ts;
@@ -82,7 +124,10 @@ class SkipPlanner {
 
   // The packet at `ts` was sent with skipping allowed (its frame may not
   // come out of the decoder).
-  void skip_requested(double ts) { skipped_.insert(ts); }
+  void skip_requested(double ts) {
+    skipped_.insert(ts);
+    asked_ = true;
+  }
 
   // The index of the next output frame, at `ts` (frames come out in
   // presentation order).
@@ -97,17 +142,23 @@ class SkipPlanner {
     return output_++ + skipped_before_;
   }
 
+  // Whether any frame was sent with skipping allowed.
+  bool skipped_any() const { return asked_; }
+
   // Frames of the stream so far: output, and skipped.
   int64_t frames() const { return output_ + skipped_before_ + static_cast<int64_t>(skipped_.size()); }
 
  private:
   FrameSampler sampler_;  // for its intervals only
   bool on_;
+  double max_ = 0;
+  bool have_max_ = false;
   std::map<double, double> earliest_;  // interval -> earliest timestamp known in it
   std::map<double, int> seen_;         // recent timestamps (repeats turn skipping off)
   std::multiset<double> skipped_;  // asked to skip and not (yet) seen come out
   int64_t output_ = 0;
   int64_t skipped_before_ = 0;
+  bool asked_ = false;
 };
 
 }  // namespace frameprint

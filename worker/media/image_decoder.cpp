@@ -23,10 +23,10 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
   const std::string fmt(image_format_name(probe.format));
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw MediaError(ErrorCode::kTooLarge, "image files over 2 GiB are not decoded");
-  if (probe.truncated)
-    throw MediaError(ErrorCode::kTruncated, fmt + " file is truncated (no end marker)");
   // The size must be known before decoding: an image whose header does not
   // state it (in a way we read the same as the decoder) is not decoded.
+  if ((probe.width <= 0 || probe.height <= 0) && probe.truncated)
+    throw MediaError(ErrorCode::kTruncated, fmt + " file is truncated before its picture size");
   if (probe.width <= 0 || probe.height <= 0)
     throw MediaError(ErrorCode::kDecodeFailed, "cannot read the " + fmt + " image's size from its header");
   check_picture_size(probe.width, probe.height, max_pixels, "image is");
@@ -37,6 +37,21 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
   if (!apply_exif_orientation) flags |= cv::IMREAD_IGNORE_ORIENTATION;
   cv::Mat img;
   try {
+    // A file cut at (or just before) its end marker decodes fully once the
+    // marker is back: libpng refuses a PNG without IEND and libjpeg reads a
+    // JPEG without EOI with a short tail. Data cut inside decodes as far as
+    // it goes (JPEG) or not at all (PNG).
+    std::vector<uint8_t> repaired;
+    if (probe.truncated && (probe.format == ImageFormat::kJpeg || probe.format == ImageFormat::kPng)) {
+      static constexpr uint8_t kEoi[] = {0xFF, 0xD9};
+      static constexpr uint8_t kIend[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+      const std::span<const uint8_t> end =
+          probe.format == ImageFormat::kJpeg ? std::span<const uint8_t>(kEoi) : std::span<const uint8_t>(kIend);
+      repaired.reserve(bytes.size() + end.size());
+      repaired.assign(bytes.begin(), bytes.end());
+      repaired.insert(repaired.end(), end.begin(), end.end());
+      bytes = repaired;
+    }
     const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
     img = cv::imdecode(buf, flags);
   } catch (const cv::Exception& e) {
@@ -45,11 +60,16 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
       throw MediaError(ErrorCode::kTooLarge, "cannot decode " + fmt + " image: its size is over the limit");
     throw MediaError(ErrorCode::kDecodeFailed, "cannot decode " + fmt + " image: " + e.err);
   }
+  if (img.empty() && probe.truncated)
+    throw MediaError(ErrorCode::kTruncated, fmt + " file is truncated (no end marker) and its pixels do not decode");
   if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))
     throw MediaError(ErrorCode::kDecodeFailed, "cannot decode " + fmt + " image (corrupt or unsupported variant)");
   check_picture_size(img.cols, img.rows, max_pixels, "image is");
 
   DecodedImage out;
+  // Hashed like a viewer shows it: what decodes (a decoder fills missing
+  // JPEG data grey); the result says the file was cut.
+  out.truncated = probe.truncated;
   out.width = img.cols;
   out.height = img.rows;
   out.channels = img.channels();

@@ -20,12 +20,15 @@ struct DecodedImage {
   int luma_width = 0;  // the plane that is hashed (at most 512x512)
   int luma_height = 0;
   std::vector<float> luma;
+  bool truncated = false;  // no end marker: hashed what decoded
 
   LumaPlane plane() const;
 };
 
 // Throws MediaError: kTooLarge (over max_pixels, judged from the header
-// before decoding when it can be read), kTruncated, kDecodeFailed.
+// before decoding when it can be read), kTruncated (cut, and nothing
+// decodes), kDecodeFailed. A cut file whose pixels decode is returned with
+// `truncated` set.
 DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe,
                           bool apply_exif_orientation, int64_t max_pixels);
 

@@ -30,6 +30,9 @@ void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const H
                 pdq::PdqBackend& backend, MediaResult& out) {
   const DecodedImage img = decode_image(bytes, probe, o.exif_orientation, o.limits.max_pixels);
   out.kind = MediaKind::kImage;
+  if (img.truncated)
+    out.warnings.push_back({"truncated", "the file has no end marker (cut short); hashed the picture as it "
+                                         "decodes, as a viewer would show it"});
   out.width = img.width;
   out.height = img.height;
   const pdq::PdqResult r =
@@ -37,14 +40,20 @@ void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const H
   out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
 }
 
+// Thrown when the timeline needed repair after frames were skipped on the
+// strength of the raw timestamps: decode again, every frame.
+struct DecodeAgainWithoutSkipping {};
+
 void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
-                MediaResult& out) {
+                MediaResult& out, bool allow_skipping) {
   // The backend decides where frames are decoded: NVDEC on its device, or
   // the CPU for a host backend.
   DecoderSettings settings;
   settings.threads = o.decoder_threads;
   settings.nvdec_device = backend.cuda_device();
-  settings.seconds_per_hash = o.seconds_per_hash;  // frames the sampler cannot take are skipped
+  // Frames the sampler cannot take are not decoded (unless the timeline is
+  // being repaired).
+  settings.seconds_per_hash = allow_skipping ? o.seconds_per_hash : 0.0;
   // Frames are staged out of the decoder's surfaces as they come: the
   // decoder needs only the sources still being copied, not a batch.
   settings.nvdec_surfaces = pdq::kMaxHeldSources + 1;
@@ -76,8 +85,12 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     requests.clear();
     sampled.clear();
   };
+  // A limit reached mid-stream (time, frame count, an oversized frame) ends
+  // decoding, but the frames hashed so far stay in the result (partial).
+  try {
   while (dec.next(frame)) {
     ++decoded;
+    if (dec.repaired_timestamps() > 0 && dec.skipped_frames()) throw DecodeAgainWithoutSkipping{};
     if (!sampler.take(frame.ts)) continue;
     LumaPlane plane = frame.plane;
     if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
@@ -89,8 +102,18 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     out.height = orient.transpose ? frame.plane.width : frame.plane.height;
     if (requests.size() == batch) flush();
   }
+  } catch (const MediaError&) {
+    flush();
+    throw;
+  }
   flush();
   out.decoder = dec.info().decoder;  // may have fallen back while decoding
+  if (dec.repaired_timestamps() > 0)
+    out.warnings.push_back({"timestamps_repaired",
+                            std::to_string(dec.repaired_timestamps()) +
+                                " frames had missing, repeated, backward or absurd timestamps; each was placed "
+                                "one frame interval after the frame before it, and every frame that decoded "
+                                "was sampled on that timeline"});
   if (!dec.info().nvdec_fallback.empty())
     out.warnings.push_back({"nvdec_fallback", dec.info().nvdec_fallback + "; decoded on the CPU"});
   if (decoded > 0 && out.frames.empty())
@@ -136,7 +159,15 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
       const auto probe = probe_image(bytes);  // the whole file: size, truncation
       hash_image(bytes, *probe, options, backend, out);
     } else {
-      hash_video(source, options, backend, out);
+      try {
+        hash_video(source, options, backend, out, true);
+      } catch (const DecodeAgainWithoutSkipping&) {
+        MediaResult again;
+        again.md5 = out.md5;
+        again.sha256 = out.sha256;
+        out = std::move(again);
+        hash_video(source, options, backend, out, false);
+      }
     }
   } catch (const MediaError& e) {
     out.error = e;
@@ -145,7 +176,14 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
   } catch (const std::exception& e) {
     out.error = MediaError(ErrorCode::kInternal, std::string("internal error: ") + e.what());
   }
-  if (out.error) out.frames.clear();
+  // Frames hashed before a limit stopped a video are kept: a long upload
+  // must not go unmatched because its end is over a limit.
+  if (out.error) {
+    const ErrorCode c = out.error->code();
+    out.partial = !out.frames.empty() && (c == ErrorCode::kTimeout || c == ErrorCode::kTooLarge ||
+                                          c == ErrorCode::kDecodeFailed);
+    if (!out.partial) out.frames.clear();
+  }
   return out;
 }
 

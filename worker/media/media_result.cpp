@@ -20,13 +20,17 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   if (r.error) {
     j["status"] = "error";
     j["error"] = {{"code", error_code_name(r.error->code())}, {"message", r.error->what()}};
-    if (!r.md5.empty()) {
-      j["md5"] = r.md5;
-      j["sha256"] = r.sha256;
+    if (!r.partial) {
+      if (!r.md5.empty()) {
+        j["md5"] = r.md5;
+        j["sha256"] = r.sha256;
+      }
+      return j;
     }
-    return j;
+    j["partial"] = true;  // the frames below were hashed before the error stopped decoding
+  } else {
+    j["status"] = "ok";
   }
-  j["status"] = "ok";
   j["kind"] = r.kind == MediaKind::kImage ? "image" : "video";
   j["md5"] = r.md5;
   j["sha256"] = r.sha256;

@@ -49,8 +49,12 @@ struct MediaResult {
 
   std::vector<FrameHash> frames;
   std::vector<MediaWarning> warnings;  // e.g. corrupt packets skipped
+  // With an error: the frames before a limit stopped decoding are kept.
+  bool partial = false;
 
   bool ok() const { return !error.has_value(); }
+  // Whether there are hashes to match (ok, or partial).
+  bool has_hashes() const { return !frames.empty() && (ok() || partial); }
 };
 
 // One JSON object in the documented schema (docs/output.md), keys in a

@@ -40,7 +40,7 @@ struct VideoDecoder::State {
   bool flushing = false;
   bool finished = false;
   int64_t start_pts = AV_NOPTS_VALUE;
-  double last_ts = -1;
+  TimestampGuard guard{0, 0};
   bool cuda_offered = false;    // get_format was offered (and took) the CUDA format
   bool restart_on_cpu = false;  // the decoder cannot go on without NVDEC
 
@@ -54,7 +54,7 @@ struct VideoDecoder::State {
   }
   static AVPixelFormat pick_format(AVCodecContext* ctx, const AVPixelFormat* formats);
   bool receive(VideoFrame& out);
-  double timestamp(const AVFrame* f);
+  std::optional<double> timestamp(const AVFrame* f);
   std::optional<double> packet_ts(const AVPacket* p) const;
   bool send_next_packet();
 };
@@ -98,6 +98,7 @@ void VideoDecoder::State::open_decoder(bool want_nvdec) {
   start_pts = input->stream()->start_time;
   // Packets are timed against the stream's start; without one, decode all.
   planner = SkipPlanner(start_pts == AV_NOPTS_VALUE ? 0.0 : settings.seconds_per_hash);
+  guard = TimestampGuard(info.fps, info.duration_s);
   window.clear();
   input_done = false;
   const AVCodecID id = input->stream()->codecpar->codec_id;
@@ -180,20 +181,14 @@ AVPixelFormat VideoDecoder::State::pick_format(AVCodecContext* ctx, const AVPixe
   return AV_PIX_FMT_NONE;
 }
 
-// Seconds from the stream's start, from the frame's PTS; frames without one
-// follow the previous frame by one frame interval.
-double VideoDecoder::State::timestamp(const AVFrame* f) {
+// Seconds from the stream's start, from the frame's PTS (nullopt without
+// one, or when it cannot be subtracted).
+std::optional<double> VideoDecoder::State::timestamp(const AVFrame* f) {
   const int64_t pts = f->best_effort_timestamp;
   if (pts != AV_NOPTS_VALUE && start_pts == AV_NOPTS_VALUE) start_pts = pts;
-  double ts;
   int64_t since_start = 0;
-  if (pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(pts, start_pts, &since_start)) {
-    ts = static_cast<double>(since_start) * av_q2d(input->stream()->time_base);
-  } else {
-    ts = last_ts < 0 ? 0.0 : last_ts + (info.fps > 0 ? 1.0 / info.fps : 0.0);
-  }
-  last_ts = ts;
-  return ts;
+  if (pts == AV_NOPTS_VALUE || __builtin_sub_overflow(pts, start_pts, &since_start)) return std::nullopt;
+  return static_cast<double>(since_start) * av_q2d(input->stream()->time_base);
 }
 
 bool VideoDecoder::State::receive(VideoFrame& out) {
@@ -221,8 +216,9 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
       // Decoders conceal damage (and still return the frame); count it.
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++concealed;
       check_picture_size(frame->width, frame->height, limits.max_pixels);
-      out.ts = timestamp(frame.get());
-      out.index = planner.index_of(out.ts);
+      const std::optional<double> raw = timestamp(frame.get());
+      out.ts = guard(raw);
+      out.index = planner.index_of(raw ? *raw : out.ts);
       out.plane = luma.plane(frame.get());
       out.hold.reset();
       if (out.plane.location == MemoryLocation::kDevice) {
@@ -311,6 +307,8 @@ bool VideoDecoder::next(VideoFrame& frame) {
 int64_t VideoDecoder::corrupt_packets() const { return s_->corrupt; }
 int64_t VideoDecoder::decoded_frames() const { return s_->decoded; }
 int64_t VideoDecoder::stream_frames() const { return s_->planner.frames(); }
+int64_t VideoDecoder::repaired_timestamps() const { return s_->guard.repaired(); }
+bool VideoDecoder::skipped_frames() const { return s_->planner.skipped_any(); }
 int64_t VideoDecoder::concealed_frames() const { return s_->concealed; }
 int64_t VideoDecoder::indexed_frames() const { return s_->input->indexed_frames(); }
 bool VideoDecoder::read_error() const { return s_->input->read_error(); }

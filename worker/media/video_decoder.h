@@ -31,7 +31,9 @@ struct DecoderSettings {
 
 struct VideoFrame {
   int64_t index = 0;  // among the stream's frames in presentation order, from 0
-  double ts = 0;      // seconds from the stream's start, from the frame's PTS
+  // Seconds from the stream's start: the frame's PTS when the stream's
+  // timestamps are sane, else repaired (TimestampGuard in frame_sampler.h).
+  double ts = 0;
   LumaPlane plane;    // valid until the next call to next(), or while `hold` is kept
   // For frames in device memory: keeps the decoder's surface (and so the
   // plane) alive until released, so callers can batch them without copying.
@@ -60,6 +62,10 @@ class VideoDecoder {
   int64_t decoded_frames() const;
   // Frames of the stream read so far, decoded or skipped.
   int64_t stream_frames() const;
+  // Frames whose timestamps had to be repaired so far.
+  int64_t repaired_timestamps() const;
+  // Whether frames were sent to the decoder with skipping allowed.
+  bool skipped_frames() const;
   // Frames the decoder returned with damage concealed (flagged corrupt).
   int64_t concealed_frames() const;
   // Frames the container's index lists (0 when it has none, e.g. Matroska).
