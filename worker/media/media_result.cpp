@@ -22,6 +22,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
     j["error"] = {{"code", error_code_name(r.error->code())}, {"message", r.error->what()}};
     if (!r.md5.empty()) {
       j["md5"] = r.md5;
+      j["sha1"] = r.sha1;
       j["sha256"] = r.sha256;
     }
     return j;
@@ -29,6 +30,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   j["status"] = "ok";
   j["kind"] = r.kind == MediaKind::kImage ? "image" : "video";
   j["md5"] = r.md5;
+  j["sha1"] = r.sha1;
   j["sha256"] = r.sha256;
   j["width"] = r.width;
   j["height"] = r.height;
