@@ -382,8 +382,9 @@ TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
   const auto media = make_images("media", 2);
   const auto list = dir_ / "known.txt";
   dir_.write("known.txt", {});
-  // Noise images have low PDQ quality; compare them anyway.
-  ChildProcess& w = start_worker({"--min-quality", "0", "--list", "pdq:" + list.string()});
+  // Noise images have low PDQ quality; compare them anyway. The list starts
+  // empty, which the worker accepts only when told to.
+  ChildProcess& w = start_worker({"--min-quality", "0", "--allow-empty-list", "--list", "pdq:" + list.string()});
   ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
   auto first = lines_of(submit({"--timeout", "30", media.string()}).out);
   ASSERT_EQ(first.size(), 2u);
