@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ipc/common/build_info.h"
 #include "ipc/common/logging.h"
 
 #include "ipc/broker_server.h"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   int heartbeat_ms = static_cast<int>(config.broker.heartbeat.count());
   bool verbose = false;
   CLI::App app{"frameprint-broker: routes hashing jobs from producers to workers (Majordomo, ZeroMQ RFC 7)"};
+  app.set_version_flag("--version", [] { return version_text("frameprint-broker"); });
   app.add_option("--frontend", config.frontend, "Endpoint clients connect to")->capture_default_str();
   app.add_option("--backend", config.backend, "Endpoint workers connect to")->capture_default_str();
   app.add_option("--metrics", config.metrics, "Serve Prometheus metrics on HOST:PORT");
