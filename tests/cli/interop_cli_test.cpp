@@ -1,6 +1,6 @@
 // frameprint beside the hash-sharing ecosystem's tools, as a user runs it:
-// threatexchange-style and CSV output read back as lists, and --version on
-// every program.
+// threatexchange-style and CSV output read back as lists, standard input
+// and --files-from as inputs, and --version on every program.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -69,9 +69,9 @@ class InteropCli : public ::testing::Test {
     testing::write_video(clip_, s);
     dir_.write("media/broken.jpg", {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3});
   }
-  testing::ProcessResult run(std::vector<std::string> args) {
+  testing::ProcessResult run(std::vector<std::string> args, const std::filesystem::path& stdin_file = {}) {
     args.insert(args.begin(), FRAMEPRINT_CLI);
-    return testing::run_process(args, 120);
+    return testing::run_process(args, 120, stdin_file);
   }
   testing::TempDir dir_;
   std::filesystem::path photo_, clip_;
@@ -155,6 +155,63 @@ TEST_F(InteropCli, CsvOutputHasAHeaderAndOneRowPerFrame) {
   EXPECT_EQ(run({"hash", "--format", "csv", "--list", "md5:" + (dir_ / "lists/k.txt").string(), clip_.string()})
                 .exit_code,
             1);
+}
+
+TEST_F(InteropCli, DashReadsOneFileFromStandardInput) {
+  const auto file = lines_of(run({"hash", photo_.string()}).out).at(0);
+  const auto r = run({"hash", "-"}, photo_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto piped = lines_of(r.out).at(0);
+  EXPECT_EQ(piped["path"], "-");
+  EXPECT_EQ(piped["md5"], file["md5"]);
+  EXPECT_EQ(piped["sha1"], file["sha1"]);
+  EXPECT_EQ(piped["frames"], file["frames"]);
+
+  const auto big = run({"hash", "--max-bytes", "100", "-"}, photo_);
+  EXPECT_EQ(big.exit_code, 2);
+  const auto refused = lines_of(big.out).at(0);
+  EXPECT_EQ(refused["error"]["code"], "too_large");
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("--max-bytes"), std::string::npos);
+
+  EXPECT_EQ(lines_of(run({"hash", "-"}).out).at(0)["error"]["code"], "empty_file");  // /dev/null
+  EXPECT_EQ(run({"hash", "-", "-"}, photo_).exit_code, 1);
+}
+
+TEST_F(InteropCli, FilesFromListsPathsByLineOrByNul) {
+  const std::string a = photo_.string(), b = clip_.string();
+  dir_.write("by-line.txt", bytes_of(a + "\r\n\n" + b + "\n"));  // CR LF and a blank line
+  const auto r = run({"hash", "--files-from", (dir_ / "by-line.txt").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["path"], a);
+  EXPECT_EQ(lines[1]["path"], b);
+
+  std::string nul = b + '\0' + a + '\0';
+  dir_.write("by-nul.txt", bytes_of(nul));
+  lines = lines_of(run({"hash", "-0", "--files-from", (dir_ / "by-nul.txt").string()}).out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["path"], b);
+  EXPECT_EQ(lines[1]["path"], a);
+
+  // From standard input, after the paths on the command line; a missing file is a result.
+  dir_.write("stdin.txt", bytes_of(a + "\n" + (dir_ / "nope.png").string() + "\n"));
+  const auto s = run({"hash", "--files-from", "-", b}, dir_ / "stdin.txt");
+  EXPECT_EQ(s.exit_code, 2);
+  lines = lines_of(s.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["path"], b);
+  EXPECT_EQ(lines[1]["path"], a);
+  EXPECT_EQ(lines[2]["error"]["code"], "io_error");
+
+  // Not a list of paths: usage errors with the entry's place.
+  dir_.write("long.txt", bytes_of(std::string(5000, 'x') + "\n"));
+  const auto bad = run({"hash", "--files-from", (dir_ / "long.txt").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("long.txt:1: longer than a path may be"), std::string::npos) << bad.err;
+  EXPECT_NE(run({"hash", "--files-from", (dir_ / "by-nul.txt").string()}).err.find("need -0"), std::string::npos);
+  EXPECT_EQ(run({"hash", "--files-from", "-", "-"}, dir_ / "stdin.txt").exit_code, 1);
+  EXPECT_EQ(run({"hash"}).exit_code, 1);
 }
 
 TEST_F(InteropCli, EveryProgramSaysItsVersion) {

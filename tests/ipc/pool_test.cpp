@@ -80,10 +80,11 @@ class Pool : public ::testing::Test {
     return n;
   }
 
-  testing::ProcessResult submit(std::vector<std::string> args, double timeout_s = 120) {
+  testing::ProcessResult submit(std::vector<std::string> args, double timeout_s = 120,
+                                const std::filesystem::path& stdin_file = {}) {
     std::vector<std::string> argv = {FRAMEPRINT_CLI, "submit", "--broker", frontend_};
     argv.insert(argv.end(), args.begin(), args.end());
-    return testing::run_process(argv, timeout_s);
+    return testing::run_process(argv, timeout_s, stdin_file);
   }
 
   // n small distinct PNGs under dir/name/.
@@ -375,6 +376,30 @@ TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {
   std::set<std::string> new_paths = {lines[2].at("path"), lines[3].at("path")};
   EXPECT_TRUE(new_paths.count(b));
   EXPECT_FALSE(new_paths.count(a));
+}
+
+TEST_F(Pool, SubmitTakesStandardInputAndFilesFrom) {
+  start_broker();
+  start_worker();
+  const auto media = make_images("media", 3);
+  const std::string a = (media / "img1000.png").string(), b = (media / "img1001.png").string();
+  const std::string list = a + '\0' + b + '\0';
+  dir_.write("paths.nul", std::vector<uint8_t>(list.begin(), list.end()));
+  // "-" sends standard input's bytes (inline, even with --by-path); the listed files follow.
+  const auto r = submit({"--timeout", "30", "-0", "--files-from", (dir_ / "paths.nul").string(), "-"}, 120,
+                        media / "img1002.png");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto results = by_path(lines_of(r.out));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results.at(a).at("status"), "ok");
+  EXPECT_EQ(results.at(b).at("status"), "ok");
+  const auto local = lines_of(testing::run_process({FRAMEPRINT_CLI, "hash", (media / "img1002.png").string()}).out);
+  EXPECT_EQ(results.at("-").at("sha1"), local.at(0).at("sha1"));
+  EXPECT_EQ(results.at("-").at("frames"), local.at(0).at("frames"));
+
+  const auto big = submit({"--timeout", "30", "--max-bytes", "10", "-"}, 120, media / "img1002.png");
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_EQ(lines_of(big.out).at(0).at("error").at("code"), "too_large");
 }
 
 TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {

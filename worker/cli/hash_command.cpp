@@ -1,5 +1,7 @@
 #include "worker/cli/hash_command.h"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -25,7 +27,8 @@ namespace {
 
 struct HashCommand {
   HashOptions options;
-  std::vector<std::string> paths;
+  InputArgs input_args;
+  uint64_t max_bytes = uint64_t{1} << 30;  // standard input
   std::string format = "jsonl";
   std::string output_dir;
   int jobs = 1;
@@ -35,6 +38,7 @@ struct HashCommand {
   std::string device = "auto";
 
   int run();
+  MediaResult hash_stdin(pdq::PdqBackend& backend) const;
 };
 
 std::string json_line(const MediaResult& r, const Matcher* matcher) {
@@ -143,6 +147,19 @@ class ResultWriter {
   std::set<std::string> used_;
 };
 
+// "-": one file's bytes from standard input, at most --max-bytes of them.
+MediaResult HashCommand::hash_stdin(pdq::PdqBackend& backend) const {
+  MediaResult r;
+  try {
+    MediaSource source = MediaSource::from_bytes(read_to_end(STDIN_FILENO, max_bytes));
+    r = hash_media(source, options, backend);
+  } catch (const MediaError& e) {
+    r.error = e;
+  }
+  r.path = "-";
+  return r;
+}
+
 int HashCommand::run() {
   if (!output_dir.empty() && format != "vpdq") {
     std::cerr << "frameprint hash: --output-dir goes with --format vpdq\n";
@@ -152,8 +169,15 @@ int HashCommand::run() {
     std::cerr << "frameprint hash: matches are written with --format jsonl only; match later with frameprint match\n";
     return 1;
   }
-  if (format == "vpdq" && output_dir.empty() && paths.size() != 1) {
-    std::cerr << "frameprint hash: --format vpdq writes to stdout for one video only; give --output-dir for several\n";
+  std::vector<InputFile> inputs;
+  try {
+    inputs = gather_inputs(input_args);
+  } catch (const std::exception& e) {
+    std::cerr << "frameprint hash: " << e.what() << '\n';
+    return 1;
+  }
+  if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
+    std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
     return 1;
   }
   if (!output_dir.empty()) {
@@ -174,11 +198,6 @@ int HashCommand::run() {
     return 1;
   }
   if (!backend_choice.notice.empty()) spdlog::info("{}", backend_choice.notice);
-  const std::vector<InputFile> inputs = expand_inputs(paths);
-  if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
-    std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
-    return 1;
-  }
   options.decoder_threads = threads;
 
   Progress progress(inputs.size());
@@ -188,6 +207,7 @@ int HashCommand::run() {
     std::shared_ptr<pdq::PdqBackend> backend = backend_choice.make();  // one per thread
     return [this, &inputs, backend](size_t i) {
       const InputFile& in = inputs[i];
+      if (in.from_stdin) return hash_stdin(*backend);
       if (in.problem.empty()) return hash_file(in.file, in.display, options, *backend);
       MediaResult r;
       r.path = in.display;
@@ -209,7 +229,10 @@ int HashCommand::run() {
 std::function<int()> add_hash_command(CLI::App& app) {
   auto cmd = std::make_shared<HashCommand>();
   CLI::App* sub = app.add_subcommand("hash", "Hash images and videos (PDQ / vPDQ, MD5, SHA-256)");
-  sub->add_option("paths", cmd->paths, "Files or directories (searched recursively)")->required();
+  add_input_options(*sub, cmd->input_args);
+  sub->add_option("--max-bytes", cmd->max_bytes, "Largest input read from standard input (-)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   options::add_hashing_options(*sub, cmd->options);
   options::add_match_options(*sub, cmd->match);
   sub->add_option("--format", cmd->format,
