@@ -1,6 +1,7 @@
 // frameprint beside the hash-sharing ecosystem's tools, as a user runs it:
-// threatexchange-style and CSV output read back as lists, standard input
-// and --files-from as inputs, and --version on every program.
+// threatexchange-style and CSV output read back as lists, lists in the
+// ecosystem's formats, standard input and --files-from as inputs, and
+// --version on every program.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -212,6 +213,51 @@ TEST_F(InteropCli, FilesFromListsPathsByLineOrByNul) {
   EXPECT_NE(run({"hash", "--files-from", (dir_ / "by-nul.txt").string()}).err.find("need -0"), std::string::npos);
   EXPECT_EQ(run({"hash", "--files-from", "-", "-"}, dir_ / "stdin.txt").exit_code, 1);
   EXPECT_EQ(run({"hash"}).exit_code, 1);
+}
+
+TEST_F(InteropCli, EcosystemListsStatsAndLimits) {
+  const auto j = lines_of(run({"hash", photo_.string()}).out).at(0);
+  const std::string pdq = j["frames"][0]["pdq"];
+  dir_.write("results.jsonl", bytes_of(j.dump() + "\n"));
+  const std::string results = (dir_ / "results.jsonl").string();
+
+  // pdq-photo-hasher output, the hash in upper case, with a CR LF and a byte order mark.
+  std::string upper = pdq;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  dir_.write("lists/hasher.txt", bytes_of("\xEF\xBB\xBF" + upper + ",100,photos/original.jpg\r\n"));
+  const std::string hasher = "pdq:" + (dir_ / "lists/hasher.txt").string();
+  const auto m = run({"match", "--list", hasher, results});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const auto hit = lines_of(m.out).at(0)["matches"].at(0);
+  EXPECT_EQ(hit["id"], "photos/original.jpg");
+  EXPECT_EQ(hit["list_quality"], 100);
+
+  const auto stats = run({"match", "--list-stats", "--list", hasher});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto st = lines_of(stats.out).at(0);
+  EXPECT_EQ(st["format"], "pdq-hasher");
+  EXPECT_EQ(st["entries"]["pdq"], 1);
+  EXPECT_EQ(st["uppercase"], 1);
+  EXPECT_EQ(st["bom"], true);
+  EXPECT_EQ(st["crlf_lines"], 1);
+
+  // An empty list is refused unless allowed.
+  dir_.write("lists/empty.txt", bytes_of("# to be filled\n"));
+  const std::string empty = "pdq:" + (dir_ / "lists/empty.txt").string();
+  const auto refused = run({"match", "--list", empty, results});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--allow-empty-list"), std::string::npos) << refused.err;
+  const auto allowed = run({"match", "--allow-empty-list", "--list", empty, results});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_TRUE(lines_of(allowed.out).at(0)["matches"].empty());
+
+  // A hostile one-line list: refused at the line limit, not echoed.
+  dir_.write("lists/huge.txt", std::vector<uint8_t>((size_t{16} << 20) + 100, 'A'));
+  const auto huge = run({"hash", "--list", "pdq:" + (dir_ / "lists/huge.txt").string(), photo_.string()});
+  EXPECT_EQ(huge.exit_code, 1);
+  EXPECT_NE(huge.err.find("huge.txt:1: line longer than 16777216 bytes"), std::string::npos) << huge.err.substr(0, 500);
+  EXPECT_LT(huge.err.size(), 500u);
+  EXPECT_TRUE(huge.out.empty());
 }
 
 TEST_F(InteropCli, EveryProgramSaysItsVersion) {
