@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ipc/common/build_info.h"
 #include "ipc/common/logging.h"
 
 #include "ipc/broker_server.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   bool verbose = false, insecure = false;
   std::string curve_key;
   CLI::App app{"frameprint-broker: routes hashing jobs from producers to workers (Majordomo, ZeroMQ RFC 7)"};
+  app.set_version_flag("--version", [] { return version_text("frameprint-broker"); });
   app.add_option("--frontend", config.frontend, "Endpoint clients connect to")->capture_default_str();
   app.add_option("--backend", config.backend, "Endpoint workers connect to")->capture_default_str();
   app.add_option("--metrics", config.metrics, "Serve Prometheus metrics on HOST:PORT");

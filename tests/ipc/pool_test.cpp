@@ -80,10 +80,11 @@ class Pool : public ::testing::Test {
     return n;
   }
 
-  testing::ProcessResult submit(std::vector<std::string> args, double timeout_s = 120) {
+  testing::ProcessResult submit(std::vector<std::string> args, double timeout_s = 120,
+                                const std::filesystem::path& stdin_file = {}) {
     std::vector<std::string> argv = {FRAMEPRINT_CLI, "submit", "--broker", frontend_};
     argv.insert(argv.end(), args.begin(), args.end());
-    return testing::run_process(argv, timeout_s);
+    return testing::run_process(argv, timeout_s, stdin_file);
   }
 
   // n small distinct PNGs under dir/name/.
@@ -505,13 +506,38 @@ TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {
   EXPECT_FALSE(new_paths.count(a));
 }
 
+TEST_F(Pool, SubmitTakesStandardInputAndFilesFrom) {
+  start_broker();
+  start_worker();
+  const auto media = make_images("media", 3);
+  const std::string a = (media / "img1000.png").string(), b = (media / "img1001.png").string();
+  const std::string list = a + '\0' + b + '\0';
+  dir_.write("paths.nul", std::vector<uint8_t>(list.begin(), list.end()));
+  // "-" sends standard input's bytes (inline, even with --by-path); the listed files follow.
+  const auto r = submit({"--timeout", "30", "-0", "--files-from", (dir_ / "paths.nul").string(), "-"}, 120,
+                        media / "img1002.png");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto results = by_path(lines_of(r.out));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results.at(a).at("status"), "ok");
+  EXPECT_EQ(results.at(b).at("status"), "ok");
+  const auto local = lines_of(testing::run_process({FRAMEPRINT_CLI, "hash", (media / "img1002.png").string()}).out);
+  EXPECT_EQ(results.at("-").at("sha1"), local.at(0).at("sha1"));
+  EXPECT_EQ(results.at("-").at("frames"), local.at(0).at("frames"));
+
+  const auto big = submit({"--timeout", "30", "--max-bytes", "10", "-"}, 120, media / "img1002.png");
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_EQ(lines_of(big.out).at(0).at("error").at("code"), "too_large");
+}
+
 TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
   start_broker();
   const auto media = make_images("media", 2);
   const auto list = dir_ / "known.txt";
   dir_.write("known.txt", {});
-  // Noise images have low PDQ quality; compare them anyway.
-  ChildProcess& w = start_worker({"--min-quality", "0", "--list", "pdq:" + list.string()});
+  // Noise images have low PDQ quality; compare them anyway. The list starts
+  // empty, which the worker accepts only when told to.
+  ChildProcess& w = start_worker({"--min-quality", "0", "--allow-empty-list", "--list", "pdq:" + list.string()});
   ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
   auto first = lines_of(submit({"--timeout", "30", media.string()}).out);
   ASSERT_EQ(first.size(), 2u);

@@ -13,13 +13,15 @@
 
 namespace frameprint::testing {
 
-ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s) {
+ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s,
+                          const std::filesystem::path& stdin_file) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
   pid_t pid = -1;
   try {
     pid = spawn(argv, [&](posix_spawn_file_actions_t* fa) {
+      if (!stdin_file.empty()) posix_spawn_file_actions_addopen(fa, 0, stdin_file.c_str(), O_RDONLY, 0);
       posix_spawn_file_actions_adddup2(fa, out_pipe[1], 1);
       posix_spawn_file_actions_adddup2(fa, err_pipe[1], 2);
     });

@@ -2,6 +2,7 @@
 // exercise the real executables.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,9 @@ struct ProcessResult {
   std::string err;
 };
 
-// argv[0] is the program. Kills it after timeout_s seconds.
-ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s = 120);
+// argv[0] is the program. Kills it after timeout_s seconds. Standard input
+// is `stdin_file` when given, else /dev/null.
+ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s = 120,
+                          const std::filesystem::path& stdin_file = {});
 
 }  // namespace frameprint::testing

@@ -17,13 +17,15 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// Published test vectors: RFC 1321 (MD5) and FIPS 180-2 (SHA-256).
+// Published test vectors: RFC 1321 (MD5) and FIPS 180-2 (SHA-1, SHA-256).
 TEST(Digest, MatchesPublishedTestVectors) {
   const FileDigests abc = compute_digests(bytes_of("abc"));
   EXPECT_EQ(abc.md5, "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(abc.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(abc.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const FileDigests empty = compute_digests(std::span<const uint8_t>{});
   EXPECT_EQ(empty.md5, "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(empty.sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
   EXPECT_EQ(empty.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
@@ -33,6 +35,7 @@ TEST(Digest, LongInputSpanningManyChunks) {
   const FileDigests d = compute_digests(bytes_of(million));
   EXPECT_EQ(d.sha256, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   EXPECT_EQ(d.md5, "7707d6ae4e027c70eea2a935c2296f21");
+  EXPECT_EQ(d.sha1, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
 }
 
 TEST(Digest, StreamingOverAFileEqualsHashingTheBytes) {
@@ -45,6 +48,7 @@ TEST(Digest, StreamingOverAFileEqualsHashingTheBytes) {
   const FileDigests streamed = compute_digests(file);
   const FileDigests direct = compute_digests(std::span<const uint8_t>(bytes));
   EXPECT_EQ(streamed.md5, direct.md5);
+  EXPECT_EQ(streamed.sha1, direct.sha1);
   EXPECT_EQ(streamed.sha256, direct.sha256);
 }
 

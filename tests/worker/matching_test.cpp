@@ -55,18 +55,26 @@ TEST_F(Matching, ListsInEveryFormatLoad) {
   });
   ASSERT_EQ(lists.pdq.size(), 1u);
   EXPECT_EQ(lists.pdq[0].name, "known");
-  EXPECT_EQ(lists.pdq[0].ids, (std::vector<std::string>{"3", "case-17"}));  // default id: line number
+  ASSERT_EQ(lists.pdq[0].entries.first.size(), 2u);
+  EXPECT_EQ(lists.pdq[0].entries.first[0].id_text(), "3");  // default id: line number
+  EXPECT_EQ(lists.pdq[0].entries.first[1].id_text(), "case-17");
   ASSERT_EQ(lists.digests.size(), 2u);
-  EXPECT_EQ(lists.digests[0].ids.count("d41d8cd98f00b204e9800998ecf8427e"), 1u);
+  EXPECT_EQ(lists.digests[0].index.count("d41d8cd98f00b204e9800998ecf8427e"), 1u);
   ASSERT_EQ(lists.vpdq.size(), 1u);
   ASSERT_EQ(lists.vpdq[0].videos.size(), 1u);
-  EXPECT_EQ(lists.vpdq[0].videos[0].id, "clip");
-  EXPECT_EQ(lists.vpdq[0].videos[0].frames[1].quality, 90);
+  EXPECT_EQ(lists.vpdq[0].entries.first[0].id_text(), "clip");
+  EXPECT_EQ(lists.vpdq[0].videos[0][1].quality, 90);
   EXPECT_EQ(lists.vpdq[0].frames.size(), 2u);
 
-  const auto empty = HashLists::load({spec("pdq:empty.txt", "# nothing yet\n"), spec("md5:none.txt", "")});
-  EXPECT_EQ(empty.pdq[0].index.size(), 0u);
-  const Matcher m(HashLists::load({spec("pdq:empty2.txt", "")}), {});
+  // An empty list is an error, unless allowed.
+  EXPECT_THROW(HashLists::load({spec("pdq:empty.txt", "# nothing yet\n")}), ListError);
+  ListLoadOptions allow;
+  allow.allow_empty = true;
+  const auto empty = HashLists::load({spec("pdq:empty.txt", "# nothing yet\n"), spec("md5:none.txt", "")}, allow);
+  EXPECT_TRUE(empty.pdq.empty());
+  ASSERT_EQ(empty.stats.size(), 2u);
+  EXPECT_EQ(empty.stats[0].total_entries(), 0u);
+  const Matcher m(HashLists::load({spec("pdq:empty2.txt", "")}, allow), {});
   EXPECT_TRUE(m.matches(image(a)).empty());
 }
 

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ipc/common/build_info.h"
 #include "ipc/common/logging.h"
 
 extern "C" {
@@ -14,10 +15,12 @@ extern "C" {
 #include "worker/cli/keygen_command.h"
 #include "worker/cli/match_command.h"
 #include "worker/cli/submit_command.h"
+#include "worker/media/library_versions.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return frameprint::version_text("frameprint", frameprint::media_library_versions()); });
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
   auto run_hash = frameprint::cli::add_hash_command(app);

@@ -1,5 +1,9 @@
 #include "worker/cli/hash_command.h"
 
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -23,7 +27,8 @@ namespace {
 
 struct HashCommand {
   HashOptions options;
-  std::vector<std::string> paths;
+  InputArgs input_args;
+  uint64_t max_bytes = uint64_t{1} << 30;  // standard input
   std::string format = "jsonl";
   std::string output_dir;
   int jobs = 1;
@@ -33,6 +38,7 @@ struct HashCommand {
   std::string device = "auto";
 
   int run();
+  MediaResult hash_stdin(pdq::PdqBackend& backend) const;
 };
 
 std::string json_line(const MediaResult& r, const Matcher* matcher) {
@@ -41,10 +47,54 @@ std::string json_line(const MediaResult& r, const Matcher* matcher) {
   return json_text(j);
 }
 
+// A timestamp as the JSON output gives it: microseconds, shortest form.
+std::string seconds_text(double ts) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::round(ts * 1e6) / 1e6);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(ts);
+}
+
+// A CSV field, quoted when it must be (RFC 4180).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+const char kCsvHeader[] = "path,kind,index,ts,quality,pdq,md5,sha1,sha256";
+
+// One row per hashed frame (an image has one).
+std::string csv_rows(const MediaResult& r) {
+  std::string out;
+  const std::string head = csv_field(r.path) + "," + (r.kind == MediaKind::kImage ? "image" : "video") + ",";
+  for (const FrameHash& f : r.frames)
+    out += head + std::to_string(f.index) + "," + seconds_text(f.ts) + "," + std::to_string(f.quality) + "," +
+           f.pdq.to_hex() + "," + r.md5 + "," + r.sha1 + "," + r.sha256 + "\n";
+  return out;
+}
+
+// What `threatexchange hash` prints: `pdq <hex>` for a photo; for a video
+// `video_md5 <hex>`, `video_sha256 <hex>` and, as with its vpdq extension,
+// `vpdq <json>` (python-threatexchange's list of "hex,quality,timestamp").
+std::string te_lines(const MediaResult& r) {
+  if (r.kind == MediaKind::kImage) return r.frames.empty() ? "" : "pdq " + r.frames[0].pdq.to_hex() + "\n";
+  std::string vpdq = "[";
+  char ts[32];
+  for (size_t i = 0; i < r.frames.size(); ++i) {
+    std::snprintf(ts, sizeof ts, "%.3f", r.frames[i].ts);
+    vpdq += (i ? ", \"" : "\"") + r.frames[i].pdq.to_hex() + "," + std::to_string(r.frames[i].quality) + "," + ts + "\"";
+  }
+  vpdq += "]";
+  return "video_md5 " + r.md5 + "\nvideo_sha256 " + r.sha256 + "\nvpdq " + vpdq + "\n";
+}
+
 // Writes results in input order, as they complete.
 class ResultWriter {
  public:
-  explicit ResultWriter(const HashCommand& cmd) : cmd_(cmd) {}
+  explicit ResultWriter(const HashCommand& cmd) : cmd_(cmd) {
+    if (cmd_.format == "csv") std::cout << kCsvHeader << '\n' << std::flush;
+  }
 
   // Returns false when the result is a failure.
   bool write(const MediaResult& r) {
@@ -52,10 +102,18 @@ class ResultWriter {
       std::cout << json_line(r, cmd_.matcher.get()) << '\n' << std::flush;
       return r.ok();
     }
-    // vpdq
+    // Text formats: failures are reported on stderr.
     if (!r.ok()) {
       std::cerr << r.path << ": " << error_code_name(r.error->code()) << ": " << r.error->what() << '\n';
       return false;
+    }
+    if (cmd_.format == "te") {
+      std::cout << te_lines(r) << std::flush;
+      return true;
+    }
+    if (cmd_.format == "csv") {
+      std::cout << csv_rows(r) << std::flush;
+      return true;
     }
     if (cmd_.output_dir.empty()) {
       std::cout << to_vpdq_text(r) << std::flush;
@@ -89,9 +147,37 @@ class ResultWriter {
   std::set<std::string> used_;
 };
 
+// "-": one file's bytes from standard input, at most --max-bytes of them.
+MediaResult HashCommand::hash_stdin(pdq::PdqBackend& backend) const {
+  MediaResult r;
+  try {
+    MediaSource source = MediaSource::from_bytes(read_to_end(STDIN_FILENO, max_bytes));
+    r = hash_media(source, options, backend);
+  } catch (const MediaError& e) {
+    r.error = e;
+  }
+  r.path = "-";
+  return r;
+}
+
 int HashCommand::run() {
-  if (format == "vpdq" && output_dir.empty() && paths.size() != 1) {
-    std::cerr << "frameprint hash: --format vpdq writes to stdout for one video only; give --output-dir for several\n";
+  if (!output_dir.empty() && format != "vpdq") {
+    std::cerr << "frameprint hash: --output-dir goes with --format vpdq\n";
+    return 1;
+  }
+  if (!match.lists.empty() && format != "jsonl") {
+    std::cerr << "frameprint hash: matches are written with --format jsonl only; match later with frameprint match\n";
+    return 1;
+  }
+  std::vector<InputFile> inputs;
+  try {
+    inputs = gather_inputs(input_args);
+  } catch (const std::exception& e) {
+    std::cerr << "frameprint hash: " << e.what() << '\n';
+    return 1;
+  }
+  if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
+    std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
     return 1;
   }
   if (!output_dir.empty()) {
@@ -112,11 +198,6 @@ int HashCommand::run() {
     return 1;
   }
   if (!backend_choice.notice.empty()) spdlog::info("{}", backend_choice.notice);
-  const std::vector<InputFile> inputs = expand_inputs(paths);
-  if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
-    std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
-    return 1;
-  }
   options.decoder_threads = threads;
 
   Progress progress(inputs.size());
@@ -126,6 +207,7 @@ int HashCommand::run() {
     std::shared_ptr<pdq::PdqBackend> backend = backend_choice.make();  // one per thread
     return [this, &inputs, backend](size_t i) {
       const InputFile& in = inputs[i];
+      if (in.from_stdin) return hash_stdin(*backend);
       if (in.problem.empty()) return hash_file(in.file, in.display, options, *backend);
       MediaResult r;
       r.path = in.display;
@@ -147,11 +229,16 @@ int HashCommand::run() {
 std::function<int()> add_hash_command(CLI::App& app) {
   auto cmd = std::make_shared<HashCommand>();
   CLI::App* sub = app.add_subcommand("hash", "Hash images and videos (PDQ / vPDQ, MD5, SHA-256)");
-  sub->add_option("paths", cmd->paths, "Files or directories (searched recursively)")->required();
+  add_input_options(*sub, cmd->input_args);
+  sub->add_option("--max-bytes", cmd->max_bytes, "Largest input read from standard input (-)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   options::add_hashing_options(*sub, cmd->options);
   options::add_match_options(*sub, cmd->match);
-  sub->add_option("--format", cmd->format, "Output: jsonl (one JSON object per file) or vpdq")
-      ->check(CLI::IsMember({"jsonl", "vpdq"}))
+  sub->add_option("--format", cmd->format,
+                  "Output: jsonl (one JSON object per file), vpdq (the reference's lines), te (threatexchange CLI "
+                  "lines) or csv (one row per frame)")
+      ->check(CLI::IsMember({"jsonl", "vpdq", "te", "csv"}))
       ->capture_default_str();
   options::add_device_option(*sub, cmd->device);
   sub->add_option("--output-dir", cmd->output_dir, "With --format vpdq: write <stem>.txt per video here");

@@ -19,8 +19,27 @@ struct MatchCommand {
   MatchOptions match;
   std::string input = "-";
   std::string device = "auto";
+  bool list_stats = false;
+
+  // --list-stats: what each list held, one JSON object per --list.
+  int print_list_stats() {
+    if (match.lists.empty()) {
+      std::cerr << "frameprint match: give at least one --list\n";
+      return 1;
+    }
+    try {
+      const HashLists lists = load_lists(match);
+      for (const auto& s : lists.stats) std::cout << json_text(s.to_json()) << '\n';
+    } catch (const std::exception& e) {
+      std::cerr << "frameprint match: " << e.what() << '\n';
+      return 1;
+    }
+    std::cout.flush();
+    return 0;
+  }
 
   int run() {
+    if (list_stats) return print_list_stats();
     std::shared_ptr<const Matcher> matcher;
     try {
       const DeviceChoice where = choose_device(device);
@@ -71,6 +90,8 @@ std::function<int()> add_match_command(CLI::App& app) {
   sub->add_option("results", cmd->input, "JSON lines file, or - for standard input")->capture_default_str();
   options::add_match_options(*sub, cmd->match);
   options::add_device_option(*sub, cmd->device);
+  sub->add_flag("--list-stats", cmd->list_stats,
+                "Load the lists, print what each holds (one JSON object per --list) and exit without matching");
   return [cmd]() -> int { return cmd->run(); };
 }
 

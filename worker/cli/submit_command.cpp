@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <variant>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +19,8 @@
 #include "worker/cli/file_walker.h"
 #include "worker/options/program_options.h"
 #include "worker/cli/progress.h"
+#include "worker/media/media_error.h"
+#include "worker/media/media_source.h"
 #include "worker/pool/job_header.h"
 #include "ipc/common/json_text.h"
 
@@ -28,7 +32,7 @@ namespace {
 
 struct SubmitCommand {
   std::string broker;
-  std::vector<std::string> paths;
+  InputArgs input_args;
   bool by_path = false;
   double timeout_s = 120;
   int retries = 3;
@@ -138,8 +142,19 @@ struct LocalError {
 std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const InputFile& in,
                                                const std::string& id) {
   if (!in.problem.empty()) return LocalError{ErrorCode::kIoError, in.problem};
-  const std::string name = in.file.filename().string();
   ProducerJob job{id, {}};
+  if (in.from_stdin) {  // always sent inline: the worker cannot read our standard input
+    std::vector<uint8_t> bytes;
+    try {
+      bytes = read_to_end(STDIN_FILENO, cmd.max_bytes);
+    } catch (const MediaError& e) {
+      return LocalError{e.code(), e.what()};
+    }
+    job.body.push_back(mdp::frame_of(make_job_header(id, "-", std::nullopt, cmd.options)));
+    job.body.emplace_back(bytes.data(), bytes.size());
+    return job;
+  }
+  const std::string name = in.file.filename().string();
   if (cmd.by_path) {
     std::error_code ec;
     const fs::path abs = fs::absolute(in.file, ec);
@@ -167,8 +182,10 @@ std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const I
 
 int SubmitCommand::run() {
   curve::ClientKeys keys;
+  std::vector<InputFile> given;
   try {
     keys = options::transport_keys(transport, broker);
+    given = gather_inputs(input_args);
   } catch (const std::exception& e) {
     std::cerr << "frameprint submit: " << e.what() << '\n';
     return 1;
@@ -176,7 +193,7 @@ int SubmitCommand::run() {
   ResultLog log;
   if (!log.open(output)) return 1;
   std::vector<InputFile> inputs;
-  for (auto& in : expand_inputs(paths))
+  for (auto& in : given)
     if (!log.answered(in.display)) inputs.push_back(std::move(in));
 
   Progress progress(inputs.size());
@@ -244,7 +261,7 @@ int SubmitCommand::run() {
 std::function<int()> add_submit_command(CLI::App& app) {
   auto cmd = std::make_shared<SubmitCommand>();
   CLI::App* sub = app.add_subcommand("submit", "Send files to a frameprint worker pool and collect the results");
-  sub->add_option("paths", cmd->paths, "Files or directories (searched recursively)")->required();
+  add_input_options(*sub, cmd->input_args);
   sub->add_option("--broker", cmd->broker, "Broker frontend endpoint, e.g. tcp://127.0.0.1:5555")->required();
   sub->add_flag("--by-path", cmd->by_path, "Send absolute paths instead of file bytes (workers need --allow-root)");
   sub->add_option("--timeout", cmd->timeout_s, "Seconds to wait for a reply before sending a job again")
@@ -257,7 +274,9 @@ std::function<int()> add_submit_command(CLI::App& app) {
   sub->add_option("--window-bytes", cmd->window_bytes, "File bytes in flight (memory bound)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--max-bytes", cmd->max_bytes, "Largest file sent inline (the broker's and workers' default limit: 256 MiB)")
+  sub->add_option("--max-bytes", cmd->max_bytes,
+                  "Largest file sent inline, standard input (-) included (the broker's and workers' default "
+                  "limit: 256 MiB)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");

@@ -1,7 +1,8 @@
-// The lists and rules a program matches with (--list TYPE:PATH, ...), and
+// The lists and rules a program matches with (--list SPEC, ...), and
 // loading them into a matcher.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,12 +12,18 @@
 namespace frameprint {
 
 struct MatchOptions {
-  std::vector<std::string> lists;  // TYPE:PATH
+  std::vector<std::string> lists;  // list specs (parse_list_spec)
   MatchRules rules;
+  bool allow_empty_list = false;               // --allow-empty-list
+  uint64_t max_list_bytes = ListLimits{}.max_file_bytes;  // --max-list-bytes
   // >= 0: search the PDQ and vPDQ lists on this CUDA device (the one the
   // program hashes on); lists that cannot go there stay on the CPU.
   int cuda_device = -1;
 };
+
+// Loads every list, logging one line about each (what it held, what was
+// skipped). Throws ListError / std::invalid_argument.
+HashLists load_lists(const MatchOptions& options);
 
 // nullptr when no list was given. Throws ListError / std::invalid_argument.
 std::shared_ptr<const Matcher> load_matcher(const MatchOptions& options);

@@ -27,6 +27,7 @@ MatchQuery MatchQuery::from_result(const MediaResult& r) {
   MatchQuery q;
   q.video = r.kind == MediaKind::kVideo;
   q.md5 = r.md5;
+  q.sha1 = r.sha1;
   q.sha256 = r.sha256;
   for (const auto& f : r.frames) {
     auto m = frame_of(f.index, f.ts, f.quality, f.pdq);
@@ -58,6 +59,7 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r) {
   MatchQuery q;
   q.video = text_field(r, "kind") == "video";
   q.md5 = text_field(r, "md5");
+  q.sha1 = text_field(r, "sha1");
   q.sha256 = text_field(r, "sha256");
   for (const auto& f : r["frames"]) {
     if (!f.is_object() || !f.contains("pdq") || !f["pdq"].is_string()) return std::nullopt;
@@ -76,12 +78,36 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r) {
 
 Matcher::Matcher(HashLists lists, MatchRules rules) : lists_(std::move(lists)), rules_(rules) {}
 
+namespace {
+
+// One match object per list row kept for the entry: the list, the entry's
+// id and the type first, then `fields`, then what the list carries.
+void report(nlohmann::ordered_json& out, const std::string& list, std::string_view type,
+            const ListedEntries& entries, uint32_t entry, const nlohmann::ordered_json& fields) {
+  entries.each(entry, [&](const EntryInfo& info) {
+    nlohmann::ordered_json m;
+    m["list"] = list;
+    m["id"] = info.id_text();
+    m["type"] = type;
+    for (const auto& [k, v] : fields.items()) m[k] = v;
+    if (info.quality >= 0) m["list_quality"] = info.quality;
+    const EntryMeta& meta = entries.meta(info);
+    if (!meta.collab.empty()) m["collab"] = meta.collab;
+    if (!meta.category.empty()) m["category"] = meta.category;
+    if (!meta.tags.empty()) m["tags"] = meta.tags;
+    out.push_back(std::move(m));
+  });
+}
+
+}  // namespace
+
 void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) const {
+  static const nlohmann::ordered_json kNoFields = nlohmann::ordered_json::object();
   for (const auto& list : lists_.digests) {
-    const std::string& digest = list.type == ListType::kMd5 ? q.md5 : q.sha256;
-    auto [a, b] = list.ids.equal_range(digest);
-    for (auto it = a; it != b; ++it)
-      out.push_back({{"list", list.name}, {"id", it->second}, {"type", list_type_name(list.type)}});
+    const std::string& digest = list.type == ListType::kMd5 ? q.md5 : list.type == ListType::kSha1 ? q.sha1 : q.sha256;
+    if (digest.empty()) continue;
+    const auto it = list.index.find(digest);
+    if (it != list.index.end()) report(out, list.name, list_type_name(list.type), list.entries, it->second, kNoFields);
   }
 }
 
@@ -116,7 +142,7 @@ void Matcher::match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const 
       const auto best = best_hits(list.index, f, rules_.threshold,
                                   [](uint32_t entry) { return std::optional<uint32_t>(entry); });
       for (const auto& [entry, d] : best)
-        out.push_back({{"list", list.name}, {"id", list.ids[entry]}, {"type", "pdq"}, {"distance", d}, {"frame", f.index}});
+        report(out, list.name, "pdq", list.entries, entry, {{"distance", d}, {"frame", f.index}});
     }
   }
 }
@@ -130,11 +156,11 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
         if (f.quality < rules_.min_quality) continue;
         const auto best = best_hits(list.frames, f, rules_.threshold, [&](uint32_t entry) -> std::optional<uint32_t> {
           const auto& owner = list.frame_owner[entry];
-          if (list.videos[owner.video].frames[owner.frame].quality < rules_.min_quality) return std::nullopt;
+          if (list.videos[owner.video][owner.frame].quality < rules_.min_quality) return std::nullopt;
           return owner.video;
         });
         for (const auto& [video, d] : best)
-          out.push_back({{"list", list.name}, {"id", list.videos[video].id}, {"type", "vpdq"}, {"distance", d}, {"frame", f.index}});
+          report(out, list.name, "vpdq", list.entries, video, {{"distance", d}, {"frame", f.index}});
       }
       continue;
     }
@@ -151,16 +177,14 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
     }
     const pdq::VpdqRules vr{rules_.threshold, rules_.min_quality, rules_.unique_frames};
     for (uint32_t v : candidates) {
-      const auto c = pdq::compare_videos(query, list.videos[v].frames, vr);
+      const auto c = pdq::compare_videos(query, list.videos[v], vr);
       if (c.compared_pct < rules_.video_match_pct || c.query_pct < rules_.query_match_pct) continue;
       auto segments = nlohmann::ordered_json::array();
       for (const auto& [t0, t1] : pdq::matched_segments(query, c.query_matched)) segments.push_back({t0, t1});
-      out.push_back({{"list", list.name},
-                     {"id", list.videos[v].id},
-                     {"type", "vpdq"},
-                     {"query_pct", two_decimals(c.query_pct)},
-                     {"compared_pct", two_decimals(c.compared_pct)},
-                     {"segments", std::move(segments)}});
+      report(out, list.name, "vpdq", list.entries, v,
+             {{"query_pct", two_decimals(c.query_pct)},
+              {"compared_pct", two_decimals(c.compared_pct)},
+              {"segments", std::move(segments)}});
     }
   }
 }

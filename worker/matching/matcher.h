@@ -1,7 +1,9 @@
 // Matching hash results against loaded lists, with the reference's rules:
 // PDQ within --threshold (default 31) when both sides have quality >=
 // --min-quality (50); vPDQ videos by the reference's two percentages; MD5 and
-// SHA-256 exactly. Results gain a "matches" array (docs/output.md).
+// SHA-1/SHA-256 exactly. Results gain a "matches" array (docs/output.md),
+// each hit carrying what its list says about the entry (id, quality,
+// collaboration, category, tags).
 #pragma once
 
 #include <memory>
@@ -25,7 +27,7 @@ struct MatchRules {
 // What is matched: the parts of a result the lists can hit.
 struct MatchQuery {
   bool video = false;
-  std::string md5, sha256;
+  std::string md5, sha1, sha256;
   struct Frame {
     int64_t index = 0;
     double ts = 0;

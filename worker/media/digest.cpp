@@ -39,32 +39,34 @@ std::string finish(EVP_MD_CTX* ctx) {
   return s;
 }
 
-class DigestPair {
+// The three digests side by side, so that the bytes are read once.
+class DigestSet {
  public:
-  DigestPair() : md5_(start(EVP_md5())), sha_(start(EVP_sha256())) {}
+  DigestSet() : md5_(start(EVP_md5())), sha1_(start(EVP_sha1())), sha256_(start(EVP_sha256())) {}
   void update(const uint8_t* data, size_t n) {
-    if (EVP_DigestUpdate(md5_.get(), data, n) != 1 || EVP_DigestUpdate(sha_.get(), data, n) != 1)
+    if (EVP_DigestUpdate(md5_.get(), data, n) != 1 || EVP_DigestUpdate(sha1_.get(), data, n) != 1 ||
+        EVP_DigestUpdate(sha256_.get(), data, n) != 1)
       throw MediaError(ErrorCode::kInternal, "message digest update failed");
   }
-  FileDigests finish_both() { return FileDigests{finish(md5_.get()), finish(sha_.get())}; }
+  FileDigests finish_all() { return FileDigests{finish(md5_.get()), finish(sha1_.get()), finish(sha256_.get())}; }
 
  private:
-  MdCtx md5_, sha_;
+  MdCtx md5_, sha1_, sha256_;
 };
 
-// Cache-sized chunks: each is hashed by both digests while it is warm.
+// Cache-sized chunks: each is hashed by every digest while it is warm.
 constexpr size_t kChunk = 1 << 18;
 
 }  // namespace
 
 FileDigests compute_digests(std::span<const uint8_t> bytes) {
-  DigestPair d;
+  DigestSet d;
   for (size_t off = 0; off < bytes.size(); off += kChunk) d.update(bytes.data() + off, std::min(kChunk, bytes.size() - off));
-  return d.finish_both();
+  return d.finish_all();
 }
 
 FileDigests compute_digests(const MediaSource& source) {
-  DigestPair d;
+  DigestSet d;
   std::vector<uint8_t> buf(kChunk);
   for (uint64_t off = 0;;) {
     const size_t n = source.read_at(off, buf);
@@ -72,7 +74,7 @@ FileDigests compute_digests(const MediaSource& source) {
     d.update(buf.data(), n);
     off += n;
   }
-  return d.finish_both();
+  return d.finish_all();
 }
 
 }  // namespace frameprint

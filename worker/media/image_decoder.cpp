@@ -12,6 +12,8 @@
 
 namespace frameprint {
 
+std::string image_decoder_library() { return std::string("opencv: ") + CV_VERSION; }
+
 LumaPlane DecodedImage::plane() const {
   return LumaPlane{luma.data(), static_cast<std::ptrdiff_t>(luma_width * sizeof(float)),
                    luma_width, luma_height, SampleType::kF32, 8, true};

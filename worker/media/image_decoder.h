@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "kernels/luma_plane.h"
@@ -31,5 +32,9 @@ struct DecodedImage {
 // `truncated` set.
 DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe,
                           bool apply_exif_orientation, int64_t max_pixels);
+
+// The still-image decoder library, for --version: "opencv: 4.6.0", or a
+// line saying the build has none.
+std::string image_decoder_library();
 
 }  // namespace frameprint

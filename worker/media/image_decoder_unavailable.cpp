@@ -16,4 +16,6 @@ DecodedImage decode_image(std::span<const uint8_t>, const ImageProbe& probe, boo
                        " images cannot be decoded by this build (built with FRAMEPRINT_IMAGES=OFF)");
 }
 
+std::string image_decoder_library() { return "opencv: none (built with FRAMEPRINT_IMAGES=OFF; still images are refused)"; }
+
 }  // namespace frameprint

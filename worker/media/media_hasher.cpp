@@ -150,6 +150,7 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
     if (source.size() == 0) throw MediaError(ErrorCode::kEmptyFile, "the file is empty (0 bytes)");
     const FileDigests d = compute_digests(source);
     out.md5 = d.md5;
+    out.sha1 = d.sha1;
     out.sha256 = d.sha256;
     // Animated formats (GIF) take the video path; so does anything that is
     // not a still-image format OpenCV decodes.

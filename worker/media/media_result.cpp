@@ -23,6 +23,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
     if (!r.partial) {
       if (!r.md5.empty()) {
         j["md5"] = r.md5;
+        j["sha1"] = r.sha1;
         j["sha256"] = r.sha256;
       }
       return j;
@@ -33,6 +34,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   }
   j["kind"] = r.kind == MediaKind::kImage ? "image" : "video";
   j["md5"] = r.md5;
+  j["sha1"] = r.sha1;
   j["sha256"] = r.sha256;
   j["width"] = r.width;
   j["height"] = r.height;

@@ -37,6 +37,7 @@ struct MediaResult {
 
   MediaKind kind = MediaKind::kImage;
   std::string md5;
+  std::string sha1;
   std::string sha256;
   int width = 0;   // of the pictures as hashed (after EXIF orientation / autorotation)
   int height = 0;

@@ -129,4 +129,30 @@ std::span<const uint8_t> MediaSource::contiguous(uint64_t max_bytes) {
   return memory_;
 }
 
+std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes) {
+  std::vector<uint8_t> out;
+  size_t used = 0;
+  for (;;) {
+    if (used == out.size()) {
+      if (used > max_bytes)
+        throw MediaError(ErrorCode::kTooLarge,
+                         "the input has more than " + std::to_string(max_bytes) + " bytes (--max-bytes)");
+      // Grow geometrically, never past one byte over the limit (which proves there is more).
+      const uint64_t want = std::min<uint64_t>(std::max<size_t>(out.size() * 2, size_t{1} << 16), max_bytes + 1);
+      out.resize(static_cast<size_t>(want));
+    }
+    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw MediaError(ErrorCode::kIoError, "read failed: " + std::string(std::strerror(errno)));
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  if (used > max_bytes)
+    throw MediaError(ErrorCode::kTooLarge, "the input has more than " + std::to_string(max_bytes) + " bytes (--max-bytes)");
+  out.resize(used);
+  return out;
+}
+
 }  // namespace frameprint

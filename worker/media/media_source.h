@@ -55,4 +55,9 @@ class MediaSource {
   uint64_t size_ = 0;
 };
 
+// Reads `fd` (e.g. standard input) to its end, keeping at most `max_bytes`:
+// throws MediaError(kTooLarge) as soon as there is more, without reading
+// on, and MediaError(kIoError) when reading fails.
+std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes);
+
 }  // namespace frameprint

@@ -26,8 +26,15 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
 }
 
 void add_match_options(CLI::App& cmd, MatchOptions& o) {
-  cmd.add_option("--list", o.lists, "Hash list to match against, TYPE:PATH with TYPE pdq, vpdq, md5 or sha256 (repeatable)")
+  cmd.add_option("--list", o.lists,
+                 "Hash list to match against (repeatable): TYPE:PATH, TYPE:FORMAT:PATH, FORMAT:PATH or auto:PATH; "
+                 "TYPE pdq, vpdq, md5, sha1, sha256 (video_md5, video_sha256); FORMAT auto, plain, te, te-csv, "
+                 "pdq-hasher, vpdq, vpdq-json (docs/output.md)")
       ->allow_extra_args(false);
+  cmd.add_flag("--allow-empty-list", o.allow_empty_list, "Accept a list with no usable entry (otherwise an error)");
+  cmd.add_option("--max-list-bytes", o.max_list_bytes, "Largest list file read")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd.add_option("--threshold", o.rules.threshold, "PDQ match when the Hamming distance is at most this")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();

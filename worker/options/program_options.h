@@ -16,8 +16,8 @@ namespace frameprint::options {
 // --max-pixels, --max-frames, --max-seconds.
 void add_hashing_options(CLI::App& cmd, HashOptions& options);
 
-// --list (repeatable), --threshold, --min-quality, --video-match-pct,
-// --query-match-pct, --unique-frames.
+// --list (repeatable), --allow-empty-list, --max-list-bytes, --threshold,
+// --min-quality, --video-match-pct, --query-match-pct, --unique-frames.
 void add_match_options(CLI::App& cmd, MatchOptions& options);
 
 // How a program reaches the broker: --curve-key PATH.key, --broker-key

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ipc/common/build_info.h"
 #include "ipc/common/logging.h"
 
 extern "C" {
@@ -27,6 +28,7 @@ extern "C" {
 #include "kernels/pdq_backend.h"
 #include "worker/matching/match_options.h"
 #include "worker/media/device.h"
+#include "worker/media/library_versions.h"
 #include "worker/options/program_options.h"
 #include "worker/pool/job_handler.h"
 #include "worker/pool/sandbox.h"
@@ -266,6 +268,7 @@ int main(int argc, char** argv) {
   int heartbeat_ms = static_cast<int>(s.mdp.heartbeat.count());
   bool verbose = false;
   CLI::App app{"frameprint-worker: hashes jobs from a frameprint-broker"};
+  app.set_version_flag("--version", [] { return version_text("frameprint-worker", media_library_versions()); });
   app.add_option("--connect", s.mdp.endpoint, "Broker backend endpoint")->capture_default_str();
   app.add_option("--slots", s.mdp.slots, "Jobs in flight (one broker connection each)")
       ->check(CLI::Range(1, 256))
