@@ -1,5 +1,6 @@
 // frameprint-broker: the Majordomo broker between producers and workers.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -13,7 +14,8 @@
 #include "ipc/common/unique_fd.h"
 #include "ipc/curve.h"
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
   using namespace frameprint;
   BrokerServerConfig config;
   int heartbeat_ms = static_cast<int>(config.broker.heartbeat.count());
@@ -107,4 +109,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+}  // namespace
+
+// No exception may abort the process (and with it a batch): anything that
+// escapes is reported and the program exits 1.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", argv[0]);
+  }
+  return 1;
 }

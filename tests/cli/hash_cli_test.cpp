@@ -1,6 +1,9 @@
 // The frameprint executable as a user runs it: output lines, exit codes,
 // directories, parallel jobs and the vPDQ text format.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <map>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
@@ -8,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "ipc/common/json_text.h"
 #include "tests/support/media_writer.h"
 #include "tests/support/run_process.h"
 #include "tests/support/temp_dir.h"
@@ -177,6 +181,57 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   const auto bad = run({"match", "--list", "pdq:" + (dir_ / "lists/bad.txt").string(), (dir_ / "results.jsonl").string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad.txt:1:"), std::string::npos) << bad.err;
+}
+
+// Every entry of a walked directory is accounted for (issue 14): an error
+// line for each one passed over, links under their own names, special files
+// never opened, names that are not UTF-8 kept exactly.
+TEST_F(HashCli, EveryEntryOfADirectoryIsAccountedFor) {
+  namespace fs = std::filesystem;
+  const fs::path tree = dir_ / "tree";
+  const fs::path outside = dir_ / "outside.png";
+  fs::create_directories(tree);
+  fs::copy_file(dir_ / "media" / "b.png", tree / "a.png");
+  fs::copy_file(dir_ / "media" / "b.png", outside);
+  fs::create_symlink(tree / "a.png", tree / "link-to-a.png");
+  fs::create_symlink(outside, tree / "link-outside.png");
+  fs::create_symlink(tree / "missing.png", tree / "dangling.png");
+  fs::create_symlink(tree, tree / "loop");
+  ASSERT_EQ(::mkfifo((tree / "fifo").c_str(), 0600), 0);
+  const std::string odd = std::string("bad-\xff\xfe-name.png");
+  fs::copy_file(dir_ / "media" / "b.png", tree / odd);
+
+  const auto r = run({"hash", tree.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // some entries are errors
+  std::map<std::string, json> by_name;
+  std::string odd_b64;
+  for (const auto& j : lines_of(r.out)) {
+    const std::string path = j["path"];
+    by_name[fs::path(path).filename().string()] = j;
+    if (j.contains("path_b64")) odd_b64 = j["path_b64"];
+  }
+  ASSERT_EQ(lines_of(r.out).size(), 7u) << r.out;  // nothing silently skipped
+  EXPECT_EQ(by_name["a.png"]["status"], "ok");
+  EXPECT_EQ(by_name["link-to-a.png"]["status"], "ok");  // under its own name
+  EXPECT_EQ(by_name["link-to-a.png"]["frames"], by_name["a.png"]["frames"]);
+  auto message = [&](const char* name) { return by_name[name]["error"]["message"].get<std::string>(); };
+  EXPECT_NE(message("link-outside.png").find("outside"), std::string::npos);
+  EXPECT_NE(message("dangling.png").find("dangling"), std::string::npos);
+  EXPECT_NE(message("loop").find("directory (not followed)"), std::string::npos);
+  EXPECT_NE(message("fifo").find("FIFO"), std::string::npos);
+  // The exact bytes of the name that is not UTF-8.
+  EXPECT_EQ(odd_b64, base64((tree / odd).string()));
+  EXPECT_EQ(base64(std::string("bad-\xff\xfe-name.png")), "YmFkLf/+LW5hbWUucG5n");
+}
+
+TEST_F(HashCli, SpecialFilesGivenByNameAreRefusedWithoutBlocking) {
+  const auto fifo = dir_ / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto r = run({"hash", fifo.string()});  // a blocking open would hang here
+  EXPECT_EQ(r.exit_code, 2);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["error"]["code"], "io_error");
 }
 
 }  // namespace

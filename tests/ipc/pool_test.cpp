@@ -6,6 +6,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -486,6 +489,49 @@ TEST_F(Pool, AHungDecoderIsKilledAtTheTimeLimit) {
     else
       EXPECT_EQ(j["status"], "ok") << j.dump();
   }
+}
+
+// submit accounts for every input without blocking or aborting (issue 14):
+// a FIFO is refused, a name that is not UTF-8 is answered with its exact
+// bytes, and a second run on the same --output is refused while the first
+// holds it.
+TEST_F(Pool, SubmitAccountsForOddInputsAndLocksItsOutput) {
+  start_broker();
+  start_worker();
+  const auto media = make_images("media", 2);
+  ASSERT_EQ(::mkfifo((media / "fifo").c_str(), 0600), 0);
+  std::filesystem::copy_file(media / "img1000.png", media / std::string("odd-\xff.png"));
+  const auto out = dir_ / "results.jsonl";
+  const auto r = submit({"--timeout", "30", "--output", out.string(), media.string()}, 60);
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // the FIFO
+  const auto text = testing::read_bytes(out);
+  const auto lines = lines_of(std::string(text.begin(), text.end()));
+  ASSERT_EQ(lines.size(), 4u);
+  int odd = 0;
+  for (const auto& j : lines) {
+    if (j.contains("path_b64")) {
+      ++odd;
+      EXPECT_EQ(j["status"], "ok") << j.dump();
+    }
+    if (j["path"].get<std::string>().ends_with("fifo")) {
+      EXPECT_EQ(j["error"]["code"], "io_error");
+    }
+  }
+  EXPECT_EQ(odd, 1);
+  // Resuming knows the odd name by its bytes: nothing is sent again (the
+  // FIFO's io_error is final too).
+  const auto again = submit({"--timeout", "30", "--output", out.string(), media.string()}, 60);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  const auto text2 = testing::read_bytes(out);
+  EXPECT_EQ(lines_of(std::string(text2.begin(), text2.end())).size(), 4u);
+  // A run holding the lock keeps another out.
+  const int fd = ::open(out.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  const auto locked = submit({"--output", out.string(), media.string()}, 60);
+  EXPECT_EQ(locked.exit_code, 1);
+  EXPECT_NE(locked.err.find("another frameprint submit"), std::string::npos) << locked.err;
+  ::close(fd);
 }
 
 TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {

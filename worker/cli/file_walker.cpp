@@ -1,5 +1,6 @@
 #include "worker/cli/file_walker.h"
 
+#include <algorithm>
 #include <climits>
 #include <fstream>
 #include <iostream>
@@ -10,6 +11,83 @@ namespace frameprint::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+std::string kind_of(const fs::file_status& st) {
+  switch (st.type()) {
+    case fs::file_type::fifo: return "a FIFO";
+    case fs::file_type::socket: return "a socket";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::character: return "a character device";
+    default: return "not a regular file";
+  }
+}
+
+bool within(const fs::path& p, const fs::path& root) {
+  const auto [r, q] = std::mismatch(root.begin(), root.end(), p.begin(), p.end());
+  return r == root.end();
+}
+
+constexpr int kMaxDepth = 256;
+
+// Every entry below `dir` (shown to the user as `shown`), sorted by name:
+// regular files, and links to regular files inside `root`, become inputs
+// under their own names; everything passed over becomes an error entry, so
+// that each one is accounted for. Links to directories are not followed
+// (no loops), and nothing but a regular file is ever opened.
+void walk(const fs::path& dir, const std::string& shown, const fs::path& root, int depth,
+          std::vector<InputFile>& out) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    out.push_back({dir, shown, "cannot list directory: " + ec.message()});
+    return;
+  }
+  std::vector<fs::path> names;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      out.push_back({dir, shown, "error while listing directory: " + ec.message()});
+      break;
+    }
+    names.push_back(it->path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  for (const fs::path& name : names) {
+    const fs::path p = dir / name;
+    const std::string display = shown + (shown.empty() || shown.back() == '/' ? "" : "/") + name.string();
+    const fs::file_status own = fs::symlink_status(p, ec);
+    if (ec) {
+      out.push_back({p, display, "cannot inspect: " + ec.message()});
+      continue;
+    }
+    if (fs::is_symlink(own)) {
+      const fs::file_status target = fs::status(p, ec);
+      if (ec || !fs::exists(target)) {
+        out.push_back({p, display, "dangling symbolic link"});
+      } else if (fs::is_directory(target)) {
+        out.push_back({p, display, "symbolic link to a directory (not followed)"});
+      } else if (!fs::is_regular_file(target)) {
+        out.push_back({p, display, "symbolic link to " + kind_of(target) + " (not read)"});
+      } else if (const fs::path real = fs::canonical(p, ec); ec || !within(real, root)) {
+        out.push_back({p, display, "symbolic link to a file outside " + root.string() + " (not followed)"});
+      } else {
+        out.push_back({p, display, ""});
+      }
+    } else if (fs::is_directory(own)) {
+      if (depth >= kMaxDepth)
+        out.push_back({p, display, "directories nested deeper than " + std::to_string(kMaxDepth) + " (not walked)"});
+      else
+        walk(p, display, root, depth + 1, out);
+    } else if (fs::is_regular_file(own)) {
+      out.push_back({p, display, ""});
+    } else {
+      out.push_back({p, display, kind_of(own) + " (not read)"});
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<InputFile> expand_inputs(const std::vector<std::string>& paths) {
   std::vector<InputFile> out;
   for (const std::string& given : paths) {
@@ -18,32 +96,18 @@ std::vector<InputFile> expand_inputs(const std::vector<std::string>& paths) {
       continue;
     }
     std::error_code ec;
-    const fs::file_status st = fs::status(given, ec);
+    const fs::file_status st = fs::status(given, ec);  // a path given by the user is followed
     if (ec || !fs::exists(st)) {
-      out.push_back({given, given, "no such file or directory"});
-      continue;
-    }
-    if (!fs::is_directory(st)) {
+      const bool dangling = fs::is_symlink(fs::symlink_status(given, ec));
+      out.push_back({given, given, dangling ? "dangling symbolic link" : "no such file or directory"});
+    } else if (fs::is_directory(st)) {
+      const fs::path root = fs::canonical(given, ec);
+      walk(given, given, ec ? fs::path(given) : root, 0, out);
+    } else if (fs::is_regular_file(st)) {
       out.push_back({given, given, ""});
-      continue;
+    } else {
+      out.push_back({given, given, kind_of(st) + " (not read)"});
     }
-    std::vector<InputFile> found;
-    fs::recursive_directory_iterator it(given, fs::directory_options::skip_permission_denied, ec);
-    if (ec) {
-      out.push_back({given, given, "cannot list directory: " + ec.message()});
-      continue;
-    }
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      std::error_code fec;
-      if (!it->is_regular_file(fec)) continue;
-      const fs::path rel = fs::relative(it->path(), given, fec);
-      found.push_back({it->path(), (fs::path(given) / (fec ? it->path().filename() : rel)).string(), ""});
-    }
-    if (ec) out.push_back({given, given, "error while listing directory: " + ec.message()});
-    std::sort(found.begin(), found.end(),
-              [](const InputFile& a, const InputFile& b) { return a.display < b.display; });
-    out.insert(out.end(), found.begin(), found.end());
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // frameprint: hash images and videos (PDQ / vPDQ, MD5, SHA-256).
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -17,7 +18,8 @@ extern "C" {
 #include "worker/cli/submit_command.h"
 #include "worker/media/library_versions.h"
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return frameprint::version_text("frameprint", frameprint::media_library_versions()); });
@@ -44,5 +46,19 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("submit")) return run_submit();
   if (app.got_subcommand("match")) return run_match();
   if (app.got_subcommand("keygen")) return run_keygen();
+  return 1;
+}
+}  // namespace
+
+// No exception may abort the process (and with it a batch): anything that
+// escapes is reported and the program exits 1.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", argv[0]);
+  }
   return 1;
 }

@@ -1,5 +1,11 @@
 #include "worker/cli/submit_command.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -68,7 +74,10 @@ std::set<std::string> answered_in(const std::string& file) {
     if (f.eof()) break;  // no newline: incomplete
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_object() && j.contains("path") && j["path"].is_string()) {
-      if (answered(j)) done.insert(j["path"].get<std::string>());
+      // Names that are not UTF-8 are known by their exact bytes (path_b64).
+      if (answered(j))
+        done.insert(j.contains("path_b64") && j["path_b64"].is_string() ? "b64:" + j["path_b64"].get<std::string>()
+                                                                          : j["path"].get<std::string>());
       good_end = pos;
     }
   }
@@ -89,7 +98,7 @@ std::string session_prefix() {
 nlohmann::ordered_json with_path(const std::string& json_text, const std::string& path, const std::string& id) {
   auto reply = nlohmann::ordered_json::parse(json_text, nullptr, false);
   nlohmann::ordered_json out;
-  out["path"] = path;
+  set_path(out, path);
   if (!reply.is_object()) {
     out["status"] = "error";
     out["error"] = {{"code", "bad_reply"}, {"message", "the pool sent a reply that is not a JSON object"}};
@@ -97,7 +106,7 @@ nlohmann::ordered_json with_path(const std::string& json_text, const std::string
     return out;
   }
   for (auto& [k, v] : reply.items())
-    if (k != "path") out[k] = v;
+    if (k != "path" && k != "path_b64") out[k] = v;
   return out;
 }
 
@@ -105,31 +114,52 @@ nlohmann::ordered_json with_path(const std::string& json_text, const std::string
 // resumed (inputs it already answers are skipped) and appended to.
 class ResultLog {
  public:
-  // Returns false (after saying why) when the file cannot be written.
+  // Returns false (after saying why) when the file cannot be written, or
+  // another process is writing it (an exclusive lock for the whole run:
+  // two runs on one --output would interleave and resume each other's work).
   bool open(const std::string& output) {
     if (output.empty()) return true;
-    answered_ = answered_in(output);
-    file_.open(output, std::ios::app | std::ios::binary);
-    if (!file_) {
-      std::cerr << "frameprint submit: cannot write " << output << '\n';
+    fd_ = UniqueFd(::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644));
+    if (!fd_) {
+      std::cerr << "frameprint submit: cannot write " << output << ": " << std::strerror(errno) << '\n';
       return false;
     }
-    out_ = &file_;
+    struct stat st{};
+    if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::cerr << "frameprint submit: --output " << output << " is not a regular file\n";
+      return false;
+    }
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+      std::cerr << "frameprint submit: " << output << " is being written by another frameprint submit\n";
+      return false;
+    }
+    answered_ = answered_in(output);
     if (!answered_.empty())
       spdlog::info("resuming: {} inputs already answered in {}", answered_.size(), output);
     return true;
   }
-  bool answered(const std::string& display) const { return answered_.count(display) > 0; }
+  bool answered(const std::string& display) const {
+    return answered_.count(is_utf8(display) ? display : "b64:" + base64(display)) > 0;
+  }
   // Writes one result line; returns whether it is a success.
   bool write(const nlohmann::ordered_json& j) {
-    *out_ << json_text(j) << '\n' << std::flush;
+    const std::string line = json_text(j) + '\n';
+    if (!fd_) {
+      std::cout << line << std::flush;
+    } else {
+      for (size_t done = 0; done < line.size();) {
+        const ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("cannot write the results: " + std::string(std::strerror(errno)));
+        done += static_cast<size_t>(n);
+      }
+    }
     return j.contains("status") && j["status"].is_string() && j["status"] == "ok";
   }
 
  private:
   std::set<std::string> answered_;
-  std::ofstream file_;
-  std::ostream* out_ = &std::cout;
+  UniqueFd fd_;  // with its lock
 };
 
 struct LocalError {
@@ -162,19 +192,24 @@ std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const I
         mdp::frame_of(make_job_header(id, name, (ec ? in.file : abs).string(), cmd.options)));
     return job;
   }
-  std::ifstream f(in.file, std::ios::binary | std::ios::ate);
-  const auto end = f ? static_cast<std::streamoff>(f.tellg()) : std::streamoff(-1);
-  if (!f || end < 0) return LocalError{ErrorCode::kIoError, "cannot open or size the file"};
-  const auto size = static_cast<uint64_t>(end);
-  if (size > cmd.max_bytes)
-    return LocalError{ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
-                                                " bytes, more than --max-bytes " +
-                                                std::to_string(cmd.max_bytes) +
-                                                " (send it with --by-path instead)"};
-  zmq::message_t bytes(static_cast<size_t>(size));
-  f.seekg(0);
-  if (!f.read(static_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
-    return LocalError{ErrorCode::kIoError, "read failed"};
+  // Opened without blocking (a FIFO waits for no writer) and refused unless
+  // it is a regular file; read with pread into the message.
+  uint64_t size = 0;
+  zmq::message_t bytes;
+  try {
+    MediaSource source = MediaSource::open_file(in.file);
+    size = source.size();
+    if (size > cmd.max_bytes)
+      return LocalError{ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
+                                                  " bytes, more than --max-bytes " +
+                                                  std::to_string(cmd.max_bytes) +
+                                                  " (send it with --by-path instead)"};
+    bytes.rebuild(static_cast<size_t>(size));
+    const size_t got = source.read_at(0, std::span(static_cast<uint8_t*>(bytes.data()), bytes.size()));
+    if (got != size) return LocalError{ErrorCode::kIoError, "the file changed size while it was read"};
+  } catch (const MediaError& e) {
+    return LocalError{e.code(), e.what()};
+  }
   job.body.push_back(mdp::frame_of(make_job_header(id, name, std::nullopt, cmd.options)));
   job.body.push_back(std::move(bytes));
   return job;

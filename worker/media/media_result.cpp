@@ -1,5 +1,7 @@
 #include "worker/media/media_result.h"
 
+#include "ipc/common/json_text.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -16,7 +18,7 @@ const char* const kDihedralNames[pdq::kDihedralCount] = {
 
 nlohmann::ordered_json to_json(const MediaResult& r) {
   nlohmann::ordered_json j;
-  j["path"] = r.path;
+  set_path(j, r.path);
   if (r.error) {
     j["status"] = "error";
     j["error"] = {{"code", error_code_name(r.error->code())}, {"message", r.error->what()}};

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -251,7 +252,8 @@ std::string default_name() {
 }  // namespace
 }  // namespace frameprint
 
-int main(int argc, char** argv) {
+namespace {
+int run_main(int argc, char** argv) {
   using namespace frameprint;
   // A confined decoder process (sandbox.h) started by a worker.
   if (argc == 4 && std::string_view(argv[1]) == "--sandbox-child") {
@@ -351,4 +353,18 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", e.what());
     return 1;
   }
+}
+}  // namespace
+
+// No exception may abort the process (and with it a batch): anything that
+// escapes is reported and the program exits 1.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", argv[0]);
+  }
+  return 1;
 }
