@@ -29,8 +29,8 @@ struct FakeCopies {
 };
 
 TEST(PendingCopies, ReleasesEachSourceOnceItsCopyHasCompleted) {
+  std::vector<int> released;  // outlives the ring, whose sources write into it
   FakeCopies f;
-  std::vector<int> released;
   f.done.assign(10, false);
   f.ring.add(0, f.source(released, 0));
   f.ring.add(1, f.source(released, 1));
@@ -43,8 +43,8 @@ TEST(PendingCopies, ReleasesEachSourceOnceItsCopyHasCompleted) {
 }
 
 TEST(PendingCopies, NeverHoldsMoreThanItsCapacity) {
+  std::vector<int> released;  // outlives the ring, whose sources write into it
   FakeCopies f;
-  std::vector<int> released;
   f.done.assign(10, false);
   for (int i = 0; i < 8; ++i) {
     f.ring.add(i, f.source(released, i));
@@ -59,8 +59,8 @@ TEST(PendingCopies, NeverHoldsMoreThanItsCapacity) {
 }
 
 TEST(PendingCopies, CompletedCopiesAreReleasedBeforeWaiting) {
+  std::vector<int> released;  // outlives the ring, whose sources write into it
   FakeCopies f;
-  std::vector<int> released;
   f.done.assign(10, false);
   for (int i = 0; i < 3; ++i) f.ring.add(i, f.source(released, i));
   f.done[0] = f.done[1] = true;  // the stream has moved on

@@ -116,12 +116,13 @@ bool cap_reply(nlohmann::ordered_json& reply, size_t max_bytes) {
     frames.erase(frames.begin() + static_cast<std::ptrdiff_t>(n), frames.end());
     size = json_text(reply).size();
   }
+  const size_t kept = frames.size();  // `frames` dangles once keys are added below
   reply["partial"] = true;
   if (!reply.contains("warnings") || !reply["warnings"].is_array()) reply["warnings"] = nlohmann::ordered_json::array();
   reply["warnings"].push_back(
       {{"code", "reply_truncated"},
        {"message", "the result was larger than the worker's --max-reply-bytes (" + std::to_string(max_bytes) +
-                       "): only the first " + std::to_string(frames.size()) + " of " + std::to_string(total) +
+                       "): only the first " + std::to_string(kept) + " of " + std::to_string(total) +
                        " frames are in it; hash with a larger --seconds-per-hash or without --dihedral"}});
   return false;
 }
