@@ -143,6 +143,35 @@ TEST_F(HashCli, DihedralOption) {
     EXPECT_EQ(d[k].get<std::string>().size(), 64u) << k;
 }
 
+// OpenCV (and its ~140 libraries) is loaded only when a still needs it,
+// never for videos.
+TEST_F(HashCli, OpenCvIsLoadedOnlyForStillsThatNeedIt) {
+  const std::string png = (dir_ / "media/b.png").string();
+  const std::string clip = (dir_ / "media/clip.mkv").string();
+  auto loads_opencv = [&](std::vector<std::string> args) {
+    // The dynamic loader lists every object it maps (glibc's LD_DEBUG).
+    args.insert(args.begin(), {"/usr/bin/env", "LD_DEBUG=files", FRAMEPRINT_CLI, "hash"});
+    const auto r = testing::run_process(args, 120);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.err.find("libopencv_imgcodecs") != std::string::npos;
+  };
+  EXPECT_FALSE(loads_opencv({clip}));
+  EXPECT_TRUE(loads_opencv({png}));
+}
+
+TEST_F(HashCli, AMissingOpenCvModuleFailsOnlyTheStillsThatNeedIt) {
+  const std::string missing = (dir_ / "no/libframeprint_stills.so").string();
+  const auto r = testing::run_process({"/usr/bin/env", "FRAMEPRINT_STILLS_MODULE=" + missing, FRAMEPRINT_CLI, "hash",
+                                       (dir_ / "media/b.png").string(), (dir_ / "media/clip.mkv").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["status"], "error");
+  EXPECT_EQ(lines[0]["error"]["code"], "unsupported_format");
+  EXPECT_NE(lines[0]["error"]["message"].get<std::string>().find(missing), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1]["status"], "ok");
+}
+
 TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   const std::string media = (dir_ / "media").string();
   const auto hashed = run({"hash", media});
