@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
@@ -28,12 +29,23 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
 
 void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
                 pdq::PdqBackend& backend, MediaResult& out) {
-  const DecodedImage img = decode_image(bytes, probe, o.exif_orientation, o.limits.max_pixels);
+  const DecodedImage img = decode_image(bytes, probe, {o.exact_stills, o.exif_orientation, o.limits.max_pixels});
   out.kind = MediaKind::kImage;
   out.width = img.width;
   out.height = img.height;
-  const pdq::PdqResult r =
-      backend.hash_one({img.plane(), {}, pdq::Downsampler::kReference, o.dihedral});
+  out.exact = o.exact_stills;
+  // Exact: the reference's box filters, bit for bit; they run on the CPU
+  // whatever the device (the CUDA backend has the separable map only).
+  // Otherwise the same linear map computed only at the 64x64 outputs
+  // (separable_downsample.h), on the backend's device.
+  std::unique_ptr<pdq::PdqBackend> cpu;
+  pdq::PdqBackend* hasher = &backend;
+  if (o.exact_stills && backend.cuda_device() >= 0) {
+    cpu = pdq::make_cpu_backend();
+    hasher = cpu.get();
+  }
+  const auto downsampler = o.exact_stills ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable;
+  const pdq::PdqResult r = hasher->hash_one({img.plane(), {}, downsampler, o.dihedral});
   out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
 }
 

@@ -75,7 +75,7 @@ struct LoadedModule {
       module = m;
     } catch (const std::exception& e) {
       library.reset();
-      error = std::string("still images need the OpenCV module: ") + e.what() +
+      error = std::string("still images other than the default JPEG route need the OpenCV module: ") + e.what() +
               " (set FRAMEPRINT_STILLS_MODULE to its path)";
     }
   }
