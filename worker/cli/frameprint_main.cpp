@@ -13,8 +13,10 @@ extern "C" {
 #include "worker/cli/hash_command.h"
 #include "worker/cli/match_command.h"
 #include "worker/cli/submit_command.h"
+#include "worker/media/decoder_memory.h"
 
 int main(int argc, char** argv) {
+  frameprint::keep_decoder_memory_for_reuse();
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
   app.require_subcommand(1);
   bool verbose = false;

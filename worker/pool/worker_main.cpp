@@ -26,6 +26,7 @@ extern "C" {
 #include "ipc/common/unique_fd.h"
 #include "kernels/pdq_backend.h"
 #include "worker/matching/match_options.h"
+#include "worker/media/decoder_memory.h"
 #include "worker/media/device.h"
 #include "worker/options/program_options.h"
 #include "worker/pool/job_handler.h"
@@ -220,6 +221,7 @@ std::string default_name() {
 
 int main(int argc, char** argv) {
   using namespace frameprint;
+  keep_decoder_memory_for_reuse();
   WorkerSettings s;
   s.policy.defaults.seconds_per_hash = 1.0;
   std::vector<std::string> roots;
