@@ -137,13 +137,18 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
   MediaResult out;
   try {
     if (source.size() == 0) throw MediaError(ErrorCode::kEmptyFile, "the file is empty (0 bytes)");
-    const FileDigests d = compute_digests(source);
+    // Animated formats (GIF) take the video path; so does anything that is
+    // not a still-image format we decode.
+    const auto kind = probe_image(source.head(kImageMagicBytes));
+    const bool still = kind && kind->format != ImageFormat::kGif;
+    // A still is read into memory once, for its digests and its decoder;
+    // anything else (or a still over the size limit) is streamed through them.
+    const FileDigests d = still && source.size() <= kMaxImageFileBytes
+                              ? compute_digests(source.contiguous(kMaxImageFileBytes))
+                              : compute_digests(source);
     out.md5 = d.md5;
     out.sha256 = d.sha256;
-    // Animated formats (GIF) take the video path; so does anything that is
-    // not a still-image format OpenCV decodes.
-    const auto kind = probe_image(source.head(kImageMagicBytes));
-    if (kind && kind->format != ImageFormat::kGif) {
+    if (still) {
       const auto bytes = source.contiguous(kMaxImageFileBytes);
       const auto probe = probe_image(bytes);  // the whole file: size, truncation
       hash_image(bytes, *probe, options, backend, out);
