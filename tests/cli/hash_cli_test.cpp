@@ -177,6 +177,13 @@ TEST_F(HashCli, OpenCvIsLoadedOnlyForStillsThatNeedIt) {
   EXPECT_FALSE(loads_opencv({photo}));
   EXPECT_TRUE(loads_opencv({png}));
   EXPECT_TRUE(loads_opencv({"--exact", photo}));
+
+  // With a library preloaded the module is opened without RTLD_DEEPBIND;
+  // the hashes are the same.
+  const auto plain = run({"hash", png});
+  const auto preloaded = testing::run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", FRAMEPRINT_CLI, "hash", png});
+  ASSERT_EQ(preloaded.exit_code, 0) << preloaded.err;
+  EXPECT_EQ(lines_of(preloaded.out).at(0)["frames"], lines_of(plain.out).at(0)["frames"]);
 }
 
 TEST_F(HashCli, AMissingOpenCvModuleFailsOnlyTheStillsThatNeedIt) {

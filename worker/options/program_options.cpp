@@ -12,7 +12,7 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
                "Hash images as stored, ignoring their EXIF orientation");
   cmd.add_flag("--exact", o.exact_stills,
                "Hash still images exactly as Meta's reference does (colour decode, its box filter): "
-               "bit-identical on lossless files, about twice the CPU of the default on JPEG");
+               "bit-identical on lossless files; about three times the CPU of the default on JPEG photos");
   cmd.add_flag("!--no-autorotate", o.autorotate,
                "Hash videos as stored, ignoring their rotation metadata (display matrix)");
   cmd.add_option("--max-pixels", o.limits.max_pixels, "Largest image or video frame, in pixels")
