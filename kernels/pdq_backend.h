@@ -15,7 +15,7 @@ namespace frameprint::pdq {
 enum class Downsampler : uint8_t {
   // The reference's running-sum box filters over the whole plane: bit-exact
   // with Meta's reference for the same float luma. Needs a kF32 host plane;
-  // meant for still images (at most 512x512).
+  // meant for still images (at most 512x512). CPU backend only.
   kReference,
   // One weighted pass computing only the 64x64 outputs (video frames, GPU).
   kSeparable,

@@ -5,8 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  # decoding: FFmpeg's libraries for video, OpenCV's imgcodecs for stills
+  # decoding: FFmpeg's libraries for video, libjpeg-turbo for JPEG luma,
+  # OpenCV's imgcodecs for other stills
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libjpeg-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   # MD5 / SHA-256 of file bytes (OpenSSL's libcrypto uses the CPU's SHA extensions)
   libssl-dev

@@ -237,6 +237,9 @@ class CudaBackend final : public PdqBackend {
 
   void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) override {
     if (requests.size() != out.size()) throw std::invalid_argument("PdqBackend::hash: size mismatch");
+    for (const HashRequest& r : requests)
+      if (r.downsampler != Downsampler::kSeparable)
+        throw std::invalid_argument("cuda backend: only the separable downsampler runs on the GPU");
     cuda::use_device(device_);
     std::vector<size_t> on_gpu;
     size_t staging_bytes = 0, acc_floats = 0;

@@ -147,6 +147,68 @@ TEST_F(HashCli, DihedralOption) {
     EXPECT_EQ(d[k].get<std::string>().size(), 64u) << k;
 }
 
+TEST_F(HashCli, ExactOptionIsReportedForImages) {
+  const std::string png = (dir_ / "media/b.png").string();
+  const std::string clip = (dir_ / "media/clip.mkv").string();
+  const auto fast = lines_of(run({"hash", png, clip}).out);
+  const auto exact = lines_of(run({"hash", "--exact", png, clip}).out);
+  ASSERT_EQ(fast.size(), 2u);
+  ASSERT_EQ(exact.size(), 2u);
+  EXPECT_EQ(fast[0]["exact"], false);
+  EXPECT_EQ(exact[0]["exact"], true);
+  EXPECT_FALSE(exact[1].contains("exact"));  // videos have one route
+  EXPECT_EQ(fast[1]["frames"], exact[1]["frames"]);
+}
+
+// OpenCV (and its ~140 libraries) is loaded only when a still needs it:
+// never for videos, nor for JPEGs by the default route.
+TEST_F(HashCli, OpenCvIsLoadedOnlyForStillsThatNeedIt) {
+  cv::Mat m(64, 96, CV_8UC3);
+  cv::randu(m, 0, 255);
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", m, jpeg);
+  const auto photo = dir_.write("stills/photo.jpg", jpeg).string();
+  const std::string png = (dir_ / "media/b.png").string();
+  const std::string clip = (dir_ / "media/clip.mkv").string();
+  auto loads_opencv = [&](std::vector<std::string> args) {
+    // The dynamic loader lists every object it maps (glibc's LD_DEBUG).
+    args.insert(args.begin(), {"/usr/bin/env", "LD_DEBUG=files", FRAMEPRINT_CLI, "hash"});
+    const auto r = testing::run_process(args, 120);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.err.find("libopencv_imgcodecs") != std::string::npos;
+  };
+  EXPECT_FALSE(loads_opencv({clip}));
+  EXPECT_FALSE(loads_opencv({photo}));
+  EXPECT_TRUE(loads_opencv({png}));
+  EXPECT_TRUE(loads_opencv({"--exact", photo}));
+
+  // With a library preloaded the module is opened without RTLD_DEEPBIND;
+  // the hashes are the same.
+  const auto plain = run({"hash", png});
+  const auto preloaded = testing::run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", FRAMEPRINT_CLI, "hash", png});
+  ASSERT_EQ(preloaded.exit_code, 0) << preloaded.err;
+  EXPECT_EQ(lines_of(preloaded.out).at(0)["frames"], lines_of(plain.out).at(0)["frames"]);
+}
+
+TEST_F(HashCli, AMissingOpenCvModuleFailsOnlyTheStillsThatNeedIt) {
+  cv::Mat m(64, 96, CV_8UC3);
+  cv::randu(m, 0, 255);
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", m, jpeg);
+  const auto photo = dir_.write("stills/photo.jpg", jpeg).string();
+  const std::string missing = (dir_ / "no/libframeprint_stills.so").string();
+  const auto r = testing::run_process({"/usr/bin/env", "FRAMEPRINT_STILLS_MODULE=" + missing, FRAMEPRINT_CLI, "hash",
+                                       photo, (dir_ / "media/b.png").string(), (dir_ / "media/clip.mkv").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["status"], "ok");
+  EXPECT_EQ(lines[1]["status"], "error");
+  EXPECT_EQ(lines[1]["error"]["code"], "unsupported_format");
+  EXPECT_NE(lines[1]["error"]["message"].get<std::string>().find(missing), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[2]["status"], "ok");
+}
+
 TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   const std::string media = (dir_ / "media").string();
   const auto hashed = run({"hash", media});

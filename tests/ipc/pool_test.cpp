@@ -324,6 +324,51 @@ TEST_F(Pool, PlainRfc7ClientAndWorkerInteroperate) {
   send(worker, {"", "MDPW01", std::string(1, '\x05')});
 }
 
+// `submit --exact` carries the choice in the job's options; a worker started
+// with --exact hashes every still exactly, whatever the job asks.
+TEST_F(Pool, ExactStillsTravelWithTheJob) {
+  start_broker();
+  const auto media = dir_ / "photos";
+  for (int i = 0; i < 3; ++i) {
+    cv::Mat m(300, 400, CV_8UC3);
+    cv::randu(m, 0, 255);
+    cv::GaussianBlur(m, m, {0, 0}, 4.0 + i);
+    std::vector<uint8_t> jpeg;
+    cv::imencode(".jpg", m, jpeg);
+    dir_.write("photos/p" + std::to_string(i) + ".jpg", jpeg);
+  }
+  auto strip = [](std::vector<json> lines) {
+    for (auto& l : lines) {
+      l.erase("id");
+      l.erase("worker");
+    }
+    return by_path(lines);
+  };
+  start_worker();
+  for (const bool exact : {false, true}) {
+    SCOPED_TRACE(exact);
+    std::vector<std::string> args = {media.string()};
+    if (exact) args.insert(args.begin(), "--exact");
+    const auto pooled = submit(args);
+    ASSERT_EQ(pooled.exit_code, 0) << pooled.err << broker_->log();
+    args.insert(args.begin(), {FRAMEPRINT_CLI, "hash"});
+    const auto local = testing::run_process(args);
+    ASSERT_EQ(local.exit_code, 0) << local.err;
+    const auto got = strip(lines_of(pooled.out));
+    const auto want = by_path(lines_of(local.out));
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got, want);
+    for (const auto& [path, r] : got) EXPECT_EQ(r.at("exact"), exact) << path;
+  }
+  workers_.back()->signal(SIGTERM);
+  EXPECT_EQ(workers_.back()->wait(10s), 0);
+
+  start_worker({"--exact"});
+  const auto forced = submit({media.string()});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  for (const auto& [path, r] : strip(lines_of(forced.out))) EXPECT_EQ(r.at("exact"), true) << path;
+}
+
 TEST_F(Pool, WorkerStopsGracefullyOnSigterm) {
   start_broker();
   ChildProcess& w = start_worker();

@@ -1,9 +1,12 @@
-// Still images through the whole pipeline (bytes -> probe -> OpenCV ->
-// reference PDQ), against the shared reference hashes and on bad input.
+// Still images through the whole pipeline (bytes -> probe -> decoder ->
+// PDQ), by the default route and the exact one, against the shared
+// reference hashes and on bad input.
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <map>
 #include <random>
 
 #include "kernels/pdq_backend.h"
@@ -11,6 +14,7 @@
 #include "tests/support/luma.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
+#include "worker/media/image_decoder.h"
 #include "worker/media/media_hasher.h"
 
 namespace frameprint {
@@ -47,26 +51,170 @@ pdq::PdqResult kernel_hash(const cv::Mat& decoded) {
   return pdq::make_cpu_backend()->hash_one({luma.plane(), {}, pdq::Downsampler::kReference, false});
 }
 
-TEST_F(ImageHashing, SharedImagesStayWithinReferenceTolerance) {
+HashOptions exact_options() {
+  HashOptions o;
+  o.exact_stills = true;
+  return o;
+}
+
+// The default route on every shared file, real photos and PNG vectors
+// alike: within the shared test data's tolerance of the reference.
+TEST_F(ImageHashing, SharedImagesStayWithinReferenceToleranceByDefault) {
   FRAMEPRINT_REQUIRE_TESTDATA();
   const auto dir = testing::testdata_dir() / "pdq";
+  for (const char* set : {"images", "vectors"}) {
+    SCOPED_TRACE(set);
+    testing::Tolerance tolerance;
+    for (const auto& row : testing::read_csv(dir / (std::string(set) + ".csv"))) {
+      SCOPED_TRACE(row.at("file"));
+      const MediaResult r = hash_file(dir / set / row.at("file"), row.at("file"), {}, *backend_);
+      ASSERT_TRUE(r.ok()) << r.error->what();
+      ASSERT_EQ(r.frames.size(), 1u);
+      EXPECT_EQ(r.kind, MediaKind::kImage);
+      EXPECT_FALSE(r.exact);
+      const int quality = std::stoi(row.at("quality"));
+      EXPECT_NEAR(r.frames[0].quality, quality, 1);
+      tolerance.add(r.frames[0].pdq, r.frames[0].quality, testing::hash_from_hex(row.at("pdq")), quality);
+    }
+    EXPECT_GE(tolerance.compared(), 28);
+    tolerance.check();
+  }
+}
+
+// --exact: bit for bit the reference's hash, seven dihedral hashes and
+// quality on the PNG vectors, and on the real files the reference hashed
+// from OpenCV's decode; within tolerance where it decoded them itself.
+TEST_F(ImageHashing, ExactRouteIsTheReferenceBitForBit) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const auto dir = testing::testdata_dir() / "pdq";
+  HashOptions o = exact_options();
+  o.dihedral = true;
+  const char* const dihedral_columns[] = {"pdq", "rotate90", "rotate180", "rotate270",
+                                          "flipx", "flipy", "flipplus1", "flipminus1"};
+  int vectors = 0;
+  for (const auto& row : testing::read_csv(dir / "vectors.csv")) {
+    SCOPED_TRACE(row.at("file"));
+    const MediaResult r = hash_file(dir / "vectors" / row.at("file"), row.at("file"), o, *backend_);
+    ASSERT_TRUE(r.ok()) << r.error->what();
+    EXPECT_TRUE(r.exact);
+    EXPECT_EQ(r.frames[0].quality, std::stoi(row.at("quality")));
+    ASSERT_TRUE(r.frames[0].dihedral.has_value());
+    for (int k = 0; k < pdq::kDihedralCount; ++k)
+      EXPECT_EQ((*r.frames[0].dihedral)[static_cast<size_t>(k)].to_hex(), row.at(dihedral_columns[k]))
+          << dihedral_columns[k];
+    ++vectors;
+  }
+  EXPECT_EQ(vectors, 30);
+
   testing::Tolerance tolerance;
   for (const auto& row : testing::read_csv(dir / "images.csv")) {
     SCOPED_TRACE(row.at("file"));
-    const MediaResult r = hash_file(dir / "images" / row.at("file"), row.at("file"), {}, *backend_);
+    const MediaResult r = hash_file(dir / "images" / row.at("file"), row.at("file"), exact_options(), *backend_);
     ASSERT_TRUE(r.ok()) << r.error->what();
-    ASSERT_EQ(r.frames.size(), 1u);
-    EXPECT_EQ(r.kind, MediaKind::kImage);
+    if (row.at("method") == "opencv-rgb-then-reference") {
+      EXPECT_EQ(r.frames[0].pdq.to_hex(), row.at("pdq"));
+      EXPECT_EQ(r.frames[0].quality, std::stoi(row.at("quality")));
+    }
     tolerance.add(r.frames[0].pdq, r.frames[0].quality, testing::hash_from_hex(row.at("pdq")),
                   std::stoi(row.at("quality")));
   }
-  EXPECT_GE(tolerance.compared(), 30);
   tolerance.check();
+}
+
+// The shared rotated and flipped photos are stored turned (their EXIF says
+// orientation 1); the original tagged with each EXIF orientation must hash
+// like the file turned the same way. EXIF 2 mirrors left-right (the shared
+// "flipy", mirrored about the vertical axis), 4 turns upside down ("flipx"),
+// 6 turns 90 degrees clockwise ("rotate-270": the shared rotations are
+// counter-clockwise), 8 counter-clockwise ("rotate-90"), 5 and 7 transpose.
+TEST_F(ImageHashing, ExifOrientationOfTheSharedPhotoMatchesTheTurnedFiles) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const auto dir = testing::testdata_dir() / "pdq";
+  std::map<std::string, Hash256> reference;
+  for (const auto& row : testing::read_csv(dir / "images.csv"))
+    reference[row.at("file")] = testing::hash_from_hex(row.at("pdq"));
+  const auto original = testing::read_bytes(dir / "images" / "bridge-1-original.jpg");
+  const char* const turned[] = {"bridge-1-original.jpg", "bridge-6-flipy.jpg", "bridge-3-rotate-180.jpg",
+                                "bridge-5-flipx.jpg", "bridge-7-flip-plus-1.jpg", "bridge-4-rotate-270.jpg",
+                                "bridge-8-flip-minus-1.jpg", "bridge-2-rotate-90.jpg"};
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    SCOPED_TRACE(orientation);
+    const auto tagged = testing::jpeg_with_exif_orientation(original, orientation);
+    for (const bool exact : {false, true}) {
+      HashOptions o;
+      o.exact_stills = exact;
+      const MediaResult r = hash_bytes(tagged, o);
+      ASSERT_TRUE(r.ok()) << r.error->what();
+      EXPECT_EQ(r.width, orientation >= 5 ? 1004 : 1600);
+      EXPECT_EQ(r.height, orientation >= 5 ? 1600 : 1004);
+      EXPECT_LE(hamming_distance(r.frames[0].pdq, reference.at(turned[orientation - 1])), 10) << "exact " << exact;
+      HashOptions stored = o;
+      stored.exif_orientation = false;
+      EXPECT_EQ(hash_bytes(tagged, stored).frames[0].pdq, hash_bytes(original, o).frames[0].pdq);
+    }
+  }
+}
+
+// Which decoder takes a file: JPEG luma by default (at the DCT scale its
+// size allows), OpenCV's colour decode for --exact, for CMYK JPEGs (no luma
+// plane) and for every other format.
+TEST_F(ImageHashing, RoutesByFormatAndOption) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const auto dir = testing::testdata_dir() / "pdq" / "images";
+  auto decode = [](const std::filesystem::path& f, bool exact) {
+    const auto bytes = testing::read_bytes(f);
+    StillOptions o;
+    o.exact = exact;
+    o.max_pixels = 100'000'000;
+    return decode_image(bytes, *probe_image(bytes), o);
+  };
+  const DecodedImage luma = decode(dir / "bridge-1-original.jpg", false);
+  EXPECT_EQ(luma.route, StillRoute::kJpegLuma);
+  EXPECT_EQ(luma.dct_scale, 1);  // 1004 rows: halving would leave fewer than 512
+  EXPECT_EQ(luma.luma_width, 512);
+  EXPECT_EQ(luma.luma_height, 512);
+  EXPECT_EQ(decode(dir / "bridge-1-original.jpg", true).route, StillRoute::kColour);
+  EXPECT_EQ(decode(dir / "modes" / "CMYK.jpg", false).route, StillRoute::kColour);
+  EXPECT_EQ(decode(dir / "modes" / "L.png", false).route, StillRoute::kColour);
+  const DecodedImage wee = decode(dir / "wee.jpg", false);  // smaller than 512: not shrunk
+  EXPECT_EQ(wee.luma_width, 34);
+  EXPECT_EQ(wee.luma_height, 42);
+
+  // At least 512 samples per axis after scaling: 1024 and 2048 are the steps.
+  EXPECT_EQ(jpeg_dct_scale(1023, 4000), 1);
+  EXPECT_EQ(jpeg_dct_scale(4000, 1024), 2);
+  EXPECT_EQ(jpeg_dct_scale(3000, 4000), 4);
+  EXPECT_EQ(jpeg_dct_scale(4096, 4096), 8);
+  EXPECT_EQ(jpeg_dct_scale(40000, 30000), 8);
+}
+
+// A photo large enough to be decoded at half size in the DCT domain (the
+// shared photo enlarged to 3200x2008) stays within tolerance of the exact
+// route, and reports its full size.
+TEST_F(ImageHashing, LargeJpegDecodedAtReducedScaleStaysClose) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const cv::Mat photo = cv::imread((testing::testdata_dir() / "pdq/images/bridge-1-original.jpg").string());
+  ASSERT_FALSE(photo.empty());
+  cv::Mat big;
+  cv::resize(photo, big, cv::Size(), 2.0, 2.0, cv::INTER_LANCZOS4);
+  const auto jpeg = encode(big, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 92});
+  StillOptions so;
+  so.max_pixels = 100'000'000;
+  const DecodedImage img = decode_image(jpeg, *probe_image(jpeg), so);
+  EXPECT_EQ(img.route, StillRoute::kJpegLuma);
+  EXPECT_EQ(img.dct_scale, 2);
+  const MediaResult fast = hash_bytes(jpeg);
+  const MediaResult exact = hash_bytes(jpeg, exact_options());
+  ASSERT_TRUE(fast.ok() && exact.ok());
+  EXPECT_EQ(fast.width, 3200);
+  EXPECT_EQ(fast.height, 2008);
+  EXPECT_GE(fast.frames[0].quality, 80);
+  EXPECT_LE(hamming_distance(fast.frames[0].pdq, exact.frames[0].pdq), 10);
 }
 
 TEST_F(ImageHashing, DigestsAndSizeAreReported) {
   const cv::Mat m = picture(700, 300);
-  const MediaResult r = hash_bytes(encode(m, ".png"));
+  const MediaResult r = hash_bytes(encode(m, ".png"), exact_options());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.width, 700);
   EXPECT_EQ(r.height, 300);
@@ -87,19 +235,32 @@ TEST_F(ImageHashing, ExifOrientationIsAppliedUnlessTurnedOff) {
   cv::rotate(stored, displayed, cv::ROTATE_90_CLOCKWISE);  // EXIF orientation 6
   const auto tagged = testing::jpeg_with_exif_orientation(jpeg, 6);
 
-  const MediaResult upright = hash_bytes(tagged);
+  // Exact: bit for bit the reference's hash of the turned (or stored) pixels.
+  const MediaResult upright = hash_bytes(tagged, exact_options());
   ASSERT_TRUE(upright.ok());
   EXPECT_EQ(upright.width, 160);
   EXPECT_EQ(upright.height, 240);
   EXPECT_EQ(upright.frames[0].pdq, kernel_hash(displayed.clone()).hash);
 
-  HashOptions as_stored;
+  HashOptions as_stored = exact_options();
   as_stored.exif_orientation = false;
   const MediaResult raw = hash_bytes(tagged, as_stored);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(raw.width, 240);
   EXPECT_EQ(raw.frames[0].pdq, kernel_hash(stored).hash);
   EXPECT_GT(hamming_distance(raw.frames[0].pdq, upright.frames[0].pdq), 32);
+
+  // The default route turns the picture the same way, and reports the same size.
+  const MediaResult fast = hash_bytes(tagged);
+  ASSERT_TRUE(fast.ok());
+  EXPECT_EQ(fast.width, 160);
+  EXPECT_EQ(fast.height, 240);
+  EXPECT_LE(hamming_distance(fast.frames[0].pdq, upright.frames[0].pdq), 10);
+  HashOptions fast_stored;
+  fast_stored.exif_orientation = false;
+  const MediaResult fast_raw = hash_bytes(tagged, fast_stored);
+  EXPECT_EQ(fast_raw.width, 240);
+  EXPECT_LE(hamming_distance(fast_raw.frames[0].pdq, raw.frames[0].pdq), 10);
 }
 
 TEST_F(ImageHashing, GreyscaleHashesTheGreyValuesAndAlphaIsDropped) {
@@ -107,9 +268,13 @@ TEST_F(ImageHashing, GreyscaleHashesTheGreyValuesAndAlphaIsDropped) {
   cv::Mat grey(colour.size(), CV_8UC1);
   for (int y = 0; y < grey.rows; ++y)
     for (int x = 0; x < grey.cols; ++x) grey.at<uint8_t>(y, x) = colour.at<cv::Vec3b>(y, x)[1];
-  const MediaResult g = hash_bytes(encode(grey, ".png"));
+  const MediaResult g = hash_bytes(encode(grey, ".png"), exact_options());
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(g.frames[0].pdq, kernel_hash(grey).hash);
+  // Greyscale JPEG by the default route: its one component is the luma.
+  const MediaResult gj = hash_bytes(encode(grey, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95}));
+  ASSERT_TRUE(gj.ok());
+  EXPECT_LE(hamming_distance(gj.frames[0].pdq, g.frames[0].pdq), 10);
 
   cv::Mat bgra;
   cv::Mat channels[] = {colour, cv::Mat(colour.size(), CV_8UC1, cv::Scalar(7))};

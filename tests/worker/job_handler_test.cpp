@@ -114,6 +114,16 @@ TEST_F(JobHandler, SizeLimitsAndOptionsThatOnlyTighten) {
   EXPECT_EQ(code(r), "too_large");
   // ... but can lower it.
   EXPECT_EQ(code(run({{"id", "d"}, {"options", {{"max_pixels", 100}}}}, true)), "too_large");
+  // A job may ask for the exact still path; a worker's --exact holds for
+  // every job.
+  EXPECT_EQ(run({{"id", "f"}}, true).reply.at("exact"), false);
+  EXPECT_EQ(run({{"id", "g"}, {"options", {{"exact", true}}}}, true).reply.at("exact"), true);
+  JobPolicy exact = policy_;
+  exact.defaults.exact_stills = true;
+  const auto h = handle_job(json({{"id", "h"}, {"options", {{"exact", false}}}}).dump(),
+                            std::span<const uint8_t>(png_), exact, in_process(*backend_));
+  EXPECT_EQ(h.reply.at("exact"), true);
+  EXPECT_EQ(code(run({{"id", "i"}, {"options", {{"exact", "yes"}}}}, true)), "bad_request");
   // Unknown options are ignored (newer producers, older workers).
   EXPECT_TRUE(run({{"id", "e"}, {"options", {{"future_option", 1}, {"dihedral", true}}}}, true).ok);
 }

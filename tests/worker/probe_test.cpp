@@ -4,6 +4,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 
 #include "tests/support/crafted_media.h"
 
@@ -123,6 +124,115 @@ TEST(Probe, StrayBytesBetweenJpegSegmentsAreSkipped) {
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->truncated);
   EXPECT_EQ(p->width, 40);
+}
+
+// EXIF (after "Exif\0\0"): a TIFF header and one IFD of the given entries,
+// values stored in place (SHORT in the first two bytes of the field).
+struct IfdEntry {
+  uint16_t tag;
+  uint16_t type;  // 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL
+  uint32_t count;
+  uint32_t value;
+};
+std::vector<uint8_t> exif(const std::vector<IfdEntry>& entries, bool big_endian) {
+  std::vector<uint8_t> t = {'E', 'x', 'i', 'f', 0, 0};
+  auto put = [&](uint32_t v, int bytes) {
+    for (int k = 0; k < bytes; ++k)
+      t.push_back(static_cast<uint8_t>(v >> (8 * (big_endian ? bytes - 1 - k : k))));
+  };
+  t.push_back(big_endian ? 'M' : 'I');
+  t.push_back(big_endian ? 'M' : 'I');
+  put(0x2A, 2);
+  put(8, 4);
+  put(static_cast<uint32_t>(entries.size()), 2);
+  for (const IfdEntry& e : entries) {
+    put(e.tag, 2);
+    put(e.type, 2);
+    put(e.count, 4);
+    if (e.type == 3) {
+      put(e.value, 2);
+      put(0, 2);
+    } else {
+      put(e.value, 4);
+    }
+  }
+  put(0, 4);  // no next IFD
+  return t;
+}
+
+// Which EXIF orientation (1..8) OpenCV applied: the transform of the
+// stored picture that gives what it decoded, by the EXIF definitions.
+int orientation_opencv_applied(const cv::Mat& stored, const cv::Mat& got) {
+  for (int k = 1; k <= 8; ++k) {
+    cv::Mat t = stored.clone();
+    if (k >= 5) cv::transpose(t, t);  // 5..8 swap the axes first
+    switch (k) {
+      case 2: cv::flip(t, t, 1); break;   // mirrored left-right
+      case 3: cv::flip(t, t, -1); break;  // turned 180
+      case 4: cv::flip(t, t, 0); break;   // upside down
+      case 6: cv::flip(t, t, 1); break;   // transposed + mirrored = 90 clockwise
+      case 7: cv::flip(t, t, -1); break;
+      case 8: cv::flip(t, t, 0); break;   // transposed + flipped = 90 counter-clockwise
+      default: break;
+    }
+    if (t.size() == got.size() && cv::norm(t, got, cv::NORM_INF) == 0) return k;
+  }
+  return 0;
+}
+
+// The probe reads the orientation the way OpenCV does, down to its quirks,
+// so that the JPEG luma route (which turns the picture itself) and the
+// colour route (where OpenCV turns it) agree on every file.
+TEST(Probe, ExifOrientationIsReadAsOpenCvReadsIt) {
+  cv::Mat m(32, 48, CV_8UC3);
+  for (int y = 0; y < m.rows; ++y)
+    for (int x = 0; x < m.cols; ++x) m.at<cv::Vec3b>(y, x) = cv::Vec3b(uint8_t(x * 5), uint8_t(y * 7), uint8_t((x * y) % 251));
+  std::vector<uint8_t> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", m, jpeg, {cv::IMWRITE_JPEG_QUALITY, 100}));
+  const cv::Mat stored = cv::imdecode(jpeg, cv::IMREAD_COLOR);
+
+  const std::vector<uint8_t> xmp = {'h', 't', 't', 'p', ':', '/', '/', 'n', 's', '.', 'a', 'd', 'o', 'b', 'e',
+                                    '.', 'c', 'o', 'm', '/', 'x', 'a', 'p', '/', '1', '.', '0', '/', 0, '<', 'x', '/', '>'};
+  const IfdEntry bad_string{0x010F, 2, 40, 5000};  // Make: 40 bytes at an offset past the end
+  const IfdEntry bad_rational{0x011A, 5, 1, 5000};  // XResolution past the end
+  struct Case {
+    const char* name;
+    std::vector<uint8_t> file;
+  };
+  std::vector<Case> cases;
+  for (int k = 1; k <= 8; ++k) {
+    cases.push_back({"little endian", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, uint32_t(k)}}, false))});
+    cases.push_back({"big endian", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, uint32_t(k)}}, true))});
+  }
+  cases.push_back({"value 9", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 9}}, false))});
+  cases.push_back({"value 0 first", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 0}, {0x0112, 3, 1, 6}}, false))});
+  cases.push_back({"6 first", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 6}, {0x0112, 3, 1, 3}}, false))});
+  cases.push_back({"bad string before", testing::jpeg_with_app1(jpeg, exif({bad_string, {0x0112, 3, 1, 6}}, false))});
+  cases.push_back({"bad string after", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 6}, bad_string}, false))});
+  cases.push_back({"bad rational before", testing::jpeg_with_app1(jpeg, exif({bad_rational, {0x0112, 3, 1, 8}}, true))});
+  cases.push_back({"short inline string", testing::jpeg_with_app1(jpeg, exif({{0x010F, 2, 4, 0}, {0x0112, 3, 1, 8}}, false))});
+  cases.push_back({"XMP first", testing::jpeg_with_app1(testing::jpeg_with_exif_orientation(jpeg, 6), xmp)});
+  cases.push_back({"EXIF first, XMP second", testing::jpeg_with_exif_orientation(testing::jpeg_with_app1(jpeg, xmp), 6)});
+  std::vector<uint8_t> no_mark = exif({{0x0112, 3, 1, 6}}, false);
+  no_mark[8] = 0x2B;
+  cases.push_back({"no 0x2A mark", testing::jpeg_with_app1(jpeg, no_mark)});
+  std::vector<uint8_t> cut = exif({{0x0112, 3, 1, 6}, {0x0112, 3, 1, 6}}, false);
+  cut.resize(cut.size() - 18);  // the second entry and the next-IFD link cut off
+  cases.push_back({"cut short", testing::jpeg_with_app1(jpeg, cut)});
+
+  std::set<int> seen;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const cv::Mat got = cv::imdecode(c.file, cv::IMREAD_COLOR);
+    const int applied = orientation_opencv_applied(stored, got);
+    ASSERT_NE(applied, 0) << "OpenCV decoded something else";
+    const auto p = probe_image(c.file);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->exif_orientation, applied);
+    EXPECT_EQ(p->components, 3);
+    seen.insert(applied);
+  }
+  EXPECT_EQ(seen.size(), 8u);  // every orientation was exercised
 }
 
 TEST(Probe, GifIsRecognisedAndOtherBytesAreNot) {

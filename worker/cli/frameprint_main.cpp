@@ -16,10 +16,12 @@ extern "C" {
 #include "worker/cli/keygen_command.h"
 #include "worker/cli/match_command.h"
 #include "worker/cli/submit_command.h"
+#include "worker/media/decoder_memory.h"
 #include "worker/media/library_versions.h"
 
 namespace {
 int run_main(int argc, char** argv) {
+  frameprint::keep_decoder_memory_for_reuse();
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] { return frameprint::version_text("frameprint", frameprint::media_library_versions()); });

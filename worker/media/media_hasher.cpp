@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
@@ -28,15 +29,26 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
 
 void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
                 pdq::PdqBackend& backend, MediaResult& out) {
-  const DecodedImage img = decode_image(bytes, probe, o.exif_orientation, o.limits.max_pixels);
+  const DecodedImage img = decode_image(bytes, probe, {o.exact_stills, o.exif_orientation, o.limits.max_pixels});
   out.kind = MediaKind::kImage;
   if (img.truncated)
     out.warnings.push_back({"truncated", "the file has no end marker (cut short); hashed the picture as it "
                                          "decodes, as a viewer would show it"});
   out.width = img.width;
   out.height = img.height;
-  const pdq::PdqResult r =
-      backend.hash_one({img.plane(), {}, pdq::Downsampler::kReference, o.dihedral});
+  out.exact = o.exact_stills;
+  // Exact: the reference's box filters, bit for bit; they run on the CPU
+  // whatever the device (the CUDA backend has the separable map only).
+  // Otherwise the same linear map computed only at the 64x64 outputs
+  // (separable_downsample.h), on the backend's device.
+  std::unique_ptr<pdq::PdqBackend> cpu;
+  pdq::PdqBackend* hasher = &backend;
+  if (o.exact_stills && backend.cuda_device() >= 0) {
+    cpu = pdq::make_cpu_backend();
+    hasher = cpu.get();
+  }
+  const auto downsampler = o.exact_stills ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable;
+  const pdq::PdqResult r = hasher->hash_one({img.plane(), {}, downsampler, o.dihedral});
   out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
 }
 
@@ -148,14 +160,19 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
   MediaResult out;
   try {
     if (source.size() == 0) throw MediaError(ErrorCode::kEmptyFile, "the file is empty (0 bytes)");
-    const FileDigests d = compute_digests(source);
+    // Animated formats (GIF) take the video path; so does anything that is
+    // not a still-image format we decode.
+    const auto kind = probe_image(source.head(kImageMagicBytes));
+    const bool still = kind && kind->format != ImageFormat::kGif;
+    // A still is read into memory once, for its digests and its decoder;
+    // anything else (or a still over the size limit) is streamed through them.
+    const FileDigests d = still && source.size() <= kMaxImageFileBytes
+                              ? compute_digests(source.contiguous(kMaxImageFileBytes))
+                              : compute_digests(source);
     out.md5 = d.md5;
     out.sha1 = d.sha1;
     out.sha256 = d.sha256;
-    // Animated formats (GIF) take the video path; so does anything that is
-    // not a still-image format OpenCV decodes.
-    const auto kind = probe_image(source.head(kImageMagicBytes));
-    if (kind && kind->format != ImageFormat::kGif) {
+    if (still) {
       const auto bytes = source.contiguous(kMaxImageFileBytes);
       const auto probe = probe_image(bytes);  // the whole file: size, truncation
       hash_image(bytes, *probe, options, backend, out);

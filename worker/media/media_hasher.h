@@ -18,6 +18,11 @@ struct HashOptions {
   bool dihedral = false;          // also the 7 other dihedral hashes
   bool exif_orientation = true;   // images: hash what a viewer displays
   bool autorotate = true;         // videos: apply the display matrix
+  // Stills the reference's way: colour decode, float luma, the reference's
+  // box filter (bit-exact with Meta's pdq-photo-hasher on the same pixels).
+  // Off: JPEG luma without colour conversion and the separable downsampler,
+  // within the reference's tolerance (benchmarks/RESULTS.md).
+  bool exact_stills = false;
   VideoLimits limits;             // max_pixels applies to images too
   int decoder_threads = 0;        // video decoder threads; 0 lets FFmpeg choose
 };

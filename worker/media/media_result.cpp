@@ -40,6 +40,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   j["sha256"] = r.sha256;
   j["width"] = r.width;
   j["height"] = r.height;
+  if (r.kind == MediaKind::kImage) j["exact"] = r.exact;
   if (r.kind == MediaKind::kVideo) {
     j["rotation"] = r.rotation;
     j["codec"] = r.codec;

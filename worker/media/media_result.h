@@ -41,6 +41,7 @@ struct MediaResult {
   std::string sha256;
   int width = 0;   // of the pictures as hashed (after EXIF orientation / autorotation)
   int height = 0;
+  bool exact = false;  // images: hashed the reference's way (--exact)
   // videos only
   int rotation = 0;  // clockwise degrees the file asks viewers to rotate by
   std::string codec;

@@ -34,7 +34,66 @@ bool has_eoi_after(Bytes b, size_t from) {
   return false;
 }
 
+// The orientation tag of an APP1 segment's payload as OpenCV 4.6 reads it
+// (grfmt_jpeg.cpp, exif.cpp): OpenCV takes the first APP1 segment whatever it
+// holds, skips 6 bytes ("Exif\0\0") unchecked, reads the TIFF byte order
+// (anything but "II" reads as big-endian), requires the 0x2A mark, then walks
+// the first IFD in order, keeping the first value of each tag and stopping at
+// an entry whose data it cannot read (its reader throws there, and what was
+// read before stays). Values outside 1..8 leave the picture as stored.
+int exif_orientation(Bytes app1) {
+  if (app1.size() <= 6) return 1;
+  const Bytes t = app1.subspan(6);
+  const bool intel = t[0] == 'I' && (t.size() == 1 || t[1] == 'I');
+  struct Stop {};  // OpenCV's ExifParsingError
+  auto u16 = [&](uint64_t at) -> uint32_t {
+    if (at + 1 >= t.size()) throw Stop{};
+    return intel ? le16(t, static_cast<size_t>(at)) : be16(t, static_cast<size_t>(at));
+  };
+  auto u32 = [&](uint64_t at) -> uint32_t {
+    if (at + 3 >= t.size()) throw Stop{};
+    return intel ? le32(t, static_cast<size_t>(at)) : be32(t, static_cast<size_t>(at));
+  };
+  auto rationals = [&](uint64_t entry, int count) {  // each: two u32 at the pointed offset
+    const uint64_t at = u32(entry + 8);
+    for (int k = 0; k < count; ++k) u32(at + 8u * static_cast<uint64_t>(k) + 4);
+  };
+  int orientation = 1;
+  bool seen = false;  // the first orientation entry counts, whatever its value
+  try {
+    if (u16(2) != 0x2A) return 1;
+    uint64_t entry = u32(4);
+    const uint32_t count = u16(entry);
+    entry += 2;
+    for (uint32_t e = 0; e < count; ++e, entry += 12) {
+      switch (u16(entry)) {
+        case 0x010E: case 0x010F: case 0x0110: case 0x0131: case 0x0132: case 0x8298: {  // strings
+          const uint64_t size = u32(entry + 4);
+          const uint64_t at = size > 4 ? u32(entry + 8) : 8;
+          if (at > t.size() || at + size > t.size()) throw Stop{};
+          break;
+        }
+        case 0x0112: {
+          const uint32_t v = u16(entry + 8);
+          if (!seen) orientation = static_cast<int>(v);
+          seen = true;
+          break;
+        }
+        case 0x0128: case 0x0213: u16(entry + 8); break;  // resolution unit, YCbCr positioning
+        case 0x011A: case 0x011B: rationals(entry, 1); break;  // x and y resolution
+        case 0x013E: rationals(entry, 2); break;               // white point
+        case 0x0211: rationals(entry, 3); break;               // YCbCr coefficients
+        case 0x013F: case 0x0214: rationals(entry, 6); break;  // chromaticities, black/white
+        default: break;
+      }
+    }
+  } catch (const Stop&) {
+  }
+  return orientation >= 1 && orientation <= 8 ? orientation : 1;
+}
+
 void probe_jpeg(Bytes b, ImageProbe& p) {
+  bool seen_app1 = false;
   size_t pos = 2;
   p.truncated = true;  // until a scan with an end marker after it is found
   while (pos + 4 <= b.size()) {
@@ -54,6 +113,11 @@ void probe_jpeg(Bytes b, ImageProbe& p) {
     if (sof && pos + 7 <= b.size()) {
       p.height = clamp_dim(be16(b, pos + 3));
       p.width = clamp_dim(be16(b, pos + 5));
+      p.components = pos + 8 <= b.size() ? b[pos + 7] : 0;
+    }
+    if (m == 0xE1 && !seen_app1 && len >= 2) {  // the first APP1 segment, as far as it is present
+      seen_app1 = true;
+      p.exif_orientation = exif_orientation(b.subspan(pos + 2, std::min<size_t>(len - 2, b.size() - pos - 2)));
     }
     if (len < 2) return;
     pos += len;

@@ -17,6 +17,12 @@ struct ImageProbe {
   int width = 0;   // 0 when the header could not be read
   int height = 0;
   bool truncated = false;  // the file ends before the format's end marker
+  // JPEG only: colour components in the frame header (1 grey, 3 YCbCr or
+  // RGB, 4 CMYK or YCCK; 0 when not read), and the EXIF orientation (1..8;
+  // 1 when absent or unreadable) read the way OpenCV 4.6 reads it, so that
+  // every route turns a picture alike.
+  int components = 0;
+  int exif_orientation = 1;
 };
 
 std::string_view image_format_name(ImageFormat f);

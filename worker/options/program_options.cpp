@@ -12,6 +12,9 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
   cmd.add_flag("--dihedral", o.dihedral, "Also output the 7 rotated/flipped variants of each hash");
   cmd.add_flag("!--no-exif-orientation", o.exif_orientation,
                "Hash images as stored, ignoring their EXIF orientation");
+  cmd.add_flag("--exact", o.exact_stills,
+               "Hash still images exactly as Meta's reference does (colour decode, its box filter): "
+               "bit-identical on lossless files; about three times the CPU of the default on JPEG photos");
   cmd.add_flag("!--no-autorotate", o.autorotate,
                "Hash videos as stored, ignoring their rotation metadata (display matrix)");
   cmd.add_option("--max-pixels", o.limits.max_pixels, "Largest image or video frame, in pixels")

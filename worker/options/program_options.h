@@ -12,8 +12,8 @@
 
 namespace frameprint::options {
 
-// --seconds-per-hash, --dihedral, --no-exif-orientation, --no-autorotate,
-// --max-pixels, --max-frames, --max-seconds.
+// --seconds-per-hash, --dihedral, --no-exif-orientation, --exact,
+// --no-autorotate, --max-pixels, --max-frames, --max-seconds.
 void add_hashing_options(CLI::App& cmd, HashOptions& options);
 
 // --list (repeatable), --allow-empty-list, --max-list-bytes, --threshold,

@@ -11,6 +11,7 @@ nlohmann::ordered_json options_to_json(const HashOptions& o) {
   return {{"seconds_per_hash", o.seconds_per_hash},
           {"dihedral", o.dihedral},
           {"exif_orientation", o.exif_orientation},
+          {"exact", o.exact_stills},
           {"autorotate", o.autorotate},
           {"max_pixels", o.limits.max_pixels},
           {"max_frames", o.limits.max_frames},
@@ -47,6 +48,9 @@ HashOptions options_from_json(const nlohmann::json& j, const HashOptions& d) {
   o.dihedral = flag(j, "dihedral", d.dihedral);
   o.exif_orientation = flag(j, "exif_orientation", d.exif_orientation);
   o.autorotate = flag(j, "autorotate", d.autorotate);
+  // A job may ask for the exact path; a worker started with --exact hashes
+  // every still exactly, whatever the job says.
+  o.exact_stills = flag(j, "exact", false) || d.exact_stills;
   o.limits.max_pixels = std::min(number<int64_t>(j, "max_pixels", d.limits.max_pixels, 1), d.limits.max_pixels);
   o.limits.max_frames = std::min(number<int64_t>(j, "max_frames", d.limits.max_frames, 1), d.limits.max_frames);
   o.limits.max_seconds = std::min(number<double>(j, "max_seconds", d.limits.max_seconds, 0.0), d.limits.max_seconds);

@@ -1,6 +1,7 @@
 // Hashing options as they travel in a job header ("options": {...}): the
 // producer writes them from its command line, the worker reads them on top
-// of its own defaults. A job may lower the worker's limits, never raise them.
+// of its own defaults. A job may lower the worker's limits, never raise them,
+// and may ask for exact stills, never turn off a worker's --exact.
 #pragma once
 
 #include <nlohmann/json.hpp>

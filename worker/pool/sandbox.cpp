@@ -20,6 +20,10 @@
 #include "worker/pool/confine.h"
 #include "worker/pool/job_options.h"
 
+#if FRAMEPRINT_HAVE_IMAGES
+#include "worker/media/stills_loader.h"
+#endif
+
 extern "C" {
 #include <libavutil/log.h>
 }
@@ -277,6 +281,15 @@ int sandbox_child_main(int sock, uint64_t memory_bytes) {
   // plugins, the CPU backend's tables) is loaded before the filter.
   auto backend = pdq::make_cpu_backend();
   av_log_set_level(AV_LOG_QUIET);
+#if FRAMEPRINT_HAVE_IMAGES
+  // The OpenCV module is loaded on demand elsewhere; here it must be mapped
+  // before the filter forbids opening it. Without it, the stills that need
+  // it fail alone (unsupported_format, saying why), as in any process.
+  try {
+    (void)stills_module();
+  } catch (const std::exception&) {
+  }
+#endif
   confine_decoder(memory_bytes);
   HashOptions unbounded;  // the parent has applied the worker's policy
   unbounded.limits.max_pixels = INT64_MAX;

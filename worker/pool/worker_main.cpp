@@ -28,6 +28,7 @@ extern "C" {
 #include "ipc/common/unique_fd.h"
 #include "kernels/pdq_backend.h"
 #include "worker/matching/match_options.h"
+#include "worker/media/decoder_memory.h"
 #include "worker/media/device.h"
 #include "worker/media/library_versions.h"
 #include "worker/options/program_options.h"
@@ -255,6 +256,7 @@ std::string default_name() {
 namespace {
 int run_main(int argc, char** argv) {
   using namespace frameprint;
+  keep_decoder_memory_for_reuse();
   // A confined decoder process (sandbox.h) started by a worker.
   if (argc == 4 && std::string_view(argv[1]) == "--sandbox-child") {
     try {
