@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <sstream>
 
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
@@ -93,6 +94,38 @@ TEST_F(Matching, MalformedLinesRejectTheListWithFileAndLine) {
   EXPECT_THROW(HashLists::load({parse_list_spec("pdq:" + (dir_ / "missing.txt").string())}), ListError);
   EXPECT_THROW(parse_list_spec("phash:x.txt"), std::invalid_argument);
   EXPECT_THROW(parse_list_spec("pdq"), std::invalid_argument);
+}
+
+TEST_F(Matching, ListsParseFromMemoryAsFromFiles) {
+  const Hash256 a = random_hash(rng_), b = random_hash(rng_);
+  const std::string pdq = a.to_hex() + "\n" + b.to_hex() + ",case-17\n";
+  const std::string vpdq = "0,100," + a.to_hex() + ",0.000\n1,90," + b.to_hex() + ",1.000\n";
+  const std::string md5 = "D41D8CD98F00B204E9800998ECF8427E,empty-file\n";
+  auto parsed = [](const ListSpec& s, const std::string& content) {
+    std::istringstream in(content);
+    return HashLists::parse(s, in);
+  };
+  const auto files = HashLists::load({spec("pdq:p.txt", pdq), spec("vpdq:v.txt", vpdq), spec("md5:m.txt", md5)});
+  const auto p = parsed(spec("pdq:p.txt", ""), pdq);
+  ASSERT_EQ(p.pdq.size(), 1u);
+  EXPECT_EQ(p.pdq[0].name, files.pdq[0].name);
+  EXPECT_EQ(p.pdq[0].ids, files.pdq[0].ids);
+  EXPECT_EQ(p.pdq[0].index.hashes(), files.pdq[0].index.hashes());
+  const auto v = parsed(spec("vpdq:v.txt", ""), vpdq);
+  ASSERT_EQ(v.vpdq.size(), 1u);
+  ASSERT_EQ(v.vpdq[0].videos.size(), 1u);
+  EXPECT_EQ(v.vpdq[0].videos[0].id, "v");
+  EXPECT_EQ(v.vpdq[0].videos[0].frames.size(), 2u);
+  EXPECT_EQ(v.vpdq[0].frames.size(), files.vpdq[0].frames.size());
+  const auto m = parsed(spec("md5:m.txt", ""), md5);
+  ASSERT_EQ(m.digests.size(), 1u);
+  EXPECT_EQ(m.digests[0].ids, files.digests[0].ids);
+  try {
+    parsed(parse_list_spec("pdq:named.txt"), a.to_hex() + "\nnot-a-hash\n");
+    ADD_FAILURE() << "a malformed list parsed";
+  } catch (const ListError& e) {
+    EXPECT_NE(std::string(e.what()).find("named.txt:2:"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Matching, PdqThresholdQualityAndDihedral) {

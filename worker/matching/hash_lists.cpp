@@ -38,12 +38,10 @@ ListSpec parse_list_spec(const std::string& spec) {
 namespace {
 
 // Reads a text list line by line: trims, skips blanks and # comments, and
-// numbers lines for error messages.
+// numbers lines for error messages, which name `origin` (the list's file).
 class ListReader {
  public:
-  explicit ListReader(const fs::path& path) : path_(path), in_(path) {
-    if (!in_) throw ListError(path.string() + ": cannot open list");
-  }
+  ListReader(std::istream& in, const fs::path& origin) : origin_(origin), in_(in) {}
   bool next(std::string& line) {
     while (std::getline(in_, line)) {
       ++number_;
@@ -54,19 +52,25 @@ class ListReader {
       if (line.empty() || line[0] == '#') continue;
       return true;
     }
-    if (in_.bad()) throw ListError(path_.string() + ": read error");
+    if (in_.bad()) throw ListError(origin_.string() + ": read error");
     return false;
   }
   [[noreturn]] void fail(const std::string& what) const {
-    throw ListError(path_.string() + ":" + std::to_string(number_) + ": " + what);
+    throw ListError(origin_.string() + ":" + std::to_string(number_) + ": " + what);
   }
   int line() const { return number_; }
 
  private:
-  fs::path path_;
-  std::ifstream in_;
+  fs::path origin_;
+  std::istream& in_;
   int number_ = 0;
 };
+
+std::ifstream open_list(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ListError(path.string() + ": cannot open list");
+  return in;
+}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -89,8 +93,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-PdqList load_pdq(const ListSpec& spec) {
-  ListReader r(spec.path);
+PdqList parse_pdq(std::istream& in, const ListSpec& spec) {
+  ListReader r(in, spec.path);
   PdqList list;
   list.name = spec.name;
   std::vector<Hash256> hashes;
@@ -107,8 +111,8 @@ PdqList load_pdq(const ListSpec& spec) {
   return list;
 }
 
-VpdqVideo load_vpdq_file(const fs::path& path) {
-  ListReader r(path);
+VpdqVideo parse_vpdq_video(std::istream& in, const fs::path& path) {
+  ListReader r(in, path);
   VpdqVideo v;
   v.id = path.stem().string();
   std::string line;
@@ -134,6 +138,22 @@ VpdqVideo load_vpdq_file(const fs::path& path) {
   return v;
 }
 
+VpdqVideo load_vpdq_video(const fs::path& path) {
+  std::ifstream in = open_list(path);
+  return parse_vpdq_video(in, path);
+}
+
+// Indexes every frame of the list's videos.
+void index_frames(VpdqList& list) {
+  std::vector<Hash256> hashes;
+  for (uint32_t v = 0; v < list.videos.size(); ++v)
+    for (uint32_t i = 0; i < list.videos[v].frames.size(); ++i) {
+      hashes.push_back(list.videos[v].frames[i].hash);
+      list.frame_owner.push_back({v, i});
+    }
+  list.frames = pdq::HashSearch(std::move(hashes));
+}
+
 VpdqList load_vpdq(const ListSpec& spec) {
   VpdqList list;
   list.name = spec.name;
@@ -143,22 +163,16 @@ VpdqList load_vpdq(const ListSpec& spec) {
     for (const auto& e : fs::directory_iterator(spec.path))
       if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) list.videos.push_back(load_vpdq_file(f));
+    for (const auto& f : files) list.videos.push_back(load_vpdq_video(f));
   } else {
-    list.videos.push_back(load_vpdq_file(spec.path));
+    list.videos.push_back(load_vpdq_video(spec.path));
   }
-  std::vector<Hash256> hashes;
-  for (uint32_t v = 0; v < list.videos.size(); ++v)
-    for (uint32_t i = 0; i < list.videos[v].frames.size(); ++i) {
-      hashes.push_back(list.videos[v].frames[i].hash);
-      list.frame_owner.push_back({v, i});
-    }
-  list.frames = pdq::HashSearch(std::move(hashes));
+  index_frames(list);
   return list;
 }
 
-DigestList load_digests(const ListSpec& spec) {
-  ListReader r(spec.path);
+DigestList parse_digests(std::istream& in, const ListSpec& spec) {
+  ListReader r(in, spec.path);
   DigestList list;
   list.name = spec.name;
   list.type = spec.type;
@@ -179,14 +193,36 @@ DigestList load_digests(const ListSpec& spec) {
 HashLists HashLists::load(const std::vector<ListSpec>& specs) {
   HashLists lists;
   for (const auto& s : specs) {
-    switch (s.type) {
-      case ListType::kPdq: lists.pdq.push_back(load_pdq(s)); break;
-      case ListType::kVpdq: lists.vpdq.push_back(load_vpdq(s)); break;
-      case ListType::kMd5:
-      case ListType::kSha256: lists.digests.push_back(load_digests(s)); break;
+    if (s.type == ListType::kVpdq) {
+      lists.vpdq.push_back(load_vpdq(s));  // a file or a directory of them
+      continue;
     }
+    std::ifstream in = open_list(s.path);
+    lists.add(s, in);
   }
   return lists;
+}
+
+HashLists HashLists::parse(const ListSpec& spec, std::istream& text) {
+  HashLists lists;
+  lists.add(spec, text);
+  return lists;
+}
+
+void HashLists::add(const ListSpec& spec, std::istream& text) {
+  switch (spec.type) {
+    case ListType::kPdq: pdq.push_back(parse_pdq(text, spec)); break;
+    case ListType::kVpdq: {
+      VpdqList list;
+      list.name = spec.name;
+      list.videos.push_back(parse_vpdq_video(text, spec.path));
+      index_frames(list);
+      vpdq.push_back(std::move(list));
+      break;
+    }
+    case ListType::kMd5:
+    case ListType::kSha256: digests.push_back(parse_digests(text, spec)); break;
+  }
 }
 
 std::vector<std::string> HashLists::use_gpu(int device) {

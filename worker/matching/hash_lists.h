@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -68,10 +69,17 @@ struct HashLists {
   bool empty() const { return pdq.empty() && vpdq.empty() && digests.empty(); }
   // Throws ListError naming the file (and line) at fault.
   static HashLists load(const std::vector<ListSpec>& specs);
+  // One list read from `text` as if it were the file spec.path (which names
+  // it in errors; for vPDQ, `text` is one video's hash file): the same
+  // parsers as load(), for lists already in memory (and the fuzz target).
+  static HashLists parse(const ListSpec& spec, std::istream& text);
   // Moves every PDQ and vPDQ list's search to CUDA device `device`; lists
   // that cannot go there stay on the CPU. Returns one line per such list
   // (empty when all moved).
   std::vector<std::string> use_gpu(int device);
+
+ private:
+  void add(const ListSpec& spec, std::istream& text);  // one list, not a vPDQ directory
 };
 
 }  // namespace frameprint
