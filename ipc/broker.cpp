@@ -66,8 +66,8 @@ namespace {
 std::string header_id(const Message& body) {
   if (body.empty()) return {};
   const auto header = nlohmann::json::parse(mdp::to_string(body.front()), nullptr, false);
-  if (!header.is_object() || !header.contains("id")) return {};
-  return header["id"].dump();
+  const nlohmann::json* id = job_id(header);
+  return id ? id->dump() : std::string();
 }
 
 }  // namespace
@@ -171,7 +171,7 @@ void Broker::reply_error(const std::string& client, const std::string& service, 
     const auto header = nlohmann::json::parse(mdp::to_string(body.front()), nullptr, false);
     if (header.is_object()) {
       if (header.contains("name") && header["name"].is_string()) j["path"] = header["name"];
-      if (header.contains("id")) j["id"] = header["id"];
+      if (const nlohmann::json* id = job_id(header)) j["id"] = *id;
     }
   }
   j["status"] = "error";

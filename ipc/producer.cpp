@@ -1,4 +1,5 @@
 #include "ipc/producer.h"
+#include "ipc/common/json_text.h"
 
 #include <unistd.h>
 
@@ -21,8 +22,9 @@ namespace {
 std::optional<std::string> reply_id(const mdp::Message& body) {
   if (body.empty()) return std::nullopt;
   const auto j = nlohmann::json::parse(mdp::to_string(body.front()), nullptr, false);
-  if (!j.is_object() || !j.contains("id")) return std::nullopt;
-  return j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+  const nlohmann::json* id = job_id(j);
+  if (!id) return std::nullopt;
+  return id->is_string() ? id->get<std::string>() : id->dump();
 }
 
 bool overloaded(const std::string& reply) {

@@ -24,6 +24,8 @@ packages=(
   ffmpeg
   # scripts/check-format.sh (run by scripts/test.sh, so by CI): formatting per .clang-format
   clang-format
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #   BUILD_DIR=out scripts/test.sh
 #   FRAMEPRINT_SKIP_FORMAT=1   # skip scripts/check-format.sh
 #   FRAMEPRINT_SKIP_ASAN=1     # skip the AddressSanitizer/UBSan build and run
+#   FRAMEPRINT_SKIP_FUZZ=1 scripts/test.sh   # without the short fuzz run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +35,9 @@ if [ "${FRAMEPRINT_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build --preset asan -j "$JOBS"
   ctest --preset asan -j "$JOBS"
 fi
+
+# A short run of every fuzz target (clang build in build/fuzz; docs/fuzzing.md).
+if [ "${FRAMEPRINT_SKIP_FUZZ:-0}" != 1 ]; then
+  JOBS="$JOBS" scripts/fuzz.sh 20
+fi
+

@@ -190,6 +190,36 @@ TEST_F(BrokerTest, OverloadedBeyondTheQueueBound) {
   EXPECT_EQ(b.stats().overloaded, 1u);
 }
 
+// Found by reasoning while writing the broker's fuzz target (the fuzzers'
+// inputs are too short to reach it): an id nested a few hundred thousand
+// levels deep (about 600 KB, well under --max-message-bytes) overflowed the
+// stack in nlohmann's recursive dump and copy, killing the broker. Only
+// string and integer ids count now; others are ignored.
+TEST_F(BrokerTest, DeeplyNestedIdsAreNotIds) {
+  constexpr size_t kDepth = 300000;
+  const std::string deep = R"({"name":"deep.jpg","id":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
+  auto send = [&](const std::string& client) {
+    broker_.on_frontend(mdp::with_identity(client, mdp::client_message("frameprint.hash", frames({deep, "x"}))), t_);
+  };
+  ready("W1");
+  send("C1");  // queued and delivered: its id was read for the forged-reply check
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].worker.command, mdp::Command::kRequest);
+  reply("W1", "C1", R"({"status":"ok"})");  // no id to compare: passed on
+  EXPECT_EQ(sent().size(), 1u);
+  EXPECT_EQ(broker_.stats().replied, 1u);
+
+  reconfigure([](BrokerConfig& c) { c.max_queue = 0; });
+  send("C2");  // refused: the error names the job's file but carries no id
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  const auto j = body_json(out[0]);
+  EXPECT_EQ(j["error"]["code"], "overloaded");
+  EXPECT_EQ(j["path"], "deep.jpg");
+  EXPECT_FALSE(j.contains("id"));
+}
+
 TEST_F(BrokerTest, ServiceDiscovery) {
   auto ask = [&](const std::string& service, const std::string& name) {
     broker_.on_frontend(mdp::with_identity("C", mdp::client_message(service, frames({name}))), t_);

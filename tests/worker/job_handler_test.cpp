@@ -152,5 +152,16 @@ TEST(CapReply, FramesBeyondTheBoundAreCutAndTheReplySaysSo) {
   EXPECT_EQ(reply["warnings"].back()["code"], "reply_truncated");
 }
 
+// A header whose id is nested a few hundred thousand levels deep (found by
+// reasoning while writing the job header's fuzz target): copying it
+// overflowed the stack and killed the worker. Now a bad request.
+TEST_F(JobHandler, DeeplyNestedIdIsABadRequest) {
+  constexpr size_t kDepth = 300000;
+  const std::string header = R"({"id":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
+  const auto r = handle_job(header, std::span<const uint8_t>(png_), policy_, in_process(*backend_));
+  EXPECT_EQ(code(r), "bad_request");
+  EXPECT_TRUE(r.reply.at("id").is_null());
+}
+
 }  // namespace
 }  // namespace frameprint

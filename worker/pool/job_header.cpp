@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "ipc/common/json_text.h"
 #include "worker/media/media_error.h"
 #include "worker/pool/job_options.h"
 
@@ -21,9 +22,9 @@ void parse_job_header(std::string_view text, const HashOptions& worker_defaults,
   const auto header = nlohmann::json::parse(text, nullptr, false);
   if (!header.is_object())
     throw MediaError(ErrorCode::kBadRequest, "the job header is not a JSON object");
-  if (header.contains("id")) out.id = header["id"];
-  if (!out.id.is_string() && !out.id.is_number_integer())
-    throw MediaError(ErrorCode::kBadRequest, "the job header has no string \"id\"");
+  const nlohmann::json* id = job_id(header);
+  if (!id) throw MediaError(ErrorCode::kBadRequest, "the job header has no string or integer \"id\"");
+  out.id = *id;
   if (header.contains("name") && header["name"].is_string())
     out.name = header["name"].get<std::string>();
   if (header.contains("path") && !header["path"].is_null()) {
