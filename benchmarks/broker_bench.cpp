@@ -37,8 +37,9 @@ class EchoPool {
     wc.slots = slots;
     worker_ = std::make_unique<MdpWorker>(ctx_, wc);
     worker_thread_ = std::thread([this] {
-      worker_->run([this](MdpJob job) { worker_->complete(job.slot, job.ticket, std::move(job.body)); },
-                   stop_fd_.get());
+      worker_->run(
+          [this](MdpJob job) { worker_->complete(job.slot, job.ticket, std::move(job.body)); },
+          stop_fd_.get());
     });
     client_.set(zmq::sockopt::linger, 0);
     client_.connect(frontend_);
@@ -85,14 +86,22 @@ void BM_BrokerThroughput(benchmark::State& state) {
   for (auto _ : state) pool.round_trips(kBatch, static_cast<int>(state.range(0)));
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
-BENCHMARK(BM_BrokerThroughput)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_BrokerThroughput)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void BM_BrokerRoundTrip(benchmark::State& state) {
   EchoPool pool(1);
   for (auto _ : state) pool.round_trips(1);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_BrokerRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(2.0)->Repetitions(5)
+BENCHMARK(BM_BrokerRoundTrip)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime()
+    ->MinTime(2.0)
+    ->Repetitions(5)
     ->ReportAggregatesOnly(true);
 
 }  // namespace

@@ -64,9 +64,11 @@ int main(int argc, char** argv) {
     });
   pool.clear();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("decode-only %s: %lld frames (%lld on NVDEC) from %zu files in %.2f s = %.0f frames/s (%d threads, %lld failed)\n",
-              argv[1], static_cast<long long>(frames.load()), static_cast<long long>(on_gpu.load()),
-              files.size(), s, static_cast<double>(frames.load()) / s, threads,
-              static_cast<long long>(failed.load()));
+  std::printf(
+      "decode-only %s: %lld frames (%lld on NVDEC) from %zu files in %.2f s = %.0f frames/s (%d "
+      "threads, %lld failed)\n",
+      argv[1], static_cast<long long>(frames.load()), static_cast<long long>(on_gpu.load()),
+      files.size(), s, static_cast<double>(frames.load()) / s, threads,
+      static_cast<long long>(failed.load()));
   return failed.load() == 0 ? 0 : 2;
 }

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> bytes(static_cast<size_t>(std::filesystem::file_size(f)));
     std::ifstream in(f, std::ios::binary);
     in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
+    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1,
+                      const_cast<uint8_t*>(bytes.data()));
     const cv::Mat img = cv::imdecode(buf, cv::IMREAD_COLOR);
     if (img.empty()) {
       std::fprintf(stderr, "cannot decode %s\n", f.c_str());

@@ -38,7 +38,8 @@ void BM_DeviceCopy(benchmark::State& state) {
     cuda::check(cudaMemcpy(b.as<void>(), a.as<void>(), bytes, cudaMemcpyDeviceToDevice), "copy");
     cuda::check(cudaDeviceSynchronize(), "sync");
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(2 * bytes));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(2 * bytes));
 }
 BENCHMARK(BM_DeviceCopy)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -51,20 +52,23 @@ void BM_CudaPdqBatch(benchmark::State& state) {
   cuda::DeviceBuffer planes;
   planes.reserve(host.size() * batch);
   for (int i = 0; i < batch; ++i)
-    cuda::check(cudaMemcpy(planes.as<uint8_t>() + host.size() * static_cast<size_t>(i), host.data(), host.size(),
-                           cudaMemcpyHostToDevice),
+    cuda::check(cudaMemcpy(planes.as<uint8_t>() + host.size() * static_cast<size_t>(i), host.data(),
+                           host.size(), cudaMemcpyHostToDevice),
                 "upload");
   std::vector<pdq::HashRequest> reqs;
   for (int i = 0; i < batch; ++i)
-    reqs.push_back({LumaPlane{planes.as<uint8_t>() + host.size() * static_cast<size_t>(i), w, w, h, SampleType::kU8,
-                              8, false, MemoryLocation::kDevice},
-                    {}, pdq::Downsampler::kSeparable, false});
+    reqs.push_back({LumaPlane{planes.as<uint8_t>() + host.size() * static_cast<size_t>(i), w, w, h,
+                              SampleType::kU8, 8, false, MemoryLocation::kDevice},
+                    {},
+                    pdq::Downsampler::kSeparable,
+                    false});
   auto backend = pdq::make_cuda_backend(0);
   std::vector<pdq::PdqResult> out(reqs.size());
   backend->hash(reqs, out);  // warm up: plans, buffers
   for (auto _ : state) backend->hash(reqs, out);
   state.SetItemsProcessed(state.iterations() * batch);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * batch * static_cast<int64_t>(host.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * batch *
+                          static_cast<int64_t>(host.size()));
 }
 BENCHMARK(BM_CudaPdqBatch)->Unit(benchmark::kMillisecond)->UseRealTime();
 

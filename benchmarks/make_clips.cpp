@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
         for (int r = 0; r < h; ++r)
           for (int x = 0; x < w; ++x)
             y[static_cast<size_t>(r) * static_cast<size_t>(w) + static_cast<size_t>(x)] =
-                static_cast<uint8_t>(((x + 3 * f + 17 * c) / 37 + (r - 2 * f) / 23) % 2 * 160 + ((x ^ r) + f) % 64);
+                static_cast<uint8_t>(((x + 3 * f + 17 * c) / 37 + (r - 2 * f) / 23) % 2 * 160 +
+                                     ((x ^ r) + f) % 64);
         return y;
       };
       frameprint::testing::write_video(dir / ("clip-" + std::to_string(c) + ".mp4"), s);

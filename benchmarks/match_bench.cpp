@@ -60,7 +60,8 @@ void BM_MultiIndexSearch(benchmark::State& state) {
     found += hits.size();
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["hits_per_query"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  state.counters["hits_per_query"] =
+      static_cast<double>(found) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_MultiIndexSearch)->Unit(benchmark::kMicrosecond)->MinTime(3.0);
 
@@ -74,7 +75,8 @@ void BM_LinearSearch(benchmark::State& state) {
     found += hits.size();
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["hits_per_query"] = static_cast<double>(found) / static_cast<double>(state.iterations());
+  state.counters["hits_per_query"] =
+      static_cast<double>(found) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_LinearSearch)->Unit(benchmark::kMicrosecond)->MinTime(3.0);
 

@@ -1,6 +1,7 @@
 // How far the default still route lands from the reference (issue 10).
-//   frameprint_stills_distance [--scale N] CSV DIR   hashes in the CSV (file,quality,pdq[,7 dihedral])
-//   frameprint_stills_distance [--scale N] DIR       the exact route's hashes as the reference
+//   frameprint_stills_distance [--scale N] CSV DIR   hashes in the CSV (file,quality,pdq[,7
+//   dihedral]) frameprint_stills_distance [--scale N] DIR       the exact route's hashes as the
+//   reference
 // For each file: the default route (JPEG luma at its DCT scale, or colour
 // decode; the separable downsampler) and the exact route (colour decode,
 // the reference's box filter), each as quality and Hamming distance to the
@@ -57,7 +58,8 @@ Hashed hash(const std::vector<uint8_t>& bytes, bool exact, int scale, pdq::PdqBa
   o.dct_scale = scale;
   const DecodedImage img = decode_image(bytes, *probe, o);
   Hashed h;
-  h.result = backend.hash_one({img.plane(), {}, exact ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable, true});
+  h.result = backend.hash_one(
+      {img.plane(), {}, exact ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable, true});
   // Appended piece by piece: GCC 12 mis-warns (-Wrestrict) on "literal" + string.
   h.route = image_format_name(probe->format);
   if (img.route == StillRoute::kJpegLuma) {
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
   auto backend = pdq::make_cpu_backend();
   Summary def, exa;
   std::printf(
-      "| file | default route, size | reference q | default q | default bits | default identical | exact q | exact "
+      "| file | default route, size | reference q | default q | default bits | default identical | "
+      "exact q | exact "
       "bits | exact identical |\n|---|---|---|---|---|---|---|---|---|\n");
   for (auto& r : refs) {
     std::ifstream in(dir / r.file, std::ios::binary);
@@ -144,17 +147,20 @@ int main(int argc, char** argv) {
       const bool d_same = same(d.result), e_same = same(e.result);
       def.add(dd, d.result.quality, r.quality, d_same);
       exa.add(de, e.result.quality, r.quality, e_same);
-      std::printf("| %s | %s | %d | %d | %d | %s | %d | %d | %s |\n", r.file.c_str(), d.route.c_str(), r.quality,
-                  d.result.quality, dd, d_same ? "yes" : "no", e.result.quality, de, e_same ? "yes" : "no");
+      std::printf("| %s | %s | %d | %d | %d | %s | %d | %d | %s |\n", r.file.c_str(),
+                  d.route.c_str(), r.quality, d.result.quality, dd, d_same ? "yes" : "no",
+                  e.result.quality, de, e_same ? "yes" : "no");
     } catch (const std::exception& ex) {
       std::printf("| %s | error: %s | | | | | | | |\n", r.file.c_str(), ex.what());
       return 1;
     }
   }
   auto line = [](const char* name, const Summary& s) {
-    std::printf("%s: %d files, %d bit-identical; %d with quality >= 80 on both sides: max %d bits, mean %.2f\n",
-                name, s.files, s.identical, s.compared, s.worst,
-                s.compared ? static_cast<double>(s.total) / s.compared : 0.0);
+    std::printf(
+        "%s: %d files, %d bit-identical; %d with quality >= 80 on both sides: max %d bits, mean "
+        "%.2f\n",
+        name, s.files, s.identical, s.compared, s.worst,
+        s.compared ? static_cast<double>(s.total) / s.compared : 0.0);
   };
   std::printf("\n");
   line("default", def);

@@ -50,7 +50,8 @@ void Broker::queued_remove(const Request& r) {
 bool Broker::has_workers(const std::string& service) const {
   const auto it = idle_.find(service);
   if (it != idle_.end() && !it->second.empty()) return true;
-  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& w) { return w.second.service == service; });
+  return std::any_of(workers_.begin(), workers_.end(),
+                     [&](const auto& w) { return w.second.service == service; });
 }
 
 bool Broker::past_grace(const std::string& service) const {
@@ -103,8 +104,8 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
     ++stats_.malformed;
     uint64_t held_back = 0;
     if (malformed_log_.allow(now, held_back))
-      spdlog::warn("broker: dropped a malformed client message: {} ({} more since the last line)", e.what(),
-                   held_back);
+      spdlog::warn("broker: dropped a malformed client message: {} ({} more since the last line)",
+                   e.what(), held_back);
     return;
   }
   if (req.service.rfind("mmi.", 0) == 0) {
@@ -127,20 +128,22 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
     return;
   }
   if (const auto c = clients_.find(client);
-      c != clients_.end() &&
-      (c->second.queued >= config_.max_client_queue || c->second.bytes + bytes > config_.max_client_queue_bytes)) {
+      c != clients_.end() && (c->second.queued >= config_.max_client_queue ||
+                              c->second.bytes + bytes > config_.max_client_queue_bytes)) {
     ++stats_.overloaded;
     reply_error(client, req.service, req.body, "overloaded",
                 "this client already has " + std::to_string(c->second.queued) + " requests (" +
-                    std::to_string(c->second.bytes) + " bytes) waiting, its share of the queue; try again later");
+                    std::to_string(c->second.bytes) +
+                    " bytes) waiting, its share of the queue; try again later");
     return;
   }
   auto& queue = waiting_[req.service];
   const uint64_t id = next_request_++;
   std::string job_id = header_id(req.body);
-  const Request& r =
-      requests_.emplace(id, Request{client, req.service, std::move(req.body), bytes, 0, now, std::move(job_id)})
-          .first->second;
+  const Request& r = requests_
+                         .emplace(id, Request{client, req.service, std::move(req.body), bytes, 0,
+                                              now, std::move(job_id)})
+                         .first->second;
   queue.push_back(id);
   ++stats_.received;
   queued_add(r);
@@ -192,8 +195,8 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
     ++stats_.malformed;
     uint64_t held_back = 0;
     if (malformed_log_.allow(now, held_back))
-      spdlog::warn("broker: dropped a malformed worker message: {} ({} more since the last line)", e.what(),
-                   held_back);
+      spdlog::warn("broker: dropped a malformed worker message: {} ({} more since the last line)",
+                   e.what(), held_back);
     return;
   }
   auto it = workers_.find(identity);
@@ -217,7 +220,8 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
       refresh(it->second, now);
       idle_[msg.service].push_back(identity);
       stats_.workers = workers_.size();
-      spdlog::info("broker: worker {} ready for {}", mdp::printable_identity(identity), msg.service);
+      spdlog::info("broker: worker {} ready for {}", mdp::printable_identity(identity),
+                   msg.service);
       dispatch(msg.service);
       return;
     case mdp::Command::kReply: {
@@ -236,8 +240,9 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
       if (forged_reply(r, msg.body)) {
         // Not the answer to the request this worker holds: never passed on.
         ++stats_.forged;
-        spdlog::warn("broker: worker {} replied with another job's id: dropped, its request requeued",
-                     mdp::printable_identity(identity));
+        spdlog::warn(
+            "broker: worker {} replied with another job's id: dropped, its request requeued",
+            mdp::printable_identity(identity));
         remove_worker(identity, true);
         return;
       }
@@ -319,10 +324,12 @@ void Broker::requeue(uint64_t job, const std::string& service) {
   Request& r = requests_.at(job);
   if (r.deliveries >= config_.max_deliveries) {
     ++stats_.poisoned;
-    spdlog::warn("broker: request delivered {} times without a reply: answering poison", r.deliveries);
-    reply_error(r.client, r.service, r.body, "poison",
-                "delivered " + std::to_string(r.deliveries) +
-                    " times and every worker holding it died or left without replying; not retried");
+    spdlog::warn("broker: request delivered {} times without a reply: answering poison",
+                 r.deliveries);
+    reply_error(
+        r.client, r.service, r.body, "poison",
+        "delivered " + std::to_string(r.deliveries) +
+            " times and every worker holding it died or left without replying; not retried");
     finish_request(job);
     return;
   }
@@ -385,8 +392,9 @@ void Broker::drop_stuck_workers(Clock::time_point now) {
     if (w.job && now - w.job_since > config_.job_timeout) stuck.push_back(id);
   for (const auto& id : stuck) {
     ++stats_.job_timeouts;
-    spdlog::warn("broker: worker {} held a request for more than {} s: dropped, the request requeued",
-                 mdp::printable_identity(id), config_.job_timeout.count());
+    spdlog::warn(
+        "broker: worker {} held a request for more than {} s: dropped, the request requeued",
+        mdp::printable_identity(id), config_.job_timeout.count());
     remove_worker(id, true);
   }
 }
@@ -403,7 +411,8 @@ void Broker::on_tick(Clock::time_point now) {
   std::vector<std::pair<uint64_t, std::string>> orphans;
   std::set<std::string> services;
   for (const auto& id : dead) {
-    spdlog::warn("broker: worker {} missed {} heartbeats: removed", mdp::printable_identity(id), config_.liveness);
+    spdlog::warn("broker: worker {} missed {} heartbeats: removed", mdp::printable_identity(id),
+                 config_.liveness);
     std::string service;
     if (const auto job = detach_worker(id, service)) orphans.emplace_back(*job, service);
     services.insert(service);
@@ -411,7 +420,8 @@ void Broker::on_tick(Clock::time_point now) {
   for (auto it = orphans.rbegin(); it != orphans.rend(); ++it) requeue(it->first, it->second);
   for (const auto& service : services) dispatch(service);
   if (now >= next_heartbeat_) {
-    for (const auto& [id, w] : workers_) send_backend(id, mdp::worker_command(mdp::Command::kHeartbeat));
+    for (const auto& [id, w] : workers_)
+      send_backend(id, mdp::worker_command(mdp::Command::kHeartbeat));
     next_heartbeat_ = now + config_.heartbeat;
   }
 }

@@ -37,10 +37,10 @@ namespace frameprint {
 
 struct BrokerConfig {
   std::chrono::milliseconds heartbeat{2500};
-  int liveness = 3;               // heartbeats missed before a peer is dead
-  size_t max_queue = 10000;       // queued requests, all services together
+  int liveness = 3;                              // heartbeats missed before a peer is dead
+  size_t max_queue = 10000;                      // queued requests, all services together
   uint64_t max_queue_bytes = uint64_t{2} << 30;  // queued request bytes in all
-  int max_deliveries = 3;         // then the request is poison
+  int max_deliveries = 3;                        // then the request is poison
   std::chrono::seconds request_ttl{600};
   std::chrono::seconds no_worker_grace{30};
   size_t max_client_queue = 1000;
@@ -50,20 +50,20 @@ struct BrokerConfig {
 };
 
 struct BrokerStats {
-  uint64_t received = 0;    // client requests accepted into a queue
-  uint64_t replied = 0;     // worker replies forwarded to clients
-  uint64_t requeued = 0;    // requests put back after a worker died
+  uint64_t received = 0;  // client requests accepted into a queue
+  uint64_t replied = 0;   // worker replies forwarded to clients
+  uint64_t requeued = 0;  // requests put back after a worker died
   uint64_t poisoned = 0;
-  uint64_t overloaded = 0;  // requests refused because the queue was full
-  uint64_t malformed = 0;   // messages dropped as not following the protocol
-  uint64_t expired = 0;     // requests that waited longer than request_ttl
-  uint64_t no_workers = 0;  // requests refused: no worker for the service
-  uint64_t forged = 0;      // replies whose id was not the request's
+  uint64_t overloaded = 0;       // requests refused because the queue was full
+  uint64_t malformed = 0;        // messages dropped as not following the protocol
+  uint64_t expired = 0;          // requests that waited longer than request_ttl
+  uint64_t no_workers = 0;       // requests refused: no worker for the service
+  uint64_t forged = 0;           // replies whose id was not the request's
   uint64_t job_timeouts = 0;     // workers dropped for holding a request too long
   uint64_t workers_refused = 0;  // READY beyond max_workers
-  size_t queued = 0;        // waiting for a worker
-  size_t in_flight = 0;     // held by a worker
-  size_t workers = 0;       // registered and alive
+  size_t queued = 0;             // waiting for a worker
+  size_t in_flight = 0;          // held by a worker
+  size_t workers = 0;            // registered and alive
   uint64_t queued_bytes = 0;
 };
 
@@ -125,7 +125,7 @@ class Broker {
   void send_frontend(const std::string& identity, mdp::Message frames);
   void refresh(Worker& w, Clock::time_point now);
   void finish_request(uint64_t id);
-  void queued_add(const Request& r);     // per-client and total accounting
+  void queued_add(const Request& r);  // per-client and total accounting
   void queued_remove(const Request& r);
   bool has_workers(const std::string& service) const;
   bool past_grace(const std::string& service) const;
@@ -136,11 +136,12 @@ class Broker {
   BrokerConfig config_;
   uint64_t next_request_ = 1;
   std::unordered_map<uint64_t, Request> requests_;
-  std::map<std::string, std::deque<uint64_t>> waiting_;   // per service
+  std::map<std::string, std::deque<uint64_t>> waiting_;  // per service
   std::unordered_map<std::string, Worker> workers_;
   std::map<std::string, std::deque<std::string>> idle_;  // per service, longest idle first
   std::unordered_map<std::string, ClientUse> clients_;   // queued per client (none: erased)
-  std::map<std::string, Clock::time_point> last_worker_; // per service: when one was last registered
+  std::map<std::string, Clock::time_point>
+      last_worker_;  // per service: when one was last registered
   Clock::time_point started_;
   LogLimiter malformed_log_;
   Clock::time_point next_heartbeat_;

@@ -1,8 +1,8 @@
 // frameprint-broker: the Majordomo broker between producers and workers.
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -21,50 +21,65 @@ int run_main(int argc, char** argv) {
   int heartbeat_ms = static_cast<int>(config.broker.heartbeat.count());
   bool verbose = false, insecure = false;
   std::string curve_key;
-  CLI::App app{"frameprint-broker: routes hashing jobs from producers to workers (Majordomo, ZeroMQ RFC 7)"};
+  CLI::App app{
+      "frameprint-broker: routes hashing jobs from producers to workers (Majordomo, ZeroMQ RFC 7)"};
   app.set_version_flag("--version", [] { return version_text("frameprint-broker"); });
-  app.add_option("--frontend", config.frontend, "Endpoint clients connect to")->capture_default_str();
+  app.add_option("--frontend", config.frontend, "Endpoint clients connect to")
+      ->capture_default_str();
   app.add_option("--backend", config.backend, "Endpoint workers connect to")->capture_default_str();
   app.add_option("--metrics", config.metrics, "Serve Prometheus metrics on HOST:PORT");
-  app.add_option("--max-queue", config.broker.max_queue, "Requests queued per service; more are refused as overloaded")
+  app.add_option("--max-queue", config.broker.max_queue,
+                 "Requests queued per service; more are refused as overloaded")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-queue-bytes", config.broker.max_queue_bytes, "Bytes of queued requests in all")
+  app.add_option("--max-queue-bytes", config.broker.max_queue_bytes,
+                 "Bytes of queued requests in all")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-message-bytes", config.max_message_bytes, "Largest frame accepted")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  int64_t ttl_s = config.broker.request_ttl.count(), grace_s = config.broker.no_worker_grace.count(),
+  int64_t ttl_s = config.broker.request_ttl.count(),
+          grace_s = config.broker.no_worker_grace.count(),
           job_timeout_s = config.broker.job_timeout.count();
-  app.add_option("--max-client-queue", config.broker.max_client_queue, "Requests one client may have queued")
+  app.add_option("--max-client-queue", config.broker.max_client_queue,
+                 "Requests one client may have queued")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-client-queue-bytes", config.broker.max_client_queue_bytes, "Bytes one client may have queued")
+  app.add_option("--max-client-queue-bytes", config.broker.max_client_queue_bytes,
+                 "Bytes one client may have queued")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--request-ttl", ttl_s, "Seconds a request may wait for a worker; then it is answered 'expired'")
+  app.add_option("--request-ttl", ttl_s,
+                 "Seconds a request may wait for a worker; then it is answered 'expired'")
       ->check(CLI::Range(1, 86400 * 7))
       ->capture_default_str();
-  app.add_option("--no-worker-grace", grace_s,
-                 "Seconds a service may have no worker before its requests are answered 'no_workers'")
+  app.add_option(
+         "--no-worker-grace", grace_s,
+         "Seconds a service may have no worker before its requests are answered 'no_workers'")
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
   app.add_option("--job-timeout", job_timeout_s,
                  "Seconds a worker may hold a request; then it is dropped and the request requeued")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  app.add_option("--max-workers", config.broker.max_workers, "Worker connections registered at once")
+  app.add_option("--max-workers", config.broker.max_workers,
+                 "Worker connections registered at once")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval; a peer is dead after 3 missed")
+  app.add_option("--heartbeat-ms", heartbeat_ms,
+                 "Heartbeat interval; a peer is dead after 3 missed")
       ->check(CLI::Range(10, 600000))
       ->capture_default_str();
   app.add_option("--curve-key", curve_key,
-                 "The broker's CURVE secret key file (frameprint keygen): encrypt and authenticate every connection");
-  app.add_option("--allow-clients", config.allow_clients, "Directory of client public keys (.pub) allowed in; reloaded on SIGHUP");
-  app.add_option("--allow-workers", config.allow_workers, "Directory of worker public keys (.pub) allowed in; reloaded on SIGHUP");
-  app.add_flag("--insecure", insecure, "Without --curve-key, bind non-loopback endpoints in plaintext anyway");
+                 "The broker's CURVE secret key file (frameprint keygen): encrypt and authenticate "
+                 "every connection");
+  app.add_option("--allow-clients", config.allow_clients,
+                 "Directory of client public keys (.pub) allowed in; reloaded on SIGHUP");
+  app.add_option("--allow-workers", config.allow_workers,
+                 "Directory of worker public keys (.pub) allowed in; reloaded on SIGHUP");
+  app.add_flag("--insecure", insecure,
+               "Without --curve-key, bind non-loopback endpoints in plaintext anyway");
   app.add_flag("-v,--verbose", verbose, "Log every worker registration and drop");
   try {
     app.parse(argc, argv);
@@ -102,8 +117,9 @@ int run_main(int argc, char** argv) {
     std::atomic<bool> never{false};
     server.run(never, stop_fd.get(), reload_fd.get());
     const BrokerStats s = server.stats();
-    spdlog::info("stopping: {} received, {} done, {} requeued, {} poisoned, {} overloaded, {} malformed",
-                 s.received, s.replied, s.requeued, s.poisoned, s.overloaded, s.malformed);
+    spdlog::info(
+        "stopping: {} received, {} done, {} requeued, {} poisoned, {} overloaded, {} malformed",
+        s.received, s.replied, s.requeued, s.poisoned, s.overloaded, s.malformed);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

@@ -46,27 +46,38 @@ struct BrokerServer::Impl {
 
   Impl(zmq::context_t& ctx, BrokerServerConfig c)
       : config(std::move(c)),
-        auth(config.keys.secret_key.empty() ? nullptr : std::make_unique<curve::Authenticator>(ctx)),
+        auth(config.keys.secret_key.empty() ? nullptr
+                                            : std::make_unique<curve::Authenticator>(ctx)),
         frontend(ctx, zmq::socket_type::router),
         backend(ctx, zmq::socket_type::router),
         broker(config.broker),
         metrics(config.metrics),
-        received(metrics.counter("frameprint_broker_jobs_received_total", "Client requests accepted into a queue")),
-        replied(metrics.counter("frameprint_broker_jobs_done_total", "Worker replies forwarded to clients")),
-        requeued(metrics.counter("frameprint_broker_jobs_requeued_total", "Requests put back after their worker died")),
-        poisoned(metrics.counter("frameprint_broker_jobs_poisoned_total", "Requests answered as poison")),
-        overloaded(metrics.counter("frameprint_broker_jobs_overloaded_total", "Requests refused: queue full")),
-        malformed(metrics.counter("frameprint_broker_messages_malformed_total", "Messages dropped as malformed")),
-        queue_depth(metrics.gauge("frameprint_broker_queue_depth", "Requests waiting for a worker")),
-        workers(metrics.gauge("frameprint_broker_workers_alive", "Registered live worker connections")),
+        received(metrics.counter("frameprint_broker_jobs_received_total",
+                                 "Client requests accepted into a queue")),
+        replied(metrics.counter("frameprint_broker_jobs_done_total",
+                                "Worker replies forwarded to clients")),
+        requeued(metrics.counter("frameprint_broker_jobs_requeued_total",
+                                 "Requests put back after their worker died")),
+        poisoned(metrics.counter("frameprint_broker_jobs_poisoned_total",
+                                 "Requests answered as poison")),
+        overloaded(metrics.counter("frameprint_broker_jobs_overloaded_total",
+                                   "Requests refused: queue full")),
+        malformed(metrics.counter("frameprint_broker_messages_malformed_total",
+                                  "Messages dropped as malformed")),
+        queue_depth(
+            metrics.gauge("frameprint_broker_queue_depth", "Requests waiting for a worker")),
+        workers(
+            metrics.gauge("frameprint_broker_workers_alive", "Registered live worker connections")),
         in_flight(metrics.gauge("frameprint_broker_jobs_in_flight", "Requests held by workers")),
-        latency(metrics.histogram("frameprint_broker_job_latency_seconds", "Arrival to reply, per job",
-                                  latency_buckets())),
+        latency(metrics.histogram("frameprint_broker_job_latency_seconds",
+                                  "Arrival to reply, per job", latency_buckets())),
         refused(metrics.counter("frameprint_broker_connections_refused_total",
                                 "CURVE handshakes refused: key not in the allow-list")),
-        revoked(metrics.counter("frameprint_broker_messages_revoked_total",
-                                "Messages dropped: the sender's key was removed from the allow-list")),
-        expired(metrics.counter("frameprint_broker_jobs_expired_total", "Requests that waited past --request-ttl")),
+        revoked(
+            metrics.counter("frameprint_broker_messages_revoked_total",
+                            "Messages dropped: the sender's key was removed from the allow-list")),
+        expired(metrics.counter("frameprint_broker_jobs_expired_total",
+                                "Requests that waited past --request-ttl")),
         no_workers(metrics.counter("frameprint_broker_jobs_no_workers_total",
                                    "Requests refused: no worker for the service")),
         forged(metrics.counter("frameprint_broker_replies_forged_total",
@@ -105,7 +116,8 @@ struct BrokerServer::Impl {
   void load_lists() {
     auth->load(kClients, config.allow_clients);
     auth->load(kWorkers, config.allow_workers);
-    spdlog::info("CURVE: {} client and {} worker keys allowed", auth->size(kClients), auth->size(kWorkers));
+    spdlog::info("CURVE: {} client and {} worker keys allowed", auth->size(kClients),
+                 auth->size(kWorkers));
   }
 
   // With CURVE every message carries the key it was authenticated with;
@@ -211,10 +223,8 @@ void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd
       });
     if (items[1].revents & ZMQ_POLLIN)
       m.drain(m.backend, [&](mdp::Message f) {
-        if (m.trusted(f, Impl::kWorkers))
-          m.broker.on_backend(std::move(f), Broker::Clock::now());
-        else if (!f.empty())
-          m.broker.drop_worker(f[0].to_string());
+        if (m.trusted(f, Impl::kWorkers)) m.broker.on_backend(std::move(f), Broker::Clock::now());
+        else if (!f.empty()) m.broker.drop_worker(f[0].to_string());
       });
     m.broker.on_tick(Broker::Clock::now());
     m.flush();

@@ -7,9 +7,9 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <optional>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -53,7 +53,8 @@ std::string certificate(const KeyPair& k, bool with_secret) {
 
 void write_exclusive(const fs::path& path, const std::string& text, mode_t mode) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd) throw std::runtime_error(path.string() + ": cannot create (" + std::strerror(errno) + ")");
+  if (!fd)
+    throw std::runtime_error(path.string() + ": cannot create (" + std::strerror(errno) + ")");
   if (::fchmod(fd.get(), mode) != 0 ||
       ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
     throw std::runtime_error(path.string() + ": cannot write");
@@ -103,7 +104,8 @@ ClientKeys ClientKeys::load(const std::string& key_file, const std::string& brok
     throw std::invalid_argument("--curve-key and --broker-key go together");
   const KeyPair mine = read_file(key_file);
   if (mine.secret_key.empty())
-    throw std::invalid_argument(key_file + ": has no secret-key (give the .key file, not the .pub)");
+    throw std::invalid_argument(key_file +
+                                ": has no secret-key (give the .key file, not the .pub)");
   c.public_key = mine.public_key;
   c.secret_key = mine.secret_key;
   c.server_key = read_file(broker_key_file).public_key;
@@ -144,7 +146,9 @@ void Authenticator::load(const std::string& domain, const fs::path& dir) {
   std::set<std::string> keys;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
-  if (ec) throw std::runtime_error(dir.string() + ": cannot read the allow-list directory (" + ec.message() + ")");
+  if (ec)
+    throw std::runtime_error(dir.string() + ": cannot read the allow-list directory (" +
+                             ec.message() + ")");
   for (const auto& e : it) {
     if (e.path().extension() != ".pub") continue;
     keys.insert(read_file(e.path()).public_key);
@@ -187,12 +191,17 @@ void Authenticator::serve() {
       ++refused_;
       uint64_t held_back = 0;
       if (log_limit_.allow(LogLimiter::Clock::now(), held_back))
-        spdlog::warn("refused a {} connection from {} ({}){}", text(2).empty() ? "?" : text(2), text(3),
-                     reason, held_back ? " and " + std::to_string(held_back) + " more since the last line" : "");
+        spdlog::warn(
+            "refused a {} connection from {} ({}){}", text(2).empty() ? "?" : text(2), text(3),
+            reason,
+            held_back ? " and " + std::to_string(held_back) + " more since the last line" : "");
     }
-    std::array<zmq::message_t, 6> rep = {zmq::message_t(std::string("1.0")), zmq::message_t(text(1)),
-                                         zmq::message_t(status), zmq::message_t(reason),
-                                         zmq::message_t(user), zmq::message_t()};
+    std::array<zmq::message_t, 6> rep = {zmq::message_t(std::string("1.0")),
+                                         zmq::message_t(text(1)),
+                                         zmq::message_t(status),
+                                         zmq::message_t(reason),
+                                         zmq::message_t(user),
+                                         zmq::message_t()};
     (void)zmq::send_multipart(zap_, rep, zmq::send_flags::dontwait);
   }
 }

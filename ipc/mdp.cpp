@@ -8,7 +8,9 @@ std::string to_string(const zmq::message_t& frame) {
   return std::string(static_cast<const char*>(frame.data()), frame.size());
 }
 
-zmq::message_t frame_of(std::string_view bytes) { return zmq::message_t(bytes.data(), bytes.size()); }
+zmq::message_t frame_of(std::string_view bytes) {
+  return zmq::message_t(bytes.data(), bytes.size());
+}
 
 namespace {
 
@@ -46,7 +48,8 @@ WorkerMessage parse_worker(Message f) {
   switch (cmd) {
     case 0x01:
       m.command = Command::kReady;
-      if (f.size() != 4 || f[3].size() == 0) throw ProtocolError("READY must carry one service name");
+      if (f.size() != 4 || f[3].size() == 0)
+        throw ProtocolError("READY must carry one service name");
       m.service = to_string(f[3]);
       break;
     case 0x02:

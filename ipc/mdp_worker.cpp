@@ -46,7 +46,8 @@ void MdpWorker::connect(Slot& s) {
   s.socket->set(zmq::sockopt::maxmsgsize, config_.max_message_bytes);
   curve::apply(*s.socket, config_.keys);
   s.socket->connect(config_.endpoint);
-  (void)zmq::send_multipart(*s.socket, mdp::worker_ready(config_.service), zmq::send_flags::dontwait);
+  (void)zmq::send_multipart(*s.socket, mdp::worker_ready(config_.service),
+                            zmq::send_flags::dontwait);
   const auto now = Clock::now();
   s.broker_expiry = now + config_.heartbeat * config_.liveness;
   s.next_heartbeat = now + config_.heartbeat;
@@ -75,7 +76,8 @@ void MdpWorker::drain_completions() {
     if (s.ticket != c.ticket) continue;  // not the job in hand
     s.ticket.reset();
     if (s.socket) {
-      (void)zmq::send_multipart(*s.socket, mdp::worker_reply(s.client, std::move(c.body)), zmq::send_flags::dontwait);
+      (void)zmq::send_multipart(*s.socket, mdp::worker_reply(s.client, std::move(c.body)),
+                                zmq::send_flags::dontwait);
     } else {
       // The broker went away while this job ran: nobody holds it any more
       // (the producer resends after its timeout). Register again.
@@ -83,9 +85,11 @@ void MdpWorker::drain_completions() {
       s.reconnect_at = Clock::now();
     }
     if (stopping_ && s.socket) {
-      (void)zmq::send_multipart(*s.socket, mdp::worker_command(mdp::Command::kDisconnect), zmq::send_flags::dontwait);
+      (void)zmq::send_multipart(*s.socket, mdp::worker_command(mdp::Command::kDisconnect),
+                                zmq::send_flags::dontwait);
       // Give the reply (which can be megabytes) time to leave before closing.
-      s.socket->set(zmq::sockopt::linger, static_cast<int>((config_.heartbeat * config_.liveness).count()));
+      s.socket->set(zmq::sockopt::linger,
+                    static_cast<int>((config_.heartbeat * config_.liveness).count()));
       s.socket.reset();
       s.closed = true;
     } else if (stopping_) {
@@ -107,7 +111,10 @@ void MdpWorker::handle(Slot& s, mdp::Message frames, const std::function<void(Md
   switch (m.command) {
     case mdp::Command::kRequest:
       if (s.ticket || stopping_) {
-        spdlog::warn("slot {}: request while busy or stopping; ignored (it returns to the queue when this connection is dropped)", s.index);
+        spdlog::warn(
+            "slot {}: request while busy or stopping; ignored (it returns to the queue when this "
+            "connection is dropped)",
+            s.index);
         return;
       }
       s.ticket = next_ticket_++;
@@ -129,7 +136,9 @@ void MdpWorker::handle(Slot& s, mdp::Message frames, const std::function<void(Md
 void MdpWorker::run(const std::function<void(MdpJob)>& on_job, int stop_fd) {
   for (auto& s : slots_) connect(*s);
   for (;;) {
-    if (stopping_ && std::all_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->closed; })) return;
+    if (stopping_ &&
+        std::all_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->closed; }))
+      return;
 
     std::vector<zmq::pollitem_t> items;
     std::vector<Slot*> polled;
@@ -161,7 +170,9 @@ void MdpWorker::run(const std::function<void(MdpJob)>& on_job, int stop_fd) {
       spdlog::info("stopping: finishing jobs in hand, then disconnecting");
       for (auto& s : slots_) {
         if (s->ticket) continue;
-        if (s->socket) (void)zmq::send_multipart(*s->socket, mdp::worker_command(mdp::Command::kDisconnect), zmq::send_flags::dontwait);
+        if (s->socket)
+          (void)zmq::send_multipart(*s->socket, mdp::worker_command(mdp::Command::kDisconnect),
+                                    zmq::send_flags::dontwait);
         s->socket.reset();
         s->closed = true;
       }
@@ -193,15 +204,16 @@ void MdpWorker::run(const std::function<void(MdpJob)>& on_job, int stop_fd) {
         continue;
       }
       if (now > s.broker_expiry) {
-        spdlog::warn("slot {}: no word from the broker for {} heartbeats; reconnecting in {} ms", s.index,
-                     config_.liveness, s.backoff.count());
+        spdlog::warn("slot {}: no word from the broker for {} heartbeats; reconnecting in {} ms",
+                     s.index, config_.liveness, s.backoff.count());
         s.socket.reset();
         s.reconnect_at = now + s.backoff;
         s.backoff = std::min(s.backoff * 2, config_.reconnect_max);
         continue;
       }
       if (now >= s.next_heartbeat) {
-        (void)zmq::send_multipart(*s.socket, mdp::worker_command(mdp::Command::kHeartbeat), zmq::send_flags::dontwait);
+        (void)zmq::send_multipart(*s.socket, mdp::worker_command(mdp::Command::kHeartbeat),
+                                  zmq::send_flags::dontwait);
         s.next_heartbeat = now + config_.heartbeat;
       }
     }

@@ -14,9 +14,9 @@
 
 #include <zmq.hpp>
 
+#include "ipc/common/unique_fd.h"
 #include "ipc/curve.h"
 #include "ipc/mdp.h"
-#include "ipc/common/unique_fd.h"
 
 namespace frameprint {
 
@@ -28,8 +28,9 @@ struct MdpWorkerConfig {
   int liveness = 3;
   std::chrono::milliseconds reconnect_min{250};
   std::chrono::milliseconds reconnect_max{16000};
-  int64_t max_message_bytes = (int64_t{256} << 20) + (int64_t{1} << 20);  // the largest job and its header
-  curve::ClientKeys keys;  // CURVE to the broker when set
+  int64_t max_message_bytes =
+      (int64_t{256} << 20) + (int64_t{1} << 20);  // the largest job and its header
+  curve::ClientKeys keys;                         // CURVE to the broker when set
 };
 
 struct MdpJob {

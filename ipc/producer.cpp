@@ -15,7 +15,8 @@ namespace frameprint {
 
 using Clock = std::chrono::steady_clock;
 
-Producer::Producer(zmq::context_t& ctx, ProducerConfig config) : ctx_(ctx), config_(std::move(config)) {}
+Producer::Producer(zmq::context_t& ctx, ProducerConfig config)
+    : ctx_(ctx), config_(std::move(config)) {}
 
 namespace {
 
@@ -43,7 +44,8 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::sndhwm, 0);
   std::random_device rd;
-  const std::string routing_id = "frameprint-submit-" + std::to_string(rd()) + "-" + std::to_string(rd());
+  const std::string routing_id =
+      "frameprint-submit-" + std::to_string(rd()) + "-" + std::to_string(rd());
   socket.set(zmq::sockopt::routing_id, routing_id);
   curve::apply(socket, config_.keys);
   socket.connect(config_.endpoint);
@@ -67,7 +69,8 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     ++p.attempts;
     p.deadline = Clock::now() + config_.timeout;
     (void)zmq::send_multipart(socket, mdp::client_message(config_.service, mdp::share(p.body)));
-    if (p.attempts > 1) spdlog::info("job {}: no reply yet, sending again (attempt {})", id, p.attempts);
+    if (p.attempts > 1)
+      spdlog::info("job {}: no reply yet, sending again (attempt {})", id, p.attempts);
   };
 
   while (more || !pending.empty()) {
@@ -80,7 +83,8 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
       }
       uint64_t bytes = 0;
       for (const auto& f : job->body) bytes += f.size();
-      auto [it, fresh] = pending.try_emplace(job->id, Pending{std::move(job->body), bytes, 0, 0, {}});
+      auto [it, fresh] =
+          pending.try_emplace(job->id, Pending{std::move(job->body), bytes, 0, 0, {}});
       if (fresh) {
         pending_bytes += bytes;
         send(it->first, it->second);
@@ -93,14 +97,16 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     for (const auto& [id, p] : pending) soonest = std::min(soonest, p.deadline);
     std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
     if (stop_fd >= 0) items.push_back({nullptr, stop_fd, ZMQ_POLLIN, 0});
-    zmq::poll(items, std::max(std::chrono::milliseconds(0),
-                              std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now)));
+    zmq::poll(items,
+              std::max(std::chrono::milliseconds(0),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now)));
     if (stop_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) return false;
 
     if (items[0].revents & ZMQ_POLLIN) {
       for (;;) {
         mdp::Message frames;
-        if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+        if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
         mdp::ClientRequest reply;
         try {
           reply = mdp::parse_client(std::move(frames));
@@ -120,7 +126,8 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
           // Back-pressure: try again later, without spending a retry (but
           // within the job's whole time: then the refusal is its result).
           Pending& p = it->second;
-          const auto wait = std::chrono::milliseconds(std::min<int64_t>(int64_t{250} << std::min(p.refusals, 7), 30000));
+          const auto wait = std::chrono::milliseconds(
+              std::min<int64_t>(int64_t{250} << std::min(p.refusals, 7), 30000));
           ++p.refusals;
           --p.attempts;
           p.deadline = Clock::now() + wait;
@@ -142,10 +149,12 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
         nlohmann::ordered_json err;
         err["id"] = id;
         err["status"] = "error";
-        err["error"] = {{"code", "timeout"},
-                        {"message", "no reply from the pool after " + std::to_string(p.attempts) +
-                                        " attempts of " + fmt::format("{:g}", std::chrono::duration<double>(config_.timeout).count()) +
-                                        " s each"}};
+        err["error"] = {
+            {"code", "timeout"},
+            {"message",
+             "no reply from the pool after " + std::to_string(p.attempts) + " attempts of " +
+                 fmt::format("{:g}", std::chrono::duration<double>(config_.timeout).count()) +
+                 " s each"}};
         on_result(id, err.dump());
         pending_bytes -= p.bytes;
         pending.erase(id);

@@ -42,7 +42,9 @@ void for_each_near(uint16_t center, int radius, Fn&& fn) {
   }
 }
 
-inline int chunk_distance(uint16_t a, uint16_t b) { return std::popcount(static_cast<unsigned>(a ^ b)); }
+inline int chunk_distance(uint16_t a, uint16_t b) {
+  return std::popcount(static_cast<unsigned>(a ^ b));
+}
 
 struct Tables {
   const std::vector<Hash256>& hashes;

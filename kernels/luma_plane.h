@@ -22,12 +22,14 @@ struct LumaPlane {
   int width = 0;
   int height = 0;
   SampleType type = SampleType::kU8;
-  int bit_depth = 8;         // for kU8 and kU16
-  bool full_range = false;   // false: limited ("MPEG") range codes, mapped to 0..255
+  int bit_depth = 8;        // for kU8 and kU16
+  bool full_range = false;  // false: limited ("MPEG") range codes, mapped to 0..255
   MemoryLocation location = MemoryLocation::kHost;
 
   // Bytes of one sample, and of the visible part of one row.
-  size_t sample_bytes() const { return type == SampleType::kU8 ? 1 : (type == SampleType::kU16 ? 2 : 4); }
+  size_t sample_bytes() const {
+    return type == SampleType::kU8 ? 1 : (type == SampleType::kU16 ? 2 : 4);
+  }
   size_t row_bytes() const { return sample_bytes() * static_cast<size_t>(width); }
 
   template <typename T>

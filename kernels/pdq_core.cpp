@@ -7,7 +7,7 @@
 namespace frameprint::pdq {
 
 const std::array<float, kDctDim * kDownsampleDim>& dct_matrix() {
-  static const std::array<float, kDctDim * kDownsampleDim> matrix = [] {
+  static const std::array<float, kDctDim* kDownsampleDim> matrix = [] {
     std::array<float, kDctDim * kDownsampleDim> m{};
     const float scale = static_cast<float>(std::sqrt(2.0 / double{kDownsampleDim}));
     const double step = std::numbers::pi / 2.0 / double{kDownsampleDim};
@@ -100,7 +100,8 @@ PdqResult finish_from_grid(const Grid64& grid, bool want_dihedral) {
   r.dihedral[0] = r.hash;
   if (want_dihedral) {
     r.has_dihedral = true;
-    for (int d = 1; d < kDihedralCount; ++d) r.dihedral[d] = hash_bits(block, static_cast<Dihedral>(d));
+    for (int d = 1; d < kDihedralCount; ++d)
+      r.dihedral[d] = hash_bits(block, static_cast<Dihedral>(d));
   }
   return r;
 }

@@ -8,7 +8,8 @@ namespace frameprint::pdq {
 bool cuda_built() { return false; }
 
 int cuda_device_count(std::string* why) {
-  if (why) *why = "this build has no CUDA backend (configured with FRAMEPRINT_CUDA=OFF or without nvcc)";
+  if (why)
+    *why = "this build has no CUDA backend (configured with FRAMEPRINT_CUDA=OFF or without nvcc)";
   return 0;
 }
 

@@ -17,11 +17,11 @@
 
 namespace frameprint::pdq {
 
-inline constexpr int kDownsampleDim = 64;   // the image-domain grid PDQ works on
-inline constexpr int kDctDim = 16;          // coefficients 1..16 of the 64-point DCT
+inline constexpr int kDownsampleDim = 64;  // the image-domain grid PDQ works on
+inline constexpr int kDctDim = 16;         // coefficients 1..16 of the 64-point DCT
 inline constexpr int kHashBits = kDctDim * kDctDim;
-inline constexpr int kMinHashableDim = 5;   // smaller inputs hash to zero, quality 0
-inline constexpr int kJaroszPasses = 2;     // two box passes per axis = tent filter
+inline constexpr int kMinHashableDim = 5;     // smaller inputs hash to zero, quality 0
+inline constexpr int kJaroszPasses = 2;       // two box passes per axis = tent filter
 inline constexpr int kMaxReferenceDim = 512;  // still images are shrunk to this first
 
 // Luma of an RGB pixel, in float, with the reference's float coefficients.

@@ -136,12 +136,15 @@ inline void weigh_row(float* __restrict dst, const T* __restrict src, int n, flo
 template <typename T>
 inline void weigh_codes(float* dst, const T* src, int n, float w, LumaScale s, bool store) {
   if (s.clamp)
-    weigh_row(dst, src, n, w, [s](float c) { return luma_from_code_clamped(c, s); }, store);
+    weigh_row(
+        dst, src, n, w, [s](float c) { return luma_from_code_clamped(c, s); }, store);
   else
-    weigh_row(dst, src, n, w, [s](float c) { return luma_from_code_linear(c, s); }, store);
+    weigh_row(
+        dst, src, n, w, [s](float c) { return luma_from_code_linear(c, s); }, store);
 }
 
-FP_MULTIVERSION void weigh_row_u8(float* dst, const uint8_t* src, int n, float w, LumaScale s, bool store) {
+FP_MULTIVERSION void weigh_row_u8(float* dst, const uint8_t* src, int n, float w, LumaScale s,
+                                  bool store) {
   weigh_codes(dst, src, n, w, s, store);
 }
 FP_MULTIVERSION void weigh_row_u16(float* dst, const uint16_t* src, int n, float w, LumaScale s,
@@ -149,7 +152,8 @@ FP_MULTIVERSION void weigh_row_u16(float* dst, const uint16_t* src, int n, float
   weigh_codes(dst, src, n, w, s, store);
 }
 FP_MULTIVERSION void weigh_row_f32(float* dst, const float* src, int n, float w, bool store) {
-  weigh_row(dst, src, n, w, [](float v) { return v; }, store);
+  weigh_row(
+      dst, src, n, w, [](float v) { return v; }, store);
 }
 
 }  // namespace
@@ -179,7 +183,9 @@ void separable_downsample(const LumaPlane& plane, const DownsamplePlan& plan, Gr
       const bool store = plan.row_use_first[u] != 0;
       switch (plane.type) {
         case SampleType::kU8: weigh_row_u8(dst, plane.row<uint8_t>(y), w, wt, scale, store); break;
-        case SampleType::kU16: weigh_row_u16(dst, plane.row<uint16_t>(y), w, wt, scale, store); break;
+        case SampleType::kU16:
+          weigh_row_u16(dst, plane.row<uint16_t>(y), w, wt, scale, store);
+          break;
         case SampleType::kF32: weigh_row_f32(dst, plane.row<float>(y), w, wt, store); break;
       }
     }
@@ -194,11 +200,13 @@ void separable_downsample(const LumaPlane& plane, const DownsamplePlan& plan, Gr
     std::array<float, kDownsampleDim> sums{};
     for (int t = 0; t < hz.max_taps; ++t) {
       const float* wt = &plan.horizontal_by_tap[static_cast<size_t>(t * kDownsampleDim)];
-      for (int b = 0; b < kDownsampleDim; ++b) sums[static_cast<size_t>(b)] += wt[b] * arow[first[b] + t];
+      for (int b = 0; b < kDownsampleDim; ++b)
+        sums[static_cast<size_t>(b)] += wt[b] * arow[first[b] + t];
     }
     // G[a][b]; transposed plans put stored rows along displayed columns.
     for (int b = 0; b < kDownsampleDim; ++b) {
-      if (plan.orientation.transpose) out[static_cast<size_t>(b * kDownsampleDim + a)] = sums[static_cast<size_t>(b)];
+      if (plan.orientation.transpose)
+        out[static_cast<size_t>(b * kDownsampleDim + a)] = sums[static_cast<size_t>(b)];
       else out[static_cast<size_t>(a * kDownsampleDim + b)] = sums[static_cast<size_t>(b)];
     }
   }

@@ -16,9 +16,9 @@ namespace frameprint::pdq {
 // Weights of the 64 outputs of one axis over the input indices.
 struct AxisTaps {
   int input_length = 0;
-  int max_taps = 0;                // weights per output, padded with zeros
-  std::vector<int> first;          // [64] first input index of each output
-  std::vector<float> weights;      // [64 * max_taps]
+  int max_taps = 0;            // weights per output, padded with zeros
+  std::vector<int> first;      // [64] first input index of each output
+  std::vector<float> weights;  // [64 * max_taps]
 
   // Taps of the displayed axis of length n (weights computed in double).
   static AxisTaps for_length(int n);

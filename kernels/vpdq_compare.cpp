@@ -8,7 +8,9 @@ namespace frameprint::pdq {
 namespace {
 
 struct HashKey {
-  size_t operator()(const Hash256& h) const { return static_cast<size_t>(h.words[0] ^ (h.words[2] * 31)); }
+  size_t operator()(const Hash256& h) const {
+    return static_cast<size_t>(h.words[0] ^ (h.words[2] * 31));
+  }
 };
 
 // Indices of the frames that take part: quality high enough and, with
@@ -26,8 +28,8 @@ std::vector<size_t> kept(std::span<const VpdqFrame> frames, const VpdqRules& r) 
 
 // How many of `from` have some frame of `to` within the threshold; marks them.
 size_t count_matched(std::span<const VpdqFrame> from, const std::vector<size_t>& from_kept,
-                     std::span<const VpdqFrame> to, const std::vector<size_t>& to_kept, int threshold,
-                     std::vector<bool>* marks) {
+                     std::span<const VpdqFrame> to, const std::vector<size_t>& to_kept,
+                     int threshold, std::vector<bool>* marks) {
   size_t n = 0;
   for (size_t i : from_kept) {
     const bool hit = std::any_of(to_kept.begin(), to_kept.end(), [&](size_t j) {

@@ -5,7 +5,9 @@
 
 namespace frameprint {
 
-BuildInfo build_info() { return BuildInfo{FRAMEPRINT_VERSION, FRAMEPRINT_GIT_REVISION, FRAMEPRINT_WITH_CUDA != 0}; }
+BuildInfo build_info() {
+  return BuildInfo{FRAMEPRINT_VERSION, FRAMEPRINT_GIT_REVISION, FRAMEPRINT_WITH_CUDA != 0};
+}
 
 std::string version_text(std::string_view program, const std::vector<std::string>& extra_lines) {
   const BuildInfo b = build_info();

@@ -19,6 +19,7 @@ struct BuildInfo {
 BuildInfo build_info();
 
 // "PROGRAM VERSION\nrevision: ...\ncuda: on|off\n" then each extra line.
-std::string version_text(std::string_view program, const std::vector<std::string>& extra_lines = {});
+std::string version_text(std::string_view program,
+                         const std::vector<std::string>& extra_lines = {});
 
 }  // namespace frameprint

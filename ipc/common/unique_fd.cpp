@@ -18,7 +18,8 @@ UniqueFd signal_fd(std::initializer_list<int> signals) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : signals) sigaddset(&set, s);
-  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) throw std::runtime_error("cannot block signals");
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
+    throw std::runtime_error("cannot block signals");
   const int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (fd < 0) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
   return UniqueFd(fd);

@@ -10,7 +10,8 @@
 namespace frameprint::cuda {
 
 inline void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
+  if (e != cudaSuccess)
+    throw std::runtime_error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
 }
 // After a kernel launch: launch errors now, execution errors at the next sync.
 inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
@@ -39,7 +40,8 @@ class CudaMemory {
   CudaMemory() = default;
   CudaMemory(const CudaMemory&) = delete;
   CudaMemory& operator=(const CudaMemory&) = delete;
-  CudaMemory(CudaMemory&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  CudaMemory(CudaMemory&& o) noexcept
+      : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   ~CudaMemory() {
     if (ptr_) Free(ptr_);
   }

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "kernels/cuda/cuda_check.h"
-#include "kernels/pending_copies.h"
 #include "kernels/pdq_cuda.h"
+#include "kernels/pending_copies.h"
 #include "kernels/separable_downsample.h"
 
 namespace frameprint::pdq {
@@ -31,15 +31,15 @@ struct FrameJob {
   int height;
   int type;  // SampleType
   LumaScale scale;
-  const int* vfirst;       // [64]
-  const float* vweights;   // [64 * vtaps]
+  const int* vfirst;      // [64]
+  const float* vweights;  // [64 * vtaps]
   int vtaps;
-  const int* hfirst;       // [64]
-  const float* hbytap;     // [htaps * 64]
+  const int* hfirst;    // [64]
+  const float* hbytap;  // [htaps * 64]
   int htaps;
   int transpose;
-  int dihedral;            // compute all 8 hashes
-  float* acc;              // [64 * width]
+  int dihedral;  // compute all 8 hashes
+  float* acc;    // [64 * width]
 };
 
 struct FrameOut {
@@ -154,7 +154,8 @@ struct DevicePlan {
 template <typename T>
 void upload(cuda::DeviceBuffer& buf, const std::vector<T>& v) {
   buf.reserve(v.size() * sizeof(T) + 1);
-  cuda::check(cudaMemcpy(buf.as<void>(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), "upload plan");
+  cuda::check(cudaMemcpy(buf.as<void>(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice),
+              "upload plan");
 }
 
 // Stages frames for CudaBackend::hash on the backend's stream: host planes
@@ -169,7 +170,9 @@ class CudaStager final : public FrameStager {
         pending_(
             kMaxHeldSources,
             [](const cudaEvent_t& e) { return cudaEventQuery(e) != cudaErrorNotReady; },
-            [](const cudaEvent_t& e) { cuda::check(cudaEventSynchronize(e), "wait for a staged copy"); }) {}
+            [](const cudaEvent_t& e) {
+              cuda::check(cudaEventSynchronize(e), "wait for a staged copy");
+            }) {}
   ~CudaStager() override {
     try {
       pending_.drain();
@@ -186,10 +189,11 @@ class CudaStager final : public FrameStager {
     const bool device = p.location == MemoryLocation::kDevice;
     // A pageable host source is copied out before this call returns; a
     // device source must stay alive until the copy has run on the stream.
-    cuda::check(cudaMemcpy2DAsync(dst, rb, p.data, static_cast<size_t>(p.pitch), rb,
-                                  static_cast<size_t>(p.height),
-                                  device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice, stream_),
-                "stage plane");
+    cuda::check(
+        cudaMemcpy2DAsync(dst, rb, p.data, static_cast<size_t>(p.pitch), rb,
+                          static_cast<size_t>(p.height),
+                          device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice, stream_),
+        "stage plane");
     if (device && hold) {
       cuda::check(cudaEventRecord(slot.copied.get(), stream_), "cudaEventRecord");
       pending_.add(slot.copied.get(), std::move(hold));
@@ -225,7 +229,9 @@ class CudaBackend final : public PdqBackend {
     stream_ = std::make_unique<cuda::Stream>();
     const auto& d = dct_matrix();
     dct_.reserve(sizeof(float) * d.size());
-    cuda::check(cudaMemcpy(dct_.as<void>(), d.data(), sizeof(float) * d.size(), cudaMemcpyHostToDevice), "upload DCT");
+    cuda::check(
+        cudaMemcpy(dct_.as<void>(), d.data(), sizeof(float) * d.size(), cudaMemcpyHostToDevice),
+        "upload DCT");
   }
 
   std::string_view name() const override { return "cuda"; }
@@ -236,7 +242,8 @@ class CudaBackend final : public PdqBackend {
   }
 
   void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) override {
-    if (requests.size() != out.size()) throw std::invalid_argument("PdqBackend::hash: size mismatch");
+    if (requests.size() != out.size())
+      throw std::invalid_argument("PdqBackend::hash: size mismatch");
     for (const HashRequest& r : requests)
       if (r.downsampler != Downsampler::kSeparable)
         throw std::invalid_argument("cuda backend: only the separable downsampler runs on the GPU");
@@ -250,7 +257,8 @@ class CudaBackend final : public PdqBackend {
       out[i].has_dihedral = requests[i].want_dihedral;
       if (p.width < kMinHashableDim || p.height < kMinHashableDim) continue;
       on_gpu.push_back(i);
-      if (p.location == MemoryLocation::kHost) staging_bytes += p.row_bytes() * static_cast<size_t>(p.height);
+      if (p.location == MemoryLocation::kHost)
+        staging_bytes += p.row_bytes() * static_cast<size_t>(p.height);
       acc_floats += static_cast<size_t>(kDownsampleDim) * static_cast<size_t>(p.width);
       max_width = std::max(max_width, p.width);
     }
@@ -267,8 +275,9 @@ class CudaBackend final : public PdqBackend {
       FrameJob j{};
       if (p.location == MemoryLocation::kHost) {
         const size_t rb = p.row_bytes();
-        cuda::check(cudaMemcpy2DAsync(staging + staged, rb, p.data, static_cast<size_t>(p.pitch), rb,
-                                      static_cast<size_t>(p.height), cudaMemcpyHostToDevice, stream_->get()),
+        cuda::check(cudaMemcpy2DAsync(staging + staged, rb, p.data, static_cast<size_t>(p.pitch),
+                                      rb, static_cast<size_t>(p.height), cudaMemcpyHostToDevice,
+                                      stream_->get()),
                     "upload plane");
         j.plane = staging + staged;
         j.pitch = static_cast<long long>(rb);
@@ -280,7 +289,8 @@ class CudaBackend final : public PdqBackend {
       j.width = p.width;
       j.height = p.height;
       j.type = static_cast<int>(p.type);
-      j.scale = p.type == SampleType::kF32 ? LumaScale{0.0f, 1.0f, false} : luma_scale(p.bit_depth, p.full_range);
+      j.scale = p.type == SampleType::kF32 ? LumaScale{0.0f, 1.0f, false}
+                                           : luma_scale(p.bit_depth, p.full_range);
       j.vfirst = plan.vfirst.as<int>();
       j.vweights = plan.vweights.as<float>();
       j.vtaps = plan.vtaps;
@@ -297,7 +307,8 @@ class CudaBackend final : public PdqBackend {
     auto* host_jobs = static_cast<FrameJob*>(host_jobs_.reserve(n * sizeof(FrameJob)));
     std::memcpy(host_jobs, jobs.data(), n * sizeof(FrameJob));
     auto* dev_jobs = static_cast<FrameJob*>(jobs_.reserve(n * sizeof(FrameJob)));
-    cuda::check(cudaMemcpyAsync(dev_jobs, host_jobs, n * sizeof(FrameJob), cudaMemcpyHostToDevice, stream_->get()),
+    cuda::check(cudaMemcpyAsync(dev_jobs, host_jobs, n * sizeof(FrameJob), cudaMemcpyHostToDevice,
+                                stream_->get()),
                 "upload jobs");
     auto* dev_out = static_cast<FrameOut*>(results_.reserve(n * sizeof(FrameOut)));
 
@@ -307,10 +318,12 @@ class CudaBackend final : public PdqBackend {
       vertical_pass<<<grid, 128, 0, stream_->get()>>>(dev_jobs + first);
       cuda::check_launch("vertical_pass");
     }
-    finish<<<static_cast<unsigned>(n), kFinishThreads, 0, stream_->get()>>>(dev_jobs, dct_.as<float>(), dev_out);
+    finish<<<static_cast<unsigned>(n), kFinishThreads, 0, stream_->get()>>>(
+        dev_jobs, dct_.as<float>(), dev_out);
     cuda::check_launch("finish");
     auto* host_out = static_cast<FrameOut*>(host_out_.reserve(n * sizeof(FrameOut)));
-    cuda::check(cudaMemcpyAsync(host_out, dev_out, n * sizeof(FrameOut), cudaMemcpyDeviceToHost, stream_->get()),
+    cuda::check(cudaMemcpyAsync(host_out, dev_out, n * sizeof(FrameOut), cudaMemcpyDeviceToHost,
+                                stream_->get()),
                 "download results");
     stream_->sync();
 
@@ -375,7 +388,8 @@ std::unique_ptr<PdqBackend> make_cuda_backend(int device) {
   const int n = cuda_device_count(&why);
   if (n == 0) throw std::runtime_error("no usable CUDA device: " + why);
   if (device < 0 || device >= n)
-    throw std::runtime_error("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) + " found)");
+    throw std::runtime_error("CUDA device " + std::to_string(device) + " does not exist (" +
+                             std::to_string(n) + " found)");
   return std::make_unique<CudaBackend>(device);
 }
 

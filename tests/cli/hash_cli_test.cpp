@@ -69,7 +69,8 @@ TEST_F(HashCli, OneLinePerFileInOrderWithThePathAsGiven) {
   ASSERT_EQ(lines[1]["frames"].size(), 3u);
   EXPECT_EQ(lines[1]["frames"][1]["index"], 10);
   EXPECT_DOUBLE_EQ(lines[1]["frames"][1]["ts"].get<double>(), 1.0);
-  for (const char* key : {"md5", "sha256", "rotation", "duration_s", "fps"}) EXPECT_TRUE(lines[1].contains(key)) << key;
+  for (const char* key : {"md5", "sha256", "rotation", "duration_s", "fps"})
+    EXPECT_TRUE(lines[1].contains(key)) << key;
   EXPECT_EQ(lines[1]["decoder"], "cpu");  // no GPU here
 }
 
@@ -130,7 +131,8 @@ TEST_F(HashCli, VpdqTextFormat) {
   EXPECT_EQ(n, 25u);
 
   const auto out_dir = dir_ / "vpdq";
-  const auto many = run({"hash", "--format", "vpdq", "--output-dir", out_dir.string(), (dir_ / "media").string()});
+  const auto many = run(
+      {"hash", "--format", "vpdq", "--output-dir", out_dir.string(), (dir_ / "media").string()});
   EXPECT_EQ(many.exit_code, 2);  // broken.jpg
   EXPECT_TRUE(std::filesystem::exists(out_dir / "clip.txt"));
   const auto text = testing::read_bytes(out_dir / "clip.txt");
@@ -143,7 +145,8 @@ TEST_F(HashCli, DihedralOption) {
   const auto r = run({"hash", "--dihedral", (dir_ / "media/b.png").string()});
   const auto line = lines_of(r.out).at(0);
   const auto& d = line["frames"][0]["dihedral"];
-  for (const char* k : {"rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"})
+  for (const char* k :
+       {"rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"})
     EXPECT_EQ(d[k].get<std::string>().size(), 64u) << k;
 }
 
@@ -185,7 +188,8 @@ TEST_F(HashCli, OpenCvIsLoadedOnlyForStillsThatNeedIt) {
   // With a library preloaded the module is opened without RTLD_DEEPBIND;
   // the hashes are the same.
   const auto plain = run({"hash", png});
-  const auto preloaded = testing::run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", FRAMEPRINT_CLI, "hash", png});
+  const auto preloaded =
+      testing::run_process({"/usr/bin/env", "LD_PRELOAD=libm.so.6", FRAMEPRINT_CLI, "hash", png});
   ASSERT_EQ(preloaded.exit_code, 0) << preloaded.err;
   EXPECT_EQ(lines_of(preloaded.out).at(0)["frames"], lines_of(plain.out).at(0)["frames"]);
 }
@@ -197,15 +201,17 @@ TEST_F(HashCli, AMissingOpenCvModuleFailsOnlyTheStillsThatNeedIt) {
   cv::imencode(".jpg", m, jpeg);
   const auto photo = dir_.write("stills/photo.jpg", jpeg).string();
   const std::string missing = (dir_ / "no/libframeprint_stills.so").string();
-  const auto r = testing::run_process({"/usr/bin/env", "FRAMEPRINT_STILLS_MODULE=" + missing, FRAMEPRINT_CLI, "hash",
-                                       photo, (dir_ / "media/b.png").string(), (dir_ / "media/clip.mkv").string()});
+  const auto r = testing::run_process(
+      {"/usr/bin/env", "FRAMEPRINT_STILLS_MODULE=" + missing, FRAMEPRINT_CLI, "hash", photo,
+       (dir_ / "media/b.png").string(), (dir_ / "media/clip.mkv").string()});
   EXPECT_EQ(r.exit_code, 2);
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0]["status"], "ok");
   EXPECT_EQ(lines[1]["status"], "error");
   EXPECT_EQ(lines[1]["error"]["code"], "unsupported_format");
-  EXPECT_NE(lines[1]["error"]["message"].get<std::string>().find(missing), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1]["error"]["message"].get<std::string>().find(missing), std::string::npos)
+      << lines[1];
   EXPECT_EQ(lines[2]["status"], "ok");
 }
 
@@ -213,7 +219,8 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   const std::string media = (dir_ / "media").string();
   const auto hashed = run({"hash", media});
   const auto lines = lines_of(hashed.out);
-  const std::string png_hash = lines.at(0)["frames"][0]["pdq"];  // b.png (same picture as sub/a.png)
+  const std::string png_hash =
+      lines.at(0)["frames"][0]["pdq"];  // b.png (same picture as sub/a.png)
   const std::string clip_md5 = lines.at(2)["md5"];
   dir_.write("lists/known.txt", std::vector<uint8_t>(png_hash.begin(), png_hash.end()));
   const std::string md5_line = clip_md5 + ",clip-17\n";
@@ -222,7 +229,8 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   const std::string pdq_list = "pdq:" + (dir_ / "lists/known.txt").string();
   const std::string md5_list = "md5:" + (dir_ / "lists/md5s.txt").string();
 
-  const auto matched = run({"match", "--list", pdq_list, "--list", md5_list, (dir_ / "results.jsonl").string()});
+  const auto matched =
+      run({"match", "--list", pdq_list, "--list", md5_list, (dir_ / "results.jsonl").string()});
   EXPECT_EQ(matched.exit_code, 0) << matched.err;
   const auto m = lines_of(matched.out);
   ASSERT_EQ(m.size(), 4u);
@@ -240,7 +248,8 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   EXPECT_EQ(lines_of(inline_run.out), m);  // hash --list == hash | match
 
   dir_.write("lists/bad.txt", std::vector<uint8_t>{'z', 'z', '\n'});
-  const auto bad = run({"match", "--list", "pdq:" + (dir_ / "lists/bad.txt").string(), (dir_ / "results.jsonl").string()});
+  const auto bad = run({"match", "--list", "pdq:" + (dir_ / "lists/bad.txt").string(),
+                        (dir_ / "results.jsonl").string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad.txt:1:"), std::string::npos) << bad.err;
 }
@@ -276,7 +285,9 @@ TEST_F(HashCli, EveryEntryOfADirectoryIsAccountedFor) {
   EXPECT_EQ(by_name["a.png"]["status"], "ok");
   EXPECT_EQ(by_name["link-to-a.png"]["status"], "ok");  // under its own name
   EXPECT_EQ(by_name["link-to-a.png"]["frames"], by_name["a.png"]["frames"]);
-  auto message = [&](const char* name) { return by_name[name]["error"]["message"].get<std::string>(); };
+  auto message = [&](const char* name) {
+    return by_name[name]["error"]["message"].get<std::string>();
+  };
   EXPECT_NE(message("link-outside.png").find("outside"), std::string::npos);
   EXPECT_NE(message("dangling.png").find("dangling"), std::string::npos);
   EXPECT_NE(message("loop").find("directory (not followed)"), std::string::npos);

@@ -70,7 +70,8 @@ class InteropCli : public ::testing::Test {
     testing::write_video(clip_, s);
     dir_.write("media/broken.jpg", {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3});
   }
-  testing::ProcessResult run(std::vector<std::string> args, const std::filesystem::path& stdin_file = {}) {
+  testing::ProcessResult run(std::vector<std::string> args,
+                             const std::filesystem::path& stdin_file = {}) {
     args.insert(args.begin(), FRAMEPRINT_CLI);
     return testing::run_process(args, 120, stdin_file);
   }
@@ -97,7 +98,8 @@ TEST_F(InteropCli, TeOutputIsWhatTheThreatexchangeCliPrintsAndReadsBackAsAList) 
     const auto& f = j[1]["frames"][i];
     char ts[32];
     std::snprintf(ts, sizeof ts, "%.3f", f["ts"].get<double>());
-    EXPECT_EQ(frames[i], f["pdq"].get<std::string>() + "," + std::to_string(f["quality"].get<int>()) + "," + ts);
+    EXPECT_EQ(frames[i], f["pdq"].get<std::string>() + "," +
+                             std::to_string(f["quality"].get<int>()) + "," + ts);
   }
 
   // Back in as a threatexchange local-file list: every signal matches its file.
@@ -125,14 +127,15 @@ TEST_F(InteropCli, TeOutputIsWhatTheThreatexchangeCliPrintsAndReadsBackAsAList) 
 TEST_F(InteropCli, CsvOutputHasAHeaderAndOneRowPerFrame) {
   const auto odd = dir_ / "media/odd, \"name\".png";
   std::filesystem::copy_file(photo_, odd);
-  const auto r = run({"hash", "--format", "csv", "--seconds-per-hash", "0", clip_.string(), odd.string(),
-                      (dir_ / "media/broken.jpg").string()});
+  const auto r = run({"hash", "--format", "csv", "--seconds-per-hash", "0", clip_.string(),
+                      odd.string(), (dir_ / "media/broken.jpg").string()});
   EXPECT_EQ(r.exit_code, 2);  // broken.jpg, reported on stderr
   EXPECT_NE(r.err.find("broken.jpg: truncated: "), std::string::npos) << r.err;
   const auto lines = text_lines(r.out);
   ASSERT_EQ(lines.size(), 1u + 25u + 1u);
   EXPECT_EQ(lines[0], "path,kind,index,ts,quality,pdq,md5,sha1,sha256");
-  const auto j = lines_of(run({"hash", "--seconds-per-hash", "0", clip_.string(), odd.string()}).out);
+  const auto j =
+      lines_of(run({"hash", "--seconds-per-hash", "0", clip_.string(), odd.string()}).out);
   const auto row = csv_fields(lines[11]);
   ASSERT_EQ(row.size(), 9u);
   const auto& f = j[0]["frames"][10];
@@ -153,7 +156,8 @@ TEST_F(InteropCli, CsvOutputHasAHeaderAndOneRowPerFrame) {
 
   // Matches go in JSON lines only.
   dir_.write("lists/k.txt", bytes_of(std::string(32, 'a') + "\n"));
-  EXPECT_EQ(run({"hash", "--format", "csv", "--list", "md5:" + (dir_ / "lists/k.txt").string(), clip_.string()})
+  EXPECT_EQ(run({"hash", "--format", "csv", "--list", "md5:" + (dir_ / "lists/k.txt").string(),
+                 clip_.string()})
                 .exit_code,
             1);
 }
@@ -210,7 +214,8 @@ TEST_F(InteropCli, FilesFromListsPathsByLineOrByNul) {
   const auto bad = run({"hash", "--files-from", (dir_ / "long.txt").string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("long.txt:1: longer than a path may be"), std::string::npos) << bad.err;
-  EXPECT_NE(run({"hash", "--files-from", (dir_ / "by-nul.txt").string()}).err.find("need -0"), std::string::npos);
+  EXPECT_NE(run({"hash", "--files-from", (dir_ / "by-nul.txt").string()}).err.find("need -0"),
+            std::string::npos);
   EXPECT_EQ(run({"hash", "--files-from", "-", "-"}, dir_ / "stdin.txt").exit_code, 1);
   EXPECT_EQ(run({"hash"}).exit_code, 1);
 }
@@ -253,9 +258,11 @@ TEST_F(InteropCli, EcosystemListsStatsAndLimits) {
 
   // A hostile one-line list: refused at the line limit, not echoed.
   dir_.write("lists/huge.txt", std::vector<uint8_t>((size_t{16} << 20) + 100, 'A'));
-  const auto huge = run({"hash", "--list", "pdq:" + (dir_ / "lists/huge.txt").string(), photo_.string()});
+  const auto huge =
+      run({"hash", "--list", "pdq:" + (dir_ / "lists/huge.txt").string(), photo_.string()});
   EXPECT_EQ(huge.exit_code, 1);
-  EXPECT_NE(huge.err.find("huge.txt:1: line longer than 16777216 bytes"), std::string::npos) << huge.err.substr(0, 500);
+  EXPECT_NE(huge.err.find("huge.txt:1: line longer than 16777216 bytes"), std::string::npos)
+      << huge.err.substr(0, 500);
   EXPECT_LT(huge.err.size(), 500u);
   EXPECT_TRUE(huge.out.empty());
 }

@@ -53,7 +53,8 @@ BrokerConfig config_from(ByteReader& in) {
 
 class Driver {
  public:
-  Driver(BrokerConfig config, Clock::time_point start) : config_(config), broker_(config, start), now_(start) {}
+  Driver(BrokerConfig config, Clock::time_point start)
+      : config_(config), broker_(config, start), now_(start) {}
 
   void step(ByteReader& in) {
     const uint8_t op = in.byte();
@@ -68,22 +69,26 @@ class Driver {
       case 7: {
         const uint8_t b = in.byte();
         // Mostly small steps around the heartbeat; some past every timeout.
-        advance(b & 0x80 ? std::chrono::milliseconds(1000 * (b & 0x7F)) : std::chrono::milliseconds(5 * b));
+        advance(b & 0x80 ? std::chrono::milliseconds(1000 * (b & 0x7F))
+                         : std::chrono::milliseconds(5 * b));
         break;
       }
       case 8:
         broker_.drop_worker(worker_name(in.byte()));
         check();
         break;
-      case 9: worker_says(in, mdp::worker_request("c0", {})); break;  // a worker may not send REQUEST
+      case 9:
+        worker_says(in, mdp::worker_request("c0", {}));
+        break;  // a worker may not send REQUEST
     }
   }
 
   // The clock runs past every timeout: whatever is still held is answered.
   void finish() {
-    const auto longest = std::max({std::chrono::duration_cast<Clock::duration>(config_.request_ttl),
-                                   std::chrono::duration_cast<Clock::duration>(config_.job_timeout),
-                                   std::chrono::duration_cast<Clock::duration>(config_.heartbeat * config_.liveness)});
+    const auto longest = std::max(
+        {std::chrono::duration_cast<Clock::duration>(config_.request_ttl),
+         std::chrono::duration_cast<Clock::duration>(config_.job_timeout),
+         std::chrono::duration_cast<Clock::duration>(config_.heartbeat * config_.liveness)});
     advance(longest + 1s);
     advance(1ms);  // requests requeued by the last tick's reaping expire now
     const BrokerStats& s = broker_.stats();
@@ -109,7 +114,8 @@ class Driver {
     if (service == mdp::kServiceDiscovery) {
       if (shape & 1) body.push_back(mdp::frame_of(pick(kServices, 4, shape >> 1)));
     } else if (shape % 4 != 3) {  // a job header (with or without an id) and some bytes
-      const std::string id = shape % 4 == 0 ? "" : std::string(R"("id":)") + pick(kIds, 6, shape >> 2) + ",";
+      const std::string id =
+          shape % 4 == 0 ? "" : std::string(R"("id":)") + pick(kIds, 6, shape >> 2) + ",";
       body.push_back(mdp::frame_of("{" + id + R"("name":"n"})"));
       body.push_back(mdp::frame_of(std::string(in.byte(), 'x')));
     }
@@ -133,7 +139,9 @@ class Driver {
   }
 
   void worker_says(ByteReader& in, Message m) { worker_says(worker_name(in.byte()), std::move(m)); }
-  void worker_says(const std::string& worker, Message m) { backend(mdp::with_identity(worker, std::move(m))); }
+  void worker_says(const std::string& worker, Message m) {
+    backend(mdp::with_identity(worker, std::move(m)));
+  }
 
   void frontend(Message frames) {
     const std::string client = frames.empty() ? "" : mdp::to_string(frames.front());

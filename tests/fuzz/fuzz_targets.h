@@ -73,8 +73,8 @@ class ByteReader {
 
 }  // namespace frameprint::fuzz
 
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
+#define FUZZ_CHECK(condition)                                                               \
+  do {                                                                                      \
     if (!(condition)) ::frameprint::fuzz::invariant_broken(#condition, __FILE__, __LINE__); \
   } while (0)
 
@@ -83,14 +83,14 @@ class ByteReader {
 // In the fuzz build each target's .cpp becomes a fuzzer with this entry
 // point; elsewhere (the regression test) it expands to nothing.
 #ifdef FRAMEPRINT_LIBFUZZER
-#define FRAMEPRINT_FUZZ_ENTRY(body)                                                       \
-  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                    \
-    ::frameprint::fuzz::quiet_logs();                                                     \
-    return 0;                                                                             \
-  }                                                                                       \
-  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {               \
-    body(::frameprint::fuzz::Input(data, size));                                          \
-    return 0;                                                                             \
+#define FRAMEPRINT_FUZZ_ENTRY(body)                                         \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {                      \
+    ::frameprint::fuzz::quiet_logs();                                       \
+    return 0;                                                               \
+  }                                                                         \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { \
+    body(::frameprint::fuzz::Input(data, size));                            \
+    return 0;                                                               \
   }
 #else
 #define FRAMEPRINT_FUZZ_ENTRY(body)

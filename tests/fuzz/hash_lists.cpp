@@ -21,7 +21,8 @@ namespace {
 
 const std::filesystem::path& scratch() {
   static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("frameprint-fuzz-lists-" + std::to_string(::getpid()));
+    auto d = std::filesystem::temp_directory_path() /
+             ("frameprint-fuzz-lists-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d;
   }();

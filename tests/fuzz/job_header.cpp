@@ -56,7 +56,8 @@ void header(std::string_view text, const HashOptions& defaults) {
   // write string ids).
   if (!h.id.is_string() || !std::isfinite(h.options.seconds_per_hash)) return;
   JobHeader again;
-  parse_job_header(make_job_header(h.id.get<std::string>(), h.name, h.path, h.options), defaults, again);
+  parse_job_header(make_job_header(h.id.get<std::string>(), h.name, h.path, h.options), defaults,
+                   again);
   FUZZ_CHECK(again.id == h.id && again.name == h.name && again.path == h.path);
   FUZZ_CHECK(same_options(again.options, h.options));
 }

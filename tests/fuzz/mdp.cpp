@@ -2,8 +2,8 @@
 // into frames. Whatever parses must rebuild, through the builders, into
 // exactly the frames it came from: the parsers lose nothing and accept
 // nothing the builders would not write.
-#include "tests/fuzz/fuzz_targets.h"
 #include "tests/fuzz/frames.h"
+#include "tests/fuzz/fuzz_targets.h"
 
 namespace frameprint::fuzz {
 
@@ -30,7 +30,9 @@ void worker_side(const mdp::Message& frames) {
   mdp::Message rebuilt;
   switch (msg.command) {
     case mdp::Command::kReady: rebuilt = mdp::worker_ready(msg.service); break;
-    case mdp::Command::kRequest: rebuilt = mdp::worker_request(msg.client, std::move(msg.body)); break;
+    case mdp::Command::kRequest:
+      rebuilt = mdp::worker_request(msg.client, std::move(msg.body));
+      break;
     case mdp::Command::kReply: rebuilt = mdp::worker_reply(msg.client, std::move(msg.body)); break;
     case mdp::Command::kHeartbeat:
     case mdp::Command::kDisconnect: rebuilt = mdp::worker_command(msg.command); break;

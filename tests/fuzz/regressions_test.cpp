@@ -45,13 +45,16 @@ TEST_P(KeptInputs, ReplayWithoutCrashOrBrokenInvariant) {
     std::printf("[ replay   ] %s\n", file.c_str());
     std::fflush(stdout);
     std::ifstream in(file, std::ios::binary);
-    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
+                                     std::istreambuf_iterator<char>()};
     target.run(bytes);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, KeptInputs, ::testing::ValuesIn(kTargets),
-                         [](const ::testing::TestParamInfo<Target>& p) { return std::string(p.param.name); });
+                         [](const ::testing::TestParamInfo<Target>& p) {
+                           return std::string(p.param.name);
+                         });
 
 }  // namespace
 }  // namespace frameprint::fuzz

@@ -22,9 +22,9 @@
 namespace frameprint {
 namespace {
 
-#define REQUIRE_CUDA_DEVICE()                                                      \
-  do {                                                                             \
-    std::string why;                                                               \
+#define REQUIRE_CUDA_DEVICE()                                                         \
+  do {                                                                                \
+    std::string why;                                                                  \
     if (pdq::cuda_device_count(&why) == 0) GTEST_SKIP() << "no CUDA device: " << why; \
   } while (0)
 
@@ -34,7 +34,8 @@ struct Tally {
     quality_off = std::max(quality_off, std::abs(cpu.quality - gpu.quality));
     if (cpu.quality < 50) return;
     for (int d = 0; d < transforms; ++d) {
-      const int dist = hamming_distance(cpu.dihedral[static_cast<size_t>(d)], gpu.dihedral[static_cast<size_t>(d)]);
+      const int dist = hamming_distance(cpu.dihedral[static_cast<size_t>(d)],
+                                        gpu.dihedral[static_cast<size_t>(d)]);
       ++compared;
       identical += dist == 0;
       worst = std::max(worst, dist);
@@ -76,14 +77,16 @@ TEST(CudaBackend, MatchesTheCpuBackendOnDecodedVideoFrames) {
   auto cpu = pdq::make_cpu_backend();
   auto gpu = pdq::make_cuda_backend(0);
   Tally t;
-  for (const auto& e : std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
     MediaSource src = MediaSource::open_file(e.path());
     VideoDecoder dec(src, VideoLimits{});
     VideoFrame f;
     std::vector<std::vector<uint8_t>> copies;
     std::vector<pdq::HashRequest> reqs;
     while (dec.next(f) && copies.size() < 200) {
-      std::vector<uint8_t> copy(static_cast<size_t>(f.plane.width) * static_cast<size_t>(f.plane.height));
+      std::vector<uint8_t> copy(static_cast<size_t>(f.plane.width) *
+                                static_cast<size_t>(f.plane.height));
       for (int y = 0; y < f.plane.height; ++y)
         std::memcpy(copy.data() + static_cast<size_t>(y * f.plane.width), f.plane.row<uint8_t>(y),
                     static_cast<size_t>(f.plane.width));
@@ -113,8 +116,14 @@ TEST(CudaBackend, HighBitDepthAndTinyPlanes) {
     ten[i] = static_cast<uint16_t>(64 + (i * 7919 + (i / 1280) * 31) % 877);
   std::vector<uint8_t> tiny(4 * 4, 100);
   const std::vector<pdq::HashRequest> reqs = {
-      {LumaPlane{ten.data(), 2560, 1280, 720, SampleType::kU16, 10, false}, {}, pdq::Downsampler::kSeparable, true},
-      {LumaPlane{tiny.data(), 4, 4, 4, SampleType::kU8, 8, true}, {}, pdq::Downsampler::kSeparable, false}};
+      {LumaPlane{ten.data(), 2560, 1280, 720, SampleType::kU16, 10, false},
+       {},
+       pdq::Downsampler::kSeparable,
+       true},
+      {LumaPlane{tiny.data(), 4, 4, 4, SampleType::kU8, 8, true},
+       {},
+       pdq::Downsampler::kSeparable,
+       false}};
   std::vector<pdq::PdqResult> g(2), c(2);
   gpu->hash(reqs, g);
   cpu->hash(reqs, c);
@@ -133,7 +142,8 @@ TEST(CudaBackend, NvdecFramesHashLikeCpuDecodedOnes) {
   HashOptions every_frame;
   every_frame.seconds_per_hash = 0;
   testing::Tolerance tolerance;
-  for (const auto& e : std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
     SCOPED_TRACE(e.path().filename().string());
     const MediaResult a = hash_file(e.path(), "a", every_frame, *cpu);
     const MediaResult b = hash_file(e.path(), "b", every_frame, *gpu);
@@ -159,10 +169,10 @@ TEST(CudaBackend, NvdecTakesEveryCodecItCanAndSaysWhyNot) {
     const char* pix_fmt;
     bool nvdec;
   };
-  const Case cases[] = {{"libx264", "yuv420p", true},       {"libx265", "yuv420p", true},
-                        {"libx265", "yuv420p10le", true},   {"libvpx-vp9", "yuv420p", true},
-                        {"libaom-av1", "yuv420p", true},    {"libaom-av1", "yuv420p10le", true},
-                        {"libvpx-vp9", "yuv444p", false},   {"libaom-av1", "yuv444p", false}};
+  const Case cases[] = {{"libx264", "yuv420p", true},     {"libx265", "yuv420p", true},
+                        {"libx265", "yuv420p10le", true}, {"libvpx-vp9", "yuv420p", true},
+                        {"libaom-av1", "yuv420p", true},  {"libaom-av1", "yuv420p10le", true},
+                        {"libvpx-vp9", "yuv444p", false}, {"libaom-av1", "yuv444p", false}};
   auto cpu = pdq::make_cpu_backend();
   auto gpu = pdq::make_cuda_backend(0);
   testing::TempDir dir;

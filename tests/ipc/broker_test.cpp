@@ -28,10 +28,11 @@ class BrokerTest : public ::testing::Test {
     c.max_queue = 3;
     return c;
   }
-  void request(const std::string& client, const std::string& id, const std::string& service = "frameprint.hash",
-               const std::string& bytes = "xyz") {
+  void request(const std::string& client, const std::string& id,
+               const std::string& service = "frameprint.hash", const std::string& bytes = "xyz") {
     nlohmann::json h = {{"id", id}, {"name", id + ".jpg"}};
-    broker_.on_frontend(mdp::with_identity(client, mdp::client_message(service, frames({h.dump(), bytes}))), t_);
+    broker_.on_frontend(
+        mdp::with_identity(client, mdp::client_message(service, frames({h.dump(), bytes}))), t_);
   }
   // Starts over with another configuration (the clock keeps running).
   void reconfigure(const std::function<void(BrokerConfig&)>& change) {
@@ -39,7 +40,9 @@ class BrokerTest : public ::testing::Test {
     change(c);
     broker_ = Broker(c, t_);
   }
-  void worker(const std::string& w, Message m) { broker_.on_backend(mdp::with_identity(w, std::move(m)), t_); }
+  void worker(const std::string& w, Message m) {
+    broker_.on_backend(mdp::with_identity(w, std::move(m)), t_);
+  }
   void ready(const std::string& w) { worker(w, mdp::worker_ready("frameprint.hash")); }
   void reply(const std::string& w, const std::string& client, const std::string& body) {
     worker(w, mdp::worker_reply(client, frames({body})));
@@ -52,8 +55,8 @@ class BrokerTest : public ::testing::Test {
   struct Sent {
     Broker::Side side;
     std::string peer;
-    mdp::WorkerMessage worker;   // backend
-    mdp::ClientRequest client;   // frontend
+    mdp::WorkerMessage worker;  // backend
+    mdp::ClientRequest client;  // frontend
   };
   std::vector<Sent> sent() {
     std::vector<Sent> out;
@@ -65,7 +68,9 @@ class BrokerTest : public ::testing::Test {
     }
     return out;
   }
-  static nlohmann::json body_json(const Sent& s) { return nlohmann::json::parse(mdp::to_string(s.client.body.at(0))); }
+  static nlohmann::json body_json(const Sent& s) {
+    return nlohmann::json::parse(mdp::to_string(s.client.body.at(0)));
+  }
 
   Clock::time_point t_ = Clock::now();
   Broker broker_;
@@ -185,7 +190,10 @@ TEST_F(BrokerTest, OverloadedBeyondTheQueueBound) {
   small.max_queue_bytes = 100;
   Broker b(small, t_);
   nlohmann::json h = {{"id", "big"}};
-  b.on_frontend(mdp::with_identity("C", mdp::client_message("frameprint.hash", frames({h.dump(), std::string(200, 'x')}))), t_);
+  b.on_frontend(
+      mdp::with_identity(
+          "C", mdp::client_message("frameprint.hash", frames({h.dump(), std::string(200, 'x')}))),
+      t_);
   ASSERT_EQ(b.take_outgoing().size(), 1u);
   EXPECT_EQ(b.stats().overloaded, 1u);
 }
@@ -197,9 +205,12 @@ TEST_F(BrokerTest, OverloadedBeyondTheQueueBound) {
 // string and integer ids count now; others are ignored.
 TEST_F(BrokerTest, DeeplyNestedIdsAreNotIds) {
   constexpr size_t kDepth = 300000;
-  const std::string deep = R"({"name":"deep.jpg","id":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
+  const std::string deep =
+      R"({"name":"deep.jpg","id":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
   auto send = [&](const std::string& client) {
-    broker_.on_frontend(mdp::with_identity(client, mdp::client_message("frameprint.hash", frames({deep, "x"}))), t_);
+    broker_.on_frontend(
+        mdp::with_identity(client, mdp::client_message("frameprint.hash", frames({deep, "x"}))),
+        t_);
   };
   ready("W1");
   send("C1");  // queued and delivered: its id was read for the forged-reply check
@@ -391,7 +402,8 @@ TEST_F(BrokerTest, AReplyUnderAnotherJobsIdIsDroppedAndTheJobRequeued) {
   sent();
   reply("W1", "C1", R"({"id":"someone-else","status":"ok","frames":[]})");
   auto out = sent();
-  for (const auto& m : out) EXPECT_NE(m.side, Broker::Side::kFrontend) << "a forged reply reached the client";
+  for (const auto& m : out)
+    EXPECT_NE(m.side, Broker::Side::kFrontend) << "a forged reply reached the client";
   EXPECT_EQ(broker_.stats().forged, 1u);
   EXPECT_EQ(broker_.stats().workers, 0u);  // the forger is gone
   EXPECT_EQ(broker_.stats().queued, 1u);   // the job waits for an honest worker

@@ -25,8 +25,10 @@ TEST(Mdp, BuildsTheFramesRfc7Specifies) {
             (std::vector<std::string>{"", "MDPW01", "\x02", "C", "", "x"}));
   EXPECT_EQ(texts(worker_reply("C", frames({"y"}))),
             (std::vector<std::string>{"", "MDPW01", "\x03", "C", "", "y"}));
-  EXPECT_EQ(texts(worker_command(Command::kHeartbeat)), (std::vector<std::string>{"", "MDPW01", "\x04"}));
-  EXPECT_EQ(texts(worker_command(Command::kDisconnect)), (std::vector<std::string>{"", "MDPW01", "\x05"}));
+  EXPECT_EQ(texts(worker_command(Command::kHeartbeat)),
+            (std::vector<std::string>{"", "MDPW01", "\x04"}));
+  EXPECT_EQ(texts(worker_command(Command::kDisconnect)),
+            (std::vector<std::string>{"", "MDPW01", "\x05"}));
 }
 
 TEST(Mdp, ParsesWhatItBuilds) {
@@ -43,10 +45,10 @@ TEST(Mdp, ParsesWhatItBuilds) {
 TEST(Mdp, RejectsMalformedMessages) {
   const std::vector<std::vector<std::string>> bad = {
       {},
-      {"MDPC01", "svc"},          // no empty delimiter
-      {"", "MDPC02", "svc"},      // wrong protocol
-      {"", "MDPC01"},             // no service
-      {"", "MDPC01", ""},         // empty service
+      {"MDPC01", "svc"},      // no empty delimiter
+      {"", "MDPC02", "svc"},  // wrong protocol
+      {"", "MDPC01"},         // no service
+      {"", "MDPC01", ""},     // empty service
   };
   for (const auto& m : bad) EXPECT_THROW(parse_client(frames(m)), ProtocolError);
   const std::vector<std::vector<std::string>> bad_worker = {

@@ -2,12 +2,12 @@
 // processes on loopback, fed by `frameprint submit`, each test bounded in
 // time. Heartbeats are 200 ms so failures are noticed within a second.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,13 +62,14 @@ class Pool : public ::testing::Test {
         std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
                                  "--heartbeat-ms", "200"},
         dir_ / "broker.log");
-    ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
+    ASSERT_TRUE(testing::eventually(
+        [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
         << broker_->log();
   }
 
   ChildProcess& start_worker(std::vector<std::string> extra = {}, int slots = 2) {
-    std::vector<std::string> argv = {FRAMEPRINT_WORKER, "--connect", backend_, "--slots", std::to_string(slots),
-                                     "--heartbeat-ms", "200"};
+    std::vector<std::string> argv = {FRAMEPRINT_WORKER,     "--connect",      backend_, "--slots",
+                                     std::to_string(slots), "--heartbeat-ms", "200"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const auto log = dir_ / ("worker" + std::to_string(workers_.size()) + ".log");
     workers_.push_back(std::make_unique<ChildProcess>(argv, log));
@@ -79,7 +80,9 @@ class Pool : public ::testing::Test {
   size_t slots_registered() {
     const std::string log = broker_->log();
     size_t n = 0;
-    for (size_t at = log.find("ready for"); at != std::string::npos; at = log.find("ready for", at + 1)) ++n;
+    for (size_t at = log.find("ready for"); at != std::string::npos;
+         at = log.find("ready for", at + 1))
+      ++n;
     return n;
   }
 
@@ -120,11 +123,13 @@ TEST_F(Pool, TwoHundredJobsThroughTwoWorkersMatchLocalHashing) {
   s.container = "matroska";
   s.encoder = "mpeg4";
   for (int i = 0; i < 30; ++i) s.pts_seconds.push_back(i * 0.1);
-  for (int v = 0; v < 6; ++v) testing::write_video(media / ("clip" + std::to_string(v) + ".mkv"), s);
+  for (int v = 0; v < 6; ++v)
+    testing::write_video(media / ("clip" + std::to_string(v) + ".mkv"), s);
 
   const auto pooled = submit({"--seconds-per-hash", "0.5", "--window", "32", media.string()});
   ASSERT_EQ(pooled.exit_code, 0) << pooled.err << broker_->log();
-  const auto local = testing::run_process({FRAMEPRINT_CLI, "hash", "--seconds-per-hash", "0.5", media.string()});
+  const auto local =
+      testing::run_process({FRAMEPRINT_CLI, "hash", "--seconds-per-hash", "0.5", media.string()});
   ASSERT_EQ(local.exit_code, 0);
 
   const auto results = lines_of(pooled.out);
@@ -154,7 +159,8 @@ TEST_F(Pool, KillingAWorkerThatHoldsAJobLosesNothing) {
   std::thread producer_thread;
   testing::ProcessResult pooled;
   producer_thread = std::thread([&] { pooled = submit({"--timeout", "60", media.string()}); });
-  ASSERT_TRUE(testing::eventually([&] { return doomed.log().find("fault injection: hang") != std::string::npos; }, 30s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return doomed.log().find("fault injection: hang") != std::string::npos; }, 30s));
   start_worker();
   doomed.signal(SIGKILL);
   producer_thread.join();
@@ -173,7 +179,8 @@ TEST_F(Pool, BrokerRestartMidRunLosesNothing) {
   const auto out = dir_ / "results.jsonl";
   testing::ProcessResult pooled;
   std::thread producer_thread([&] {
-    pooled = submit({"--timeout", "2", "--retries", "10", "--window", "4", "--output", out.string(), media.string()});
+    pooled = submit({"--timeout", "2", "--retries", "10", "--window", "4", "--output", out.string(),
+                     media.string()});
   });
   ASSERT_TRUE(testing::eventually([&] { return testing::read_bytes(out).size() > 2000; }, 30s));
   broker_->signal(SIGKILL);
@@ -255,8 +262,13 @@ TEST_F(Pool, MalformedFramesAndRandomBytesDoNotStopTheService) {
     s.set(zmq::sockopt::linger, 200);
     s.connect(endpoint);
     const std::vector<std::vector<std::string>> junk = {
-        {"hello"}, {"", "MDPC01"}, {"", "MDPW01", "\x07"}, {"", "MDPW01", "\x03", "nobody", ""},
-        {"", "MDPW01", "\x01"}, {"", "MDPC01", "frameprint.hash"}, {"", "MDPC01", "frameprint.hash", "not json"},
+        {"hello"},
+        {"", "MDPC01"},
+        {"", "MDPW01", "\x07"},
+        {"", "MDPW01", "\x03", "nobody", ""},
+        {"", "MDPW01", "\x01"},
+        {"", "MDPC01", "frameprint.hash"},
+        {"", "MDPC01", "frameprint.hash", "not json"},
         {"", "MDPW01", "\x02", "x", "", "y"}};
     for (const auto& m : junk) {
       std::vector<zmq::message_t> frames;
@@ -304,10 +316,12 @@ TEST_F(Pool, PlainRfc7ClientAndWorkerInteroperate) {
   zmq::socket_t client(ctx, zmq::socket_type::req);
   client.set(zmq::sockopt::linger, 0);
   client.connect(frontend_);
-  ASSERT_TRUE(testing::eventually([&] {
-    send(client, {"MDPC01", "mmi.service", "echo"});
-    return recv(client) == std::vector<std::string>{"MDPC01", "mmi.service", "200"};
-  }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        send(client, {"MDPC01", "mmi.service", "echo"});
+        return recv(client) == std::vector<std::string>{"MDPC01", "mmi.service", "200"};
+      },
+      10s));
 
   send(client, {"MDPC01", "echo", "hello", "world"});
   std::vector<std::string> req;
@@ -395,10 +409,11 @@ TEST_F(Pool, PathJobsStayInsideAllowedRoots) {
 
 TEST_F(Pool, AFullQueueIsBackPressureNotAnError) {
   broker_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
-                               "200", "--max-queue", "2"},
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                               "--heartbeat-ms", "200", "--max-queue", "2"},
       dir_ / "broker.log");
-  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
   start_worker({}, 1);
   const auto media = make_images("media", 12);
   const auto pooled = submit({"--window", "10", "--timeout", "30", media.string()});
@@ -411,10 +426,11 @@ TEST_F(Pool, AFullQueueIsBackPressureNotAnError) {
 TEST_F(Pool, SubmitStopsWhenThePoolCannotServe) {
   // No worker at all, no grace: the broker answers at once and submit ends.
   broker_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
-                               "200", "--no-worker-grace", "0"},
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                               "--heartbeat-ms", "200", "--no-worker-grace", "0"},
       dir_ / "broker.log");
-  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
   const auto media = make_images("media", 3);
   const auto t0 = std::chrono::steady_clock::now();
   const auto r = submit({"--timeout", "30", media.string()}, 60);
@@ -429,17 +445,19 @@ TEST_F(Pool, OverloadIsBackPressureOnlyWithinTheJobsTime) {
   // One worker stuck on a job, a queue of one: the third job is refused as
   // overloaded for as long as it tries, and gives up after timeout x (1 + retries).
   broker_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
-                               "200", "--max-queue", "1"},
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                               "--heartbeat-ms", "200", "--max-queue", "1"},
       dir_ / "broker.log");
-  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
   start_worker({"--fault-injection", "hang:img1000.png"}, 1);
   ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 1; }, 10s));
   const auto media = make_images("media", 3);
   const auto r = submit({"--timeout", "1", "--retries", "1", "--window", "3", media.string()}, 60);
   EXPECT_EQ(r.exit_code, 2);
   std::map<std::string, int> codes;
-  for (const auto& j : lines_of(r.out)) ++codes[j["status"] == "ok" ? "ok" : j["error"]["code"].get<std::string>()];
+  for (const auto& j : lines_of(r.out))
+    ++codes[j["status"] == "ok" ? "ok" : j["error"]["code"].get<std::string>()];
   EXPECT_EQ(codes["overloaded"] + codes["timeout"], 3) << r.out;
   EXPECT_GE(codes["overloaded"], 1) << r.out;
 }
@@ -447,10 +465,11 @@ TEST_F(Pool, OverloadIsBackPressureOnlyWithinTheJobsTime) {
 TEST_F(Pool, IdleConnectionsDoNotStallTheMetricsEndpoint) {
   const int port = testing::free_port();
   broker_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--metrics",
-                               "127.0.0.1:" + std::to_string(port)},
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                               "--metrics", "127.0.0.1:" + std::to_string(port)},
       dir_ / "broker.log");
-  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s));
   auto connect_to = [&] {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -469,8 +488,10 @@ TEST_F(Pool, IdleConnectionsDoNotStallTheMetricsEndpoint) {
   ASSERT_EQ(::write(fd, get.data(), get.size()), static_cast<ssize_t>(get.size()));
   std::string answer;
   char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<size_t>(n));
-  EXPECT_NE(answer.find("frameprint_broker_jobs_received_total"), std::string::npos) << answer.substr(0, 200);
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    answer.append(buf, static_cast<size_t>(n));
+  EXPECT_NE(answer.find("frameprint_broker_jobs_received_total"), std::string::npos)
+      << answer.substr(0, 200);
   for (int i : idle) ::close(i);
   ::close(fd);
 }
@@ -507,7 +528,8 @@ TEST_F(Pool, ConfinedDecodersFailAloneAndReachNothing) {
       if (path.find("img1001.png") != std::string::npos) {
         ASSERT_EQ(j["status"], "error") << j.dump();
         EXPECT_EQ(j["error"]["code"], c.code) << j.dump();
-        EXPECT_NE(j["error"]["message"].get<std::string>().find(c.says), std::string::npos) << j.dump();
+        EXPECT_NE(j["error"]["message"].get<std::string>().find(c.says), std::string::npos)
+            << j.dump();
       } else {
         EXPECT_EQ(j["status"], "ok") << j.dump();  // the worker went on with a fresh decoder
       }
@@ -522,7 +544,9 @@ TEST_F(Pool, ConfinedDecodersFailAloneAndReachNothing) {
 TEST_F(Pool, AHungDecoderIsKilledAtTheTimeLimit) {
   start_broker();
   const auto media = make_images("media", 2);
-  start_worker({"--fault-injection", "decoder:hang:img1000.png", "--max-seconds", "1", "--sandbox-grace", "1"}, 1);
+  start_worker({"--fault-injection", "decoder:hang:img1000.png", "--max-seconds", "1",
+                "--sandbox-grace", "1"},
+               1);
   ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 1; }, 10s));
   // The decoder gets --max-seconds plus the grace, then it is killed.
   const auto r = submit({"--timeout", "90", media.string()}, 120);
@@ -531,8 +555,7 @@ TEST_F(Pool, AHungDecoderIsKilledAtTheTimeLimit) {
   for (const auto& [path, j] : got) {
     if (path.find("img1000.png") != std::string::npos)
       EXPECT_EQ(j["error"]["code"], "timeout") << j.dump();
-    else
-      EXPECT_EQ(j["status"], "ok") << j.dump();
+    else EXPECT_EQ(j["status"], "ok") << j.dump();
   }
 }
 
@@ -584,9 +607,11 @@ TEST_F(Pool, ResumingRetriesTransientFailuresOnly) {
   start_worker();
   const auto media = make_images("media", 3);
   const std::string a = (media / "img1000.png").string(), b = (media / "img1001.png").string();
-  const std::string earlier = "{\"path\":\"" + a + "\",\"status\":\"ok\",\"frames\":[]}\n" +
-                              "{\"path\":\"" + b + "\",\"status\":\"error\",\"error\":{\"code\":\"timeout\",\"message\":\"x\"}}\n";
-  const auto out = dir_.write("results.jsonl", std::vector<uint8_t>(earlier.begin(), earlier.end()));
+  const std::string earlier =
+      "{\"path\":\"" + a + "\",\"status\":\"ok\",\"frames\":[]}\n" + "{\"path\":\"" + b +
+      "\",\"status\":\"error\",\"error\":{\"code\":\"timeout\",\"message\":\"x\"}}\n";
+  const auto out =
+      dir_.write("results.jsonl", std::vector<uint8_t>(earlier.begin(), earlier.end()));
   const auto resumed = submit({"--timeout", "30", "--output", out.string(), media.string()});
   EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
   const auto text = testing::read_bytes(out);
@@ -605,18 +630,21 @@ TEST_F(Pool, SubmitTakesStandardInputAndFilesFrom) {
   const std::string list = a + '\0' + b + '\0';
   dir_.write("paths.nul", std::vector<uint8_t>(list.begin(), list.end()));
   // "-" sends standard input's bytes (inline, even with --by-path); the listed files follow.
-  const auto r = submit({"--timeout", "30", "-0", "--files-from", (dir_ / "paths.nul").string(), "-"}, 120,
-                        media / "img1002.png");
+  const auto r =
+      submit({"--timeout", "30", "-0", "--files-from", (dir_ / "paths.nul").string(), "-"}, 120,
+             media / "img1002.png");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto results = by_path(lines_of(r.out));
   ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results.at(a).at("status"), "ok");
   EXPECT_EQ(results.at(b).at("status"), "ok");
-  const auto local = lines_of(testing::run_process({FRAMEPRINT_CLI, "hash", (media / "img1002.png").string()}).out);
+  const auto local = lines_of(
+      testing::run_process({FRAMEPRINT_CLI, "hash", (media / "img1002.png").string()}).out);
   EXPECT_EQ(results.at("-").at("sha1"), local.at(0).at("sha1"));
   EXPECT_EQ(results.at("-").at("frames"), local.at(0).at("frames"));
 
-  const auto big = submit({"--timeout", "30", "--max-bytes", "10", "-"}, 120, media / "img1002.png");
+  const auto big =
+      submit({"--timeout", "30", "--max-bytes", "10", "-"}, 120, media / "img1002.png");
   EXPECT_EQ(big.exit_code, 2);
   EXPECT_EQ(lines_of(big.out).at(0).at("error").at("code"), "too_large");
 }
@@ -628,7 +656,8 @@ TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
   dir_.write("known.txt", {});
   // Noise images have low PDQ quality; compare them anyway. The list starts
   // empty, which the worker accepts only when told to.
-  ChildProcess& w = start_worker({"--min-quality", "0", "--allow-empty-list", "--list", "pdq:" + list.string()});
+  ChildProcess& w =
+      start_worker({"--min-quality", "0", "--allow-empty-list", "--list", "pdq:" + list.string()});
   ASSERT_TRUE(testing::eventually([&] { return slots_registered() == 2; }, 10s));
   auto first = lines_of(submit({"--timeout", "30", media.string()}).out);
   ASSERT_EQ(first.size(), 2u);
@@ -638,7 +667,8 @@ TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
   const std::string line = hash + ",case-1\n";
   dir_.write("known.txt", std::vector<uint8_t>(line.begin(), line.end()));
   w.signal(SIGHUP);
-  ASSERT_TRUE(testing::eventually([&] { return w.log().find("lists reloaded") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return w.log().find("lists reloaded") != std::string::npos; }, 10s));
   const auto second = by_path(lines_of(submit({"--timeout", "30", media.string()}).out));
   const auto& hit = second.at(first[0].at("path").get<std::string>()).at("matches");
   ASSERT_EQ(hit.size(), 1u);
@@ -647,7 +677,8 @@ TEST_F(Pool, WorkerMatchesAgainstListsAndReloadsThemOnSighup) {
   // A broken list on reload keeps the old one; the worker keeps serving.
   dir_.write("known.txt", {'x', '\n'});
   w.signal(SIGHUP);
-  ASSERT_TRUE(testing::eventually([&] { return w.log().find("keeping the previous lists") != std::string::npos; }, 10s));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return w.log().find("keeping the previous lists") != std::string::npos; }, 10s));
   const auto third = by_path(lines_of(submit({"--timeout", "30", media.string()}).out));
   EXPECT_EQ(third.at(first[0].at("path").get<std::string>()).at("matches").size(), 1u);
 }

@@ -36,7 +36,8 @@ class Relay {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = 0;
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listener_, 8) != 0)
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(listener_, 8) != 0)
       throw std::runtime_error("relay: cannot listen");
     socklen_t len = sizeof a;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
@@ -118,25 +119,29 @@ class SecurePool : public ::testing::Test {
     broker_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
                                  "--heartbeat-ms", "200", "--curve-key", key("broker.key"),
-                                 "--allow-clients", key("clients"), "--allow-workers", key("workers")},
+                                 "--allow-clients", key("clients"), "--allow-workers",
+                                 key("workers")},
         dir_ / "broker.log");
-    ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
+    ASSERT_TRUE(testing::eventually(
+        [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
         << broker_->log();
   }
   ChildProcess& start_worker(const char* identity) {
     workers_.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend_, "--slots", "1", "--heartbeat-ms", "200",
-                                 "--device", "cpu", "--curve-key", key((std::string(identity) + ".key").c_str()),
-                                 "--broker-key", key("broker.pub")},
+        std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend_, "--slots", "1",
+                                 "--heartbeat-ms", "200", "--device", "cpu", "--curve-key",
+                                 key((std::string(identity) + ".key").c_str()), "--broker-key",
+                                 key("broker.pub")},
         dir_ / (std::string(identity) + std::to_string(workers_.size()) + ".log")));
     return *workers_.back();
   }
-  testing::ProcessResult submit(const char* identity, const std::string& broker, const std::string& file,
-                                double timeout = 20) {
-    return testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", broker, "--curve-key",
-                                 key((std::string(identity) + ".key").c_str()), "--broker-key", key("broker.pub"),
-                                 "--timeout", std::to_string(timeout), "--retries", "0", file},
-                                60);
+  testing::ProcessResult submit(const char* identity, const std::string& broker,
+                                const std::string& file, double timeout = 20) {
+    return testing::run_process(
+        {FRAMEPRINT_CLI, "submit", "--broker", broker, "--curve-key",
+         key((std::string(identity) + ".key").c_str()), "--broker-key", key("broker.pub"),
+         "--timeout", std::to_string(timeout), "--retries", "0", file},
+        60);
   }
   static std::string status_of(const testing::ProcessResult& r) {
     const auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -177,7 +182,8 @@ TEST_F(SecurePool, AWorkerWithAnUnknownKeyReceivesNoJobs) {
   start_broker();
   ChildProcess& stranger = start_worker("stranger");
   EXPECT_TRUE(testing::eventually(
-      [&] { return broker_->log().find("refused a workers connection") != std::string::npos; }, 10s))
+      [&] { return broker_->log().find("refused a workers connection") != std::string::npos; },
+      10s))
       << broker_->log();
   const auto r = submit("client", frontend_, file, 2);
   EXPECT_EQ(status_of(r), "timeout") << r.out;
@@ -194,7 +200,10 @@ TEST_F(SecurePool, ARevokedWorkerIsCutOffAtReload) {
   std::filesystem::remove(dir_ / "workers" / "worker.pub");
   broker_->signal(SIGHUP);
   ASSERT_TRUE(testing::eventually(
-      [&] { return broker_->log().find("1 client and 0 worker keys allowed") != std::string::npos; }, 5s))
+      [&] {
+        return broker_->log().find("1 client and 0 worker keys allowed") != std::string::npos;
+      },
+      5s))
       << broker_->log();
   // Its connection was made before; its messages are now dropped, so the
   // broker forgets it and the job waits for a trusted worker.
@@ -217,31 +226,35 @@ TEST_F(SecurePool, TheWireCarriesNoPlaintext) {
   const std::string wire = relay.captured();
   EXPECT_GT(wire.size(), 1000u);
   EXPECT_EQ(wire.find(md5), std::string::npos) << "the reply crossed the wire in plaintext";
-  EXPECT_EQ(wire.find("wee.jpg"), std::string::npos) << "the job header crossed the wire in plaintext";
+  EXPECT_EQ(wire.find("wee.jpg"), std::string::npos)
+      << "the job header crossed the wire in plaintext";
 }
 
 TEST_F(SecurePool, WithoutKeysTheRelaySeesEverything) {  // the control for the test above
   const std::string file = media();
   if (file.empty()) GTEST_SKIP() << "no shared test data";
   broker_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_, "--heartbeat-ms",
-                               "200"},
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                               "--heartbeat-ms", "200"},
       dir_ / "plain-broker.log");
   workers_.push_back(std::make_unique<ChildProcess>(
-      std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend_, "--device", "cpu", "--heartbeat-ms", "200"},
+      std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend_, "--device", "cpu",
+                               "--heartbeat-ms", "200"},
       dir_ / "plain-worker.log"));
   Relay relay(frontend_port_);
-  ASSERT_TRUE(testing::eventually([&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
-  const auto r = testing::run_process(
-      {FRAMEPRINT_CLI, "submit", "--broker", relay.endpoint(), "--timeout", "20", "--retries", "0", file}, 60);
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
+  const auto r = testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", relay.endpoint(),
+                                       "--timeout", "20", "--retries", "0", file},
+                                      60);
   ASSERT_NE(r.out.find("\"status\":\"ok\""), std::string::npos) << r.out << r.err;
   EXPECT_NE(relay.captured().find("wee.jpg"), std::string::npos);
 }
 
 TEST_F(SecurePool, WithoutKeysOnlyLoopbackIsServed) {
   const auto refused = testing::run_process(
-      {FRAMEPRINT_BROKER, "--frontend", "tcp://0.0.0.0:" + std::to_string(testing::free_port()), "--backend",
-       backend_},
+      {FRAMEPRINT_BROKER, "--frontend", "tcp://0.0.0.0:" + std::to_string(testing::free_port()),
+       "--backend", backend_},
       30);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("--insecure"), std::string::npos) << refused.err;
@@ -249,11 +262,12 @@ TEST_F(SecurePool, WithoutKeysOnlyLoopbackIsServed) {
 }
 
 TEST(CurveExposure, PlaintextStaysOnLoopbackUnlessInsecure) {
-  for (const char* ok : {"tcp://127.0.0.1:5555", "tcp://localhost:1", "tcp://[::1]:5", "ipc:///tmp/x",
-                         "inproc://a", "tcp://127.0.0.2:9"})
+  for (const char* ok : {"tcp://127.0.0.1:5555", "tcp://localhost:1", "tcp://[::1]:5",
+                         "ipc:///tmp/x", "inproc://a", "tcp://127.0.0.2:9"})
     EXPECT_NO_THROW(curve::check_exposure(ok, false, false)) << ok;
-  for (const char* bad : {"tcp://0.0.0.0:5555", "tcp://10.1.2.3:5", "tcp://*:5555", "tcp://example.org:1",
-                          "tcp://127.0.0.1:1;10.0.0.1:5", "tcp://eth0:5", "pgm://x"})
+  for (const char* bad :
+       {"tcp://0.0.0.0:5555", "tcp://10.1.2.3:5", "tcp://*:5555", "tcp://example.org:1",
+        "tcp://127.0.0.1:1;10.0.0.1:5", "tcp://eth0:5", "pgm://x"})
     EXPECT_THROW(curve::check_exposure(bad, false, false), std::invalid_argument) << bad;
   EXPECT_NO_THROW(curve::check_exposure("tcp://0.0.0.0:5555", true, false));
   EXPECT_NO_THROW(curve::check_exposure("tcp://0.0.0.0:5555", false, true));
@@ -268,7 +282,8 @@ TEST(CurveKeys, KeyFilesRoundTripAndSecretsArePrivate) {
   EXPECT_TRUE(curve::read_file(dir / "me.pub").secret_key.empty());
   EXPECT_EQ(std::filesystem::status(dir / "me.key").permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  EXPECT_THROW(curve::write_files(dir / "me", curve::generate()), std::runtime_error) << "overwrote a key";
+  EXPECT_THROW(curve::write_files(dir / "me", curve::generate()), std::runtime_error)
+      << "overwrote a key";
   const std::string bad = "curve\n    public-key = \"not a key\"\n";
   dir.write("bad.pub", std::vector<uint8_t>(bad.begin(), bad.end()));
   EXPECT_THROW(curve::read_file(dir / "bad.pub"), std::runtime_error);

@@ -51,14 +51,16 @@ TEST(Soak, ThousandsOfMixedJobsLoseNothingAndLeakNothing) {
   testing::TempDir dir;
   const std::string frontend = testing::loopback(testing::free_port());
   const std::string backend = testing::loopback(testing::free_port());
-  ChildProcess broker({FRAMEPRINT_BROKER, "--frontend", frontend, "--backend", backend, "--heartbeat-ms", "250"},
-                      dir / "broker.log");
-  ASSERT_TRUE(testing::eventually([&] { return broker.log().find("frontend tcp://") != std::string::npos; }, 10s));
+  ChildProcess broker(
+      {FRAMEPRINT_BROKER, "--frontend", frontend, "--backend", backend, "--heartbeat-ms", "250"},
+      dir / "broker.log");
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker.log().find("frontend tcp://") != std::string::npos; }, 10s));
   std::vector<std::unique_ptr<ChildProcess>> workers;
   for (int w = 0; w < 2; ++w)
     workers.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend, "--slots", "2", "--device", "cpu",
-                                 "--heartbeat-ms", "250", "--max-seconds", "5"},
+        std::vector<std::string>{FRAMEPRINT_WORKER, "--connect", backend, "--slots", "2",
+                                 "--device", "cpu", "--heartbeat-ms", "250", "--max-seconds", "5"},
         dir / ("worker" + std::to_string(w) + ".log")));
 
   // 40 distinct inputs: good PNGs and JPEGs, and hostile ones (random
@@ -83,19 +85,21 @@ TEST(Soak, ThousandsOfMixedJobsLoseNothingAndLeakNothing) {
     inputs.push_back(std::move(truncated));
   }
   inputs.push_back({});
-  inputs.push_back({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0x7f, 0xff, 0xff,
-                    0xff, 0x7f, 0xff, 0xff, 0xff, 8, 2, 0, 0, 0});
+  inputs.push_back({0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a, '\n', 0,    0, 0, 13, 'I', 'H', 'D',
+                    'R',  0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 8, 2, 0,  0,   0});
   inputs.push_back(std::vector<uint8_t>(4096, 0));
   inputs.push_back(std::vector<uint8_t>{'G', 'I', 'F', '8', '9', 'a', 0xff, 0xff, 0xff, 0xff});
   constexpr int kJobs = 2000;
   for (int j = 0; j < kJobs; ++j)
-    dir.write("jobs/" + std::to_string(10000 + j) + ".bin", inputs[static_cast<size_t>(j) % inputs.size()]);
+    dir.write("jobs/" + std::to_string(10000 + j) + ".bin",
+              inputs[static_cast<size_t>(j) % inputs.size()]);
 
   // Warm up (decoder processes started, allocators settled), then measure.
-  for (int j = 0; j < 200; ++j) dir.write("warm/" + std::to_string(j) + ".bin", inputs[static_cast<size_t>(j) % inputs.size()]);
-  auto warm = testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", frontend, "--window", "32",
-                                    (dir / "warm").string()},
-                                   300);
+  for (int j = 0; j < 200; ++j)
+    dir.write("warm/" + std::to_string(j) + ".bin", inputs[static_cast<size_t>(j) % inputs.size()]);
+  auto warm = testing::run_process(
+      {FRAMEPRINT_CLI, "submit", "--broker", frontend, "--window", "32", (dir / "warm").string()},
+      300);
   ASSERT_NE(warm.out.find("\"status\":\"ok\""), std::string::npos) << warm.err << broker.log();
   const long broker_rss0 = rss_kib(broker.pid());
   const size_t broker_fds0 = open_fds(broker.pid());
@@ -107,10 +111,12 @@ TEST(Soak, ThousandsOfMixedJobsLoseNothingAndLeakNothing) {
   }
 
   const auto t0 = std::chrono::steady_clock::now();
-  const auto run = testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", frontend, "--window", "64",
-                                         "--output", (dir / "out.jsonl").string(), (dir / "jobs").string()},
-                                        600);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto run =
+      testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", frontend, "--window", "64",
+                            "--output", (dir / "out.jsonl").string(), (dir / "jobs").string()},
+                           600);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::ifstream out(dir / "out.jsonl");
   std::map<std::string, int> seen;
   std::map<std::string, int> codes;
@@ -121,8 +127,9 @@ TEST(Soak, ThousandsOfMixedJobsLoseNothingAndLeakNothing) {
     if (j["status"] != "ok") {
       const std::string path = j["path"];
       const int job = std::stoi(std::filesystem::path(path).stem().string()) - 10000;
-      example.try_emplace(j["error"]["code"], "input " + std::to_string(job % static_cast<int>(inputs.size())) +
-                                                   ": " + j["error"]["message"].get<std::string>());
+      example.try_emplace(j["error"]["code"],
+                          "input " + std::to_string(job % static_cast<int>(inputs.size())) + ": " +
+                              j["error"]["message"].get<std::string>());
     }
     ++seen[j["path"].get<std::string>()];
     ++codes[j["status"] == "ok" ? std::string("ok") : j["error"]["code"].get<std::string>()];
@@ -137,15 +144,15 @@ TEST(Soak, ThousandsOfMixedJobsLoseNothingAndLeakNothing) {
   std::ostringstream report;
   report << kJobs << " jobs in " << seconds << " s (" << kJobs / seconds << " jobs/s);";
   for (const auto& [c, n] : codes) report << ' ' << c << '=' << n;
-  report << "; broker RSS " << broker_rss0 / 1024 << " -> " << broker_rss1 / 1024 << " MiB, fds " << broker_fds0
-         << " -> " << open_fds(broker.pid());
+  report << "; broker RSS " << broker_rss0 / 1024 << " -> " << broker_rss1 / 1024 << " MiB, fds "
+         << broker_fds0 << " -> " << open_fds(broker.pid());
   EXPECT_LT(broker_rss1 - broker_rss0, 32 * 1024) << "broker memory grew";
   EXPECT_LE(open_fds(broker.pid()), broker_fds0 + 2);
   for (size_t w = 0; w < workers.size(); ++w) {
     const long rss1 = rss_kib(workers[w]->pid());
     const size_t fds1 = open_fds(workers[w]->pid());
-    report << "; worker" << w << " RSS " << worker_rss0[w] / 1024 << " -> " << rss1 / 1024 << " MiB, fds "
-           << worker_fds0[w] << " -> " << fds1;
+    report << "; worker" << w << " RSS " << worker_rss0[w] / 1024 << " -> " << rss1 / 1024
+           << " MiB, fds " << worker_fds0[w] << " -> " << fds1;
     EXPECT_LT(rss1 - worker_rss0[w], 64 * 1024) << "worker memory grew";
     EXPECT_LE(fds1, worker_fds0[w] + 2) << "worker descriptors leaked";
   }

@@ -24,13 +24,16 @@ Hash256 flip_bits(Hash256 h, int n, std::mt19937_64& rng) {
   std::vector<int> bits(256);
   for (int i = 0; i < 256; ++i) bits[static_cast<size_t>(i)] = i;
   std::shuffle(bits.begin(), bits.end(), rng);
-  for (int i = 0; i < n; ++i) h.words[static_cast<size_t>(bits[static_cast<size_t>(i)] >> 6)] ^= uint64_t{1} << (bits[static_cast<size_t>(i)] & 63);
+  for (int i = 0; i < n; ++i)
+    h.words[static_cast<size_t>(bits[static_cast<size_t>(i)] >> 6)] ^=
+        uint64_t{1} << (bits[static_cast<size_t>(i)] & 63);
   return h;
 }
 
 std::set<std::pair<uint32_t, int>> as_set(const std::vector<HashHit>& hits) {
   std::set<std::pair<uint32_t, int>> s;
-  for (const auto& h : hits) EXPECT_TRUE(s.insert({h.entry, h.distance}).second) << "entry reported twice";
+  for (const auto& h : hits)
+    EXPECT_TRUE(s.insert({h.entry, h.distance}).second) << "entry reported twice";
   return s;
 }
 
@@ -83,7 +86,8 @@ TEST(HashSearch, SameHitsWhereverItSearches) {
   std::mt19937_64 rng(99);
   std::vector<Hash256> list, queries;
   for (int i = 0; i < 5000; ++i) list.push_back(random_hash(rng));
-  for (int i = 0; i < 50; ++i) queries.push_back(flip_bits(list[static_cast<size_t>(i * 97)], i % 40, rng));
+  for (int i = 0; i < 50; ++i)
+    queries.push_back(flip_bits(list[static_cast<size_t>(i * 97)], i % 40, rng));
   HashSearch search(list);
   std::string why;
   const bool gpu = search.use_gpu(0, &why);

@@ -5,8 +5,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "kernels/pdq_backend.h"
-#include "tests/support/testdata.h"
 #include "tests/support/luma.h"
+#include "tests/support/testdata.h"
 
 namespace frameprint {
 namespace {
@@ -16,13 +16,14 @@ using testing::hash_from_hex;
 TEST(PdqVectors, HashDihedralAndQualityMatchReferenceExactly) {
   FRAMEPRINT_REQUIRE_TESTDATA();
   const auto dir = testing::testdata_dir() / "pdq";
-  const char* names[] = {"pdq", "rotate90", "rotate180", "rotate270",
-                         "flipx", "flipy", "flipplus1", "flipminus1"};
+  const char* names[] = {"pdq",   "rotate90", "rotate180", "rotate270",
+                         "flipx", "flipy",    "flipplus1", "flipminus1"};
   auto backend = pdq::make_cpu_backend();
   int checked = 0;
   for (const auto& row : testing::read_csv(dir / "vectors.csv")) {
     SCOPED_TRACE(row.at("file"));
-    const cv::Mat img = cv::imread((dir / "vectors" / row.at("file")).string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat img =
+        cv::imread((dir / "vectors" / row.at("file")).string(), cv::IMREAD_UNCHANGED);
     ASSERT_FALSE(img.empty());
     testing::FloatLuma luma = testing::float_luma_like_reference(img);
     pdq::HashRequest req{luma.plane(), {}, pdq::Downsampler::kReference, true};

@@ -20,7 +20,8 @@ TEST(AxisTaps, WeightsOfEveryOutputSumToOne) {
     const auto t = pdq::AxisTaps::for_length(n);
     for (int i = 0; i < pdq::kDownsampleDim; ++i) {
       double sum = 0;
-      for (int k = 0; k < t.max_taps; ++k) sum += t.weights[static_cast<size_t>(i * t.max_taps + k)];
+      for (int k = 0; k < t.max_taps; ++k)
+        sum += t.weights[static_cast<size_t>(i * t.max_taps + k)];
       EXPECT_NEAR(sum, 1.0, 1e-6) << "n=" << n << " i=" << i;
       EXPECT_GE(t.first[static_cast<size_t>(i)], 0);
       EXPECT_LE(t.first[static_cast<size_t>(i)] + t.max_taps, n);
@@ -35,7 +36,8 @@ TEST(SeparableDownsample, StaysCloseToReferenceOnVectors) {
   int total = 0, worst = 0, n = 0;
   for (const auto& row : testing::read_csv(dir / "vectors.csv")) {
     SCOPED_TRACE(row.at("file"));
-    const cv::Mat img = cv::imread((dir / "vectors" / row.at("file")).string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat img =
+        cv::imread((dir / "vectors" / row.at("file")).string(), cv::IMREAD_UNCHANGED);
     const auto luma = testing::float_luma_like_reference(img);
     const auto ref = backend->hash_one({luma.plane(), {}, pdq::Downsampler::kReference, false});
     const auto sep = backend->hash_one({luma.plane(), {}, pdq::Downsampler::kSeparable, false});
@@ -59,13 +61,13 @@ cv::Mat textured(int w, int h, uint32_t seed) {
     for (int x = 0; x < w; ++x)
       big.at<uint8_t>(y, x) = static_cast<uint8_t>(
           (128 + 100 * std::sin(x * 0.021 + y * 0.013) * std::cos(y * 0.037 - x * 0.005) +
-           m.at<uint8_t>(y, x) / 16) );
+           m.at<uint8_t>(y, x) / 16));
   return big;
 }
 
 LumaPlane u8_plane(const cv::Mat& m, bool full_range) {
-  return LumaPlane{m.data, static_cast<std::ptrdiff_t>(m.step), m.cols, m.rows, SampleType::kU8, 8,
-                   full_range};
+  return LumaPlane{
+      m.data, static_cast<std::ptrdiff_t>(m.step), m.cols, m.rows, SampleType::kU8, 8, full_range};
 }
 
 TEST(SeparableDownsample, OrientationEqualsHashingTheTurnedPicture) {
@@ -82,8 +84,10 @@ TEST(SeparableDownsample, OrientationEqualsHashingTheTurnedPicture) {
     cv::Mat turned;
     cv::rotate(stored, turned, c.rotate_code);
     turned = turned.clone();
-    const auto direct = backend->hash_one({u8_plane(turned, true), {}, pdq::Downsampler::kSeparable, false});
-    const auto via = backend->hash_one({u8_plane(stored, true), c.o, pdq::Downsampler::kSeparable, false});
+    const auto direct =
+        backend->hash_one({u8_plane(turned, true), {}, pdq::Downsampler::kSeparable, false});
+    const auto via =
+        backend->hash_one({u8_plane(stored, true), c.o, pdq::Downsampler::kSeparable, false});
     EXPECT_GT(direct.quality, 50);
     EXPECT_LE(hamming_distance(direct.hash, via.hash), 2) << "rotate code " << c.rotate_code;
     EXPECT_EQ(direct.quality, via.quality);
@@ -91,9 +95,10 @@ TEST(SeparableDownsample, OrientationEqualsHashingTheTurnedPicture) {
   // Mirror images.
   cv::Mat mirrored;
   cv::flip(stored, mirrored, 1);
-  const auto direct = backend->hash_one({u8_plane(mirrored, true), {}, pdq::Downsampler::kSeparable, false});
-  const auto via = backend->hash_one(
-      {u8_plane(stored, true), Orientation{false, true, false}, pdq::Downsampler::kSeparable, false});
+  const auto direct =
+      backend->hash_one({u8_plane(mirrored, true), {}, pdq::Downsampler::kSeparable, false});
+  const auto via = backend->hash_one({u8_plane(stored, true), Orientation{false, true, false},
+                                      pdq::Downsampler::kSeparable, false});
   EXPECT_LE(hamming_distance(direct.hash, via.hash), 2);
 }
 
@@ -110,17 +115,28 @@ TEST(SeparableDownsample, LimitedRangeCodesMapToFullRangeLuma) {
       limited.at<uint8_t>(y, x) = static_cast<uint8_t>(code);
       expected[static_cast<size_t>(y * full.cols + x)] = (codef - 16.0f) * 255.0f / 219.0f;
     }
-  LumaPlane fp{expected.data(), static_cast<std::ptrdiff_t>(full.cols * sizeof(float)), full.cols,
-               full.rows, SampleType::kF32, 8, true};
-  const auto a = backend->hash_one({u8_plane(limited, false), {}, pdq::Downsampler::kSeparable, false});
+  LumaPlane fp{expected.data(),
+               static_cast<std::ptrdiff_t>(full.cols * sizeof(float)),
+               full.cols,
+               full.rows,
+               SampleType::kF32,
+               8,
+               true};
+  const auto a =
+      backend->hash_one({u8_plane(limited, false), {}, pdq::Downsampler::kSeparable, false});
   const auto b = backend->hash_one({fp, {}, pdq::Downsampler::kSeparable, false});
   EXPECT_LE(hamming_distance(a.hash, b.hash), 1);
   EXPECT_EQ(a.quality, b.quality);
   // 10-bit codes of the same picture hash the same way.
   std::vector<uint16_t> ten(full.total());
   for (size_t i = 0; i < ten.size(); ++i) ten[i] = static_cast<uint16_t>(limited.data[i] * 4);
-  LumaPlane tp{ten.data(), static_cast<std::ptrdiff_t>(full.cols * 2), full.cols, full.rows,
-               SampleType::kU16, 10, false};
+  LumaPlane tp{ten.data(),
+               static_cast<std::ptrdiff_t>(full.cols * 2),
+               full.cols,
+               full.rows,
+               SampleType::kU16,
+               10,
+               false};
   const auto c = backend->hash_one({tp, {}, pdq::Downsampler::kSeparable, false});
   EXPECT_LE(hamming_distance(a.hash, c.hash), 1);
 }
@@ -130,14 +146,22 @@ TEST(SeparableDownsample, LimitedRangeCodesMapToFullRangeLuma) {
 // differences away. The separable map must pick exactly those pixels.
 TEST(SeparableDownsample, SmallPlanesAgreeWithTheReferenceFilter) {
   auto backend = pdq::make_cpu_backend();
-  for (auto [w, h] : {std::pair{64, 48}, {48, 64}, {32, 24}, {20, 12}, {7, 5}, {100, 80},
-                      {128, 96}, {129, 130}, {63, 65}}) {
+  for (auto [w, h] : {std::pair{64, 48},
+                      {48, 64},
+                      {32, 24},
+                      {20, 12},
+                      {7, 5},
+                      {100, 80},
+                      {128, 96},
+                      {129, 130},
+                      {63, 65}}) {
     SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
     const cv::Mat m = textured(w, h, 7);
     std::vector<float> luma(m.total());
     for (size_t i = 0; i < luma.size(); ++i) luma[i] = m.data[i];
-    LumaPlane fp{luma.data(), static_cast<std::ptrdiff_t>(w * sizeof(float)), w, h,
-                 SampleType::kF32, 8, true};
+    LumaPlane fp{
+        luma.data(), static_cast<std::ptrdiff_t>(w * sizeof(float)), w, h, SampleType::kF32, 8,
+        true};
     const auto ref = backend->hash_one({fp, {}, pdq::Downsampler::kReference, false});
     const auto sep = backend->hash_one({fp, {}, pdq::Downsampler::kSeparable, false});
     EXPECT_EQ(ref.quality, sep.quality);

@@ -22,8 +22,10 @@ TEST(VpdqCompare, ReproducesTheReferenceMatcherPercentages) {
   const auto dir = testing::testdata_dir() / "vpdq";
   int pairs = 0;
   for (const auto& row : testing::read_csv(dir / "match-reference.csv")) {
-    const auto q = frames_of(testing::read_vpdq_file(dir / "reference" / (row.at("query") + ".txt")));
-    const auto c = frames_of(testing::read_vpdq_file(dir / "reference" / (row.at("compared") + ".txt")));
+    const auto q =
+        frames_of(testing::read_vpdq_file(dir / "reference" / (row.at("query") + ".txt")));
+    const auto c =
+        frames_of(testing::read_vpdq_file(dir / "reference" / (row.at("compared") + ".txt")));
     VpdqRules rules;
     rules.threshold = std::stoi(row.at("threshold"));
     rules.min_quality = std::stoi(row.at("min_quality"));
@@ -46,7 +48,8 @@ Hash256 h(uint64_t v) {
 
 TEST(VpdqCompare, QualityFilterThresholdAndSegments) {
   // Query: 5 frames 1 s apart; frames 1-2 match, frame 3 is too dark to compare, frame 4 matches.
-  const std::vector<VpdqFrame> query = {{h(0xFFFF), 90, 0}, {h(1), 90, 1}, {h(3), 90, 2}, {h(7), 10, 3}, {h(15), 90, 4}};
+  const std::vector<VpdqFrame> query = {
+      {h(0xFFFF), 90, 0}, {h(1), 90, 1}, {h(3), 90, 2}, {h(7), 10, 3}, {h(15), 90, 4}};
   const std::vector<VpdqFrame> compared = {{h(0), 90, 0}, {h(0), 30, 1}};
   VpdqRules rules;
   rules.threshold = 3;
@@ -71,7 +74,8 @@ TEST(VpdqCompare, QualityFilterThresholdAndSegments) {
 }
 
 TEST(VpdqCompare, UniqueFramesCountRepeatsOnce) {
-  const std::vector<VpdqFrame> query = {{h(1), 90, 0}, {h(1), 90, 1}, {h(1), 90, 2}, {h(0xFFFFFF), 90, 3}};
+  const std::vector<VpdqFrame> query = {
+      {h(1), 90, 0}, {h(1), 90, 1}, {h(1), 90, 2}, {h(0xFFFFFF), 90, 3}};
   const std::vector<VpdqFrame> compared = {{h(1), 90, 0}};
   VpdqRules rules;
   rules.threshold = 2;

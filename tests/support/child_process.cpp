@@ -19,7 +19,8 @@ extern char** environ;
 
 namespace frameprint::testing {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::function<void(posix_spawn_file_actions_t*)>& redirect) {
+pid_t spawn(const std::vector<std::string>& argv,
+            const std::function<void(posix_spawn_file_actions_t*)>& redirect) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -42,7 +43,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::function<void(posix
   return pid;
 }
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log) : log_(log) {
+ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log)
+    : log_(log) {
   pid_ = spawn(argv, [&](posix_spawn_file_actions_t* fa) {
     posix_spawn_file_actions_addopen(fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(fa, 1, 2);

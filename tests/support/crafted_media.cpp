@@ -45,7 +45,8 @@ std::vector<uint8_t> png_with_claimed_size(uint32_t width, uint32_t height) {
   return png;
 }
 
-std::vector<uint8_t> jpeg_with_app1(const std::vector<uint8_t>& jpeg, const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> jpeg_with_app1(const std::vector<uint8_t>& jpeg,
+                                    const std::vector<uint8_t>& payload) {
   // APP1 segment: marker, length, payload. Built by index (GCC 12 mis-warns
   // about vector::insert into small vectors).
   const size_t seg_len = 2 + payload.size();
@@ -53,7 +54,8 @@ std::vector<uint8_t> jpeg_with_app1(const std::vector<uint8_t>& jpeg, const std:
   size_t at = 0;
   out[at++] = jpeg[0];  // SOI
   out[at++] = jpeg[1];
-  for (uint8_t b : {uint8_t{0xFF}, uint8_t{0xE1}, static_cast<uint8_t>(seg_len >> 8), static_cast<uint8_t>(seg_len & 0xFF)})
+  for (uint8_t b : {uint8_t{0xFF}, uint8_t{0xE1}, static_cast<uint8_t>(seg_len >> 8),
+                    static_cast<uint8_t>(seg_len & 0xFF)})
     out[at++] = b;
   for (uint8_t b : payload) out[at++] = b;
   for (size_t i = 2; i < jpeg.size(); ++i) out[at++] = jpeg[i];
@@ -63,12 +65,12 @@ std::vector<uint8_t> jpeg_with_app1(const std::vector<uint8_t>& jpeg, const std:
 std::vector<uint8_t> jpeg_with_exif_orientation(const std::vector<uint8_t>& jpeg, int orientation) {
   // "Exif\0\0", then a TIFF header (little endian) with one IFD entry: tag
   // 0x0112, SHORT, 1 value.
-  return jpeg_with_app1(jpeg, {'E', 'x', 'i', 'f', 0, 0,
-                               'I', 'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,  // header, IFD at 8
-                               0x01, 0x00,                                      // 1 entry
-                               0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00,
-                               static_cast<uint8_t>(orientation), 0x00, 0x00, 0x00,
-                               0x00, 0x00, 0x00, 0x00});  // no next IFD
+  return jpeg_with_app1(
+      jpeg, {'E',  'x',  'i',  'f',  0,    0,    'I',  'I',  0x2A,
+             0x00, 0x08, 0x00, 0x00, 0x00,  // header, IFD at 8
+             0x01, 0x00,                    // 1 entry
+             0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, static_cast<uint8_t>(orientation),
+             0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00});  // no next IFD
 }
 
 }  // namespace frameprint::testing

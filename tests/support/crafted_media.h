@@ -17,6 +17,7 @@ std::vector<uint8_t> jpeg_with_exif_orientation(const std::vector<uint8_t>& jpeg
 
 // Inserts an APP1 segment holding `payload` (e.g. "Exif\0\0" and a TIFF
 // block) right after the SOI marker of a JPEG.
-std::vector<uint8_t> jpeg_with_app1(const std::vector<uint8_t>& jpeg, const std::vector<uint8_t>& payload);
+std::vector<uint8_t> jpeg_with_app1(const std::vector<uint8_t>& jpeg,
+                                    const std::vector<uint8_t>& payload);
 
 }  // namespace frameprint::testing

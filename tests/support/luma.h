@@ -14,8 +14,13 @@ struct FloatLuma {
   int width = 0, height = 0;
   std::vector<float> px;
   LumaPlane plane() const {
-    return LumaPlane{px.data(), static_cast<std::ptrdiff_t>(width * sizeof(float)), width, height,
-                     SampleType::kF32, 8, true};
+    return LumaPlane{px.data(),
+                     static_cast<std::ptrdiff_t>(width * sizeof(float)),
+                     width,
+                     height,
+                     SampleType::kF32,
+                     8,
+                     true};
   }
 };
 

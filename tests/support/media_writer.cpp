@@ -4,8 +4,8 @@
 // file, write the header, send frames / receive packets, flush, write the trailer.
 #include "tests/support/media_writer.h"
 
-#include "worker/media/ffmpeg_handles.h"
 #include "worker/media/ffmpeg_compat.h"
+#include "worker/media/ffmpeg_handles.h"
 
 #include <algorithm>
 #include <cmath>
@@ -66,7 +66,8 @@ class Options {
 };
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path, int err) {
-  throw std::runtime_error("media_writer: " + what + " (" + path.string() + "): " + ffmpeg::error_string(err));
+  throw std::runtime_error("media_writer: " + what + " (" + path.string() +
+                           "): " + ffmpeg::error_string(err));
 }
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
@@ -87,7 +88,8 @@ OutputContextPtr open_output(const std::filesystem::path& path, const char* cont
   if (!fmt) fail(std::string("unknown container '") + container + "'", path);
   AVFormatContext* raw = nullptr;
   const int err = avformat_alloc_output_context2(&raw, fmt, nullptr, path.string().c_str());
-  if (err < 0 || !raw) fail("avformat_alloc_output_context2", path, err < 0 ? err : AVERROR(ENOMEM));
+  if (err < 0 || !raw)
+    fail("avformat_alloc_output_context2", path, err < 0 ? err : AVERROR(ENOMEM));
   return OutputContextPtr(raw);
 }
 
@@ -108,7 +110,8 @@ void open_file_and_write_header(AVFormatContext* oc, const std::filesystem::path
 void encode_and_write(AVFormatContext* oc, AVCodecContext* ctx, AVStream* st, const AVFrame* frame,
                       AVPacket* pkt, const std::filesystem::path& path,
                       const std::map<int64_t, int64_t>& durations = {},
-                      const std::function<int64_t(int64_t)>& rewrite_pts = {}, int64_t* written = nullptr) {
+                      const std::function<int64_t(int64_t)>& rewrite_pts = {},
+                      int64_t* written = nullptr) {
   int err = avcodec_send_frame(ctx, frame);
   if (err < 0) fail(frame ? "avcodec_send_frame" : "avcodec_send_frame (flush)", path, err);
   for (;;) {
@@ -261,12 +264,9 @@ void fill_frame(AVFrame* frame, const std::vector<uint8_t>& luma, bool full_rang
   std::vector<uint32_t> code_of(256);  // 8-bit luma -> stored code
   for (int v = 0; v < 256; ++v) {
     double code;
-    if (gray && luma_bits == 8)
-      code = v;  // gray gets the luma directly
-    else if (gray || full_range)
-      code = v * max_code / 255.0;
-    else
-      code = (16.0 + v * 219.0 / 255.0) * unit;
+    if (gray && luma_bits == 8) code = v;  // gray gets the luma directly
+    else if (gray || full_range) code = v * max_code / 255.0;
+    else code = (16.0 + v * 219.0 / 255.0) * unit;
     code_of[static_cast<size_t>(v)] = static_cast<uint32_t>(std::lround(code));
   }
   fill_component(frame, desc, 0, w, h, [&](int x, int y) { return code_of[l(x, y)]; });
@@ -370,8 +370,9 @@ void write_video(const std::filesystem::path& path, const VideoSpec& spec) {
   }
   std::map<int64_t, int64_t> durations;  // pts -> duration, in 1/time_base_den
   for (size_t i = 0; i < n; ++i)
-    durations[pts[i]] = i + 1 < n ? pts[i + 1] - pts[i]
-                                  : std::max<int64_t>(1, std::llround(mean_interval * spec.time_base_den));
+    durations[pts[i]] =
+        i + 1 < n ? pts[i + 1] - pts[i]
+                  : std::max<int64_t>(1, std::llround(mean_interval * spec.time_base_den));
 
   const AVCodec* codec = avcodec_find_encoder_by_name(spec.encoder.c_str());
   if (!codec) fail("encoder '" + spec.encoder + "' not available", path);
@@ -447,9 +448,11 @@ void write_video(const std::filesystem::path& path, const VideoSpec& spec) {
     if (err < 0) fail("av_frame_make_writable", path, err);
     fill_frame(frame.get(), luma, full_range, path);
     frame->pts = pts[i];
-    encode_and_write(oc.get(), ctx.get(), st, frame.get(), pkt.get(), path, durations, spec.rewrite_pts, &written);
+    encode_and_write(oc.get(), ctx.get(), st, frame.get(), pkt.get(), path, durations,
+                     spec.rewrite_pts, &written);
   }
-  encode_and_write(oc.get(), ctx.get(), st, nullptr, pkt.get(), path, durations, spec.rewrite_pts, &written);
+  encode_and_write(oc.get(), ctx.get(), st, nullptr, pkt.get(), path, durations, spec.rewrite_pts,
+                   &written);
   finish(oc.get(), path);
 }
 
@@ -502,8 +505,8 @@ void write_audio_only(const std::filesystem::path& path, double seconds) {
     auto* samples = reinterpret_cast<int16_t*>(frame->data[0]);
     for (int i = 0; i < count; ++i) {
       const double t = static_cast<double>(done + i) / kSampleRate;
-      samples[i] =
-          static_cast<int16_t>(std::lround(12000.0 * std::sin(2.0 * std::numbers::pi * kToneHz * t)));
+      samples[i] = static_cast<int16_t>(
+          std::lround(12000.0 * std::sin(2.0 * std::numbers::pi * kToneHz * t)));
     }
     frame->pts = done;
     encode_and_write(oc.get(), ctx.get(), st, frame.get(), pkt.get(), path);

@@ -29,17 +29,16 @@ extern "C" {
 namespace frameprint::testing {
 namespace {
 
-
 struct Decoded {
   int video_streams = 0;
   int audio_streams = 0;
-  std::vector<double> pts_seconds;          // best_effort_timestamp * time_base
-  std::vector<std::vector<uint8_t>> luma;   // Y plane (8-bit formats only), width*height
-  std::vector<std::vector<uint16_t>> luma10;  // Y plane of yuv420p10le frames
+  std::vector<double> pts_seconds;                // best_effort_timestamp * time_base
+  std::vector<std::vector<uint8_t>> luma;         // Y plane (8-bit formats only), width*height
+  std::vector<std::vector<uint16_t>> luma10;      // Y plane of yuv420p10le frames
   int chroma10_min = 1 << 16, chroma10_max = -1;  // over the U and V planes of those
-  std::string pix_fmt;                      // of the decoded frames
+  std::string pix_fmt;                            // of the decoded frames
   int width = 0, height = 0;
-  double rotation_cw = 0;                   // from the stream's display matrix
+  double rotation_cw = 0;  // from the stream's display matrix
   bool has_display_matrix = false;
 };
 
@@ -111,8 +110,10 @@ Decoded decode_file(const std::filesystem::path& path) {
           for (int r = 0; r < (frame->height + 1) / 2; ++r)
             for (int x = 0; x < (frame->width + 1) / 2; ++x) {
               uint16_t v;
-              std::memcpy(&v, frame->data[plane] + static_cast<ptrdiff_t>(r) * frame->linesize[plane] +
-                                  static_cast<ptrdiff_t>(x) * 2, sizeof v);
+              std::memcpy(&v,
+                          frame->data[plane] + static_cast<ptrdiff_t>(r) * frame->linesize[plane] +
+                              static_cast<ptrdiff_t>(x) * 2,
+                          sizeof v);
               out.chroma10_min = std::min<int>(out.chroma10_min, v);
               out.chroma10_max = std::max<int>(out.chroma10_max, v);
             }
@@ -121,8 +122,8 @@ Decoded decode_file(const std::filesystem::path& path) {
           frame->format == AV_PIX_FMT_YUVJ420P) {
         std::vector<uint8_t> y(static_cast<size_t>(frame->width) * frame->height);
         for (int r = 0; r < frame->height; ++r)
-          std::copy_n(frame->data[0] + static_cast<ptrdiff_t>(r) * frame->linesize[0],
-                      frame->width, y.begin() + static_cast<ptrdiff_t>(r) * frame->width);
+          std::copy_n(frame->data[0] + static_cast<ptrdiff_t>(r) * frame->linesize[0], frame->width,
+                      y.begin() + static_cast<ptrdiff_t>(r) * frame->width);
         out.luma.push_back(std::move(y));
       }
       av_frame_unref(frame.get());
@@ -159,8 +160,7 @@ class MediaWriterTest : public ::testing::Test {
 
 void expect_pts(const std::vector<double>& got, const std::vector<double>& want) {
   ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], 0.001) << "frame " << i;
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 0.001) << "frame " << i;
 }
 
 const std::vector<double> kEvenPts = {0.0, 0.04, 0.08, 0.12, 0.16};

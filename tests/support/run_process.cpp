@@ -21,7 +21,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
   pid_t pid = -1;
   try {
     pid = spawn(argv, [&](posix_spawn_file_actions_t* fa) {
-      if (!stdin_file.empty()) posix_spawn_file_actions_addopen(fa, 0, stdin_file.c_str(), O_RDONLY, 0);
+      if (!stdin_file.empty())
+        posix_spawn_file_actions_addopen(fa, 0, stdin_file.c_str(), O_RDONLY, 0);
       posix_spawn_file_actions_adddup2(fa, out_pipe[1], 1);
       posix_spawn_file_actions_adddup2(fa, err_pipe[1], 2);
     });
@@ -37,7 +38,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
   int open_fds = 2;
   bool killed = false;
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       kill(pid, SIGKILL);
       killed = true;

@@ -30,8 +30,9 @@ class TempDir {
   std::filesystem::path write(const std::string& name, const std::vector<uint8_t>& bytes) const {
     const auto p = path_ / name;
     std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                             static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     return p;
   }
 

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -38,7 +38,8 @@ std::vector<std::map<std::string, std::string>> read_csv(const std::filesystem::
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     const auto fields = split(line, ',');
-    if (fields.size() != header.size()) throw std::runtime_error("bad CSV line in " + path.string());
+    if (fields.size() != header.size())
+      throw std::runtime_error("bad CSV line in " + path.string());
     std::map<std::string, std::string> row;
     for (size_t i = 0; i < header.size(); ++i) row[header[i]] = fields[i];
     rows.push_back(std::move(row));
@@ -77,7 +78,8 @@ void Tolerance::add(const Hash256& a, int quality_a, const Hash256& b, int quali
 void Tolerance::check() const {
   ASSERT_GT(compared_, 0) << "no pair with quality >= 80 on both sides";
   EXPECT_LE(worst_, 10);
-  EXPECT_LE(static_cast<double>(total_) / compared_, 2.0) << "mean distance over " << compared_ << " pairs";
+  EXPECT_LE(static_cast<double>(total_) / compared_, 2.0)
+      << "mean distance over " << compared_ << " pairs";
 }
 
 }  // namespace frameprint::testing

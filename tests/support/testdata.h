@@ -14,10 +14,10 @@ namespace frameprint::testing {
 std::filesystem::path testdata_dir();
 
 // Skips the current test (GTEST_SKIP) when the test data is absent.
-#define FRAMEPRINT_REQUIRE_TESTDATA()                                                    \
-  do {                                                                                   \
-    if (::frameprint::testing::testdata_dir().empty())                                   \
-      GTEST_SKIP() << "reference test data (../shared/testdata) not present";            \
+#define FRAMEPRINT_REQUIRE_TESTDATA()                                         \
+  do {                                                                        \
+    if (::frameprint::testing::testdata_dir().empty())                        \
+      GTEST_SKIP() << "reference test data (../shared/testdata) not present"; \
   } while (0)
 
 // A CSV file as rows of named fields.

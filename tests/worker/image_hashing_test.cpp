@@ -3,10 +3,10 @@
 // reference hashes and on bad input.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <map>
 #include <random>
 
 #include "kernels/pdq_backend.h"
@@ -34,13 +34,15 @@ cv::Mat picture(int w, int h) {
   cv::Mat m(h, w, CV_8UC3);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      m.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>((x * 255) / w),
-                                        static_cast<uint8_t>(128 + 120 * std::sin(x * 0.05 + y * 0.11)),
-                                        static_cast<uint8_t>(((x / 16 + y / 24) % 3) * 120));
+      m.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uint8_t>((x * 255) / w),
+                    static_cast<uint8_t>(128 + 120 * std::sin(x * 0.05 + y * 0.11)),
+                    static_cast<uint8_t>(((x / 16 + y / 24) % 3) * 120));
   return m;
 }
 
-std::vector<uint8_t> encode(const cv::Mat& m, const std::string& ext, std::vector<int> params = {}) {
+std::vector<uint8_t> encode(const cv::Mat& m, const std::string& ext,
+                            std::vector<int> params = {}) {
   std::vector<uint8_t> out;
   EXPECT_TRUE(cv::imencode(ext, m, out, params));
   return out;
@@ -74,7 +76,8 @@ TEST_F(ImageHashing, SharedImagesStayWithinReferenceToleranceByDefault) {
       EXPECT_FALSE(r.exact);
       const int quality = std::stoi(row.at("quality"));
       EXPECT_NEAR(r.frames[0].quality, quality, 1);
-      tolerance.add(r.frames[0].pdq, r.frames[0].quality, testing::hash_from_hex(row.at("pdq")), quality);
+      tolerance.add(r.frames[0].pdq, r.frames[0].quality, testing::hash_from_hex(row.at("pdq")),
+                    quality);
     }
     EXPECT_GE(tolerance.compared(), 28);
     tolerance.check();
@@ -89,8 +92,8 @@ TEST_F(ImageHashing, ExactRouteIsTheReferenceBitForBit) {
   const auto dir = testing::testdata_dir() / "pdq";
   HashOptions o = exact_options();
   o.dihedral = true;
-  const char* const dihedral_columns[] = {"pdq", "rotate90", "rotate180", "rotate270",
-                                          "flipx", "flipy", "flipplus1", "flipminus1"};
+  const char* const dihedral_columns[] = {"pdq",   "rotate90", "rotate180", "rotate270",
+                                          "flipx", "flipy",    "flipplus1", "flipminus1"};
   int vectors = 0;
   for (const auto& row : testing::read_csv(dir / "vectors.csv")) {
     SCOPED_TRACE(row.at("file"));
@@ -100,7 +103,8 @@ TEST_F(ImageHashing, ExactRouteIsTheReferenceBitForBit) {
     EXPECT_EQ(r.frames[0].quality, std::stoi(row.at("quality")));
     ASSERT_TRUE(r.frames[0].dihedral.has_value());
     for (int k = 0; k < pdq::kDihedralCount; ++k)
-      EXPECT_EQ((*r.frames[0].dihedral)[static_cast<size_t>(k)].to_hex(), row.at(dihedral_columns[k]))
+      EXPECT_EQ((*r.frames[0].dihedral)[static_cast<size_t>(k)].to_hex(),
+                row.at(dihedral_columns[k]))
           << dihedral_columns[k];
     ++vectors;
   }
@@ -109,7 +113,8 @@ TEST_F(ImageHashing, ExactRouteIsTheReferenceBitForBit) {
   testing::Tolerance tolerance;
   for (const auto& row : testing::read_csv(dir / "images.csv")) {
     SCOPED_TRACE(row.at("file"));
-    const MediaResult r = hash_file(dir / "images" / row.at("file"), row.at("file"), exact_options(), *backend_);
+    const MediaResult r =
+        hash_file(dir / "images" / row.at("file"), row.at("file"), exact_options(), *backend_);
     ASSERT_TRUE(r.ok()) << r.error->what();
     if (row.at("method") == "opencv-rgb-then-reference") {
       EXPECT_EQ(r.frames[0].pdq.to_hex(), row.at("pdq"));
@@ -134,8 +139,9 @@ TEST_F(ImageHashing, ExifOrientationOfTheSharedPhotoMatchesTheTurnedFiles) {
   for (const auto& row : testing::read_csv(dir / "images.csv"))
     reference[row.at("file")] = testing::hash_from_hex(row.at("pdq"));
   const auto original = testing::read_bytes(dir / "images" / "bridge-1-original.jpg");
-  const char* const turned[] = {"bridge-1-original.jpg", "bridge-6-flipy.jpg", "bridge-3-rotate-180.jpg",
-                                "bridge-5-flipx.jpg", "bridge-7-flip-plus-1.jpg", "bridge-4-rotate-270.jpg",
+  const char* const turned[] = {"bridge-1-original.jpg",     "bridge-6-flipy.jpg",
+                                "bridge-3-rotate-180.jpg",   "bridge-5-flipx.jpg",
+                                "bridge-7-flip-plus-1.jpg",  "bridge-4-rotate-270.jpg",
                                 "bridge-8-flip-minus-1.jpg", "bridge-2-rotate-90.jpg"};
   for (int orientation = 1; orientation <= 8; ++orientation) {
     SCOPED_TRACE(orientation);
@@ -147,7 +153,8 @@ TEST_F(ImageHashing, ExifOrientationOfTheSharedPhotoMatchesTheTurnedFiles) {
       ASSERT_TRUE(r.ok()) << r.error->what();
       EXPECT_EQ(r.width, orientation >= 5 ? 1004 : 1600);
       EXPECT_EQ(r.height, orientation >= 5 ? 1600 : 1004);
-      EXPECT_LE(hamming_distance(r.frames[0].pdq, reference.at(turned[orientation - 1])), 10) << "exact " << exact;
+      EXPECT_LE(hamming_distance(r.frames[0].pdq, reference.at(turned[orientation - 1])), 10)
+          << "exact " << exact;
       HashOptions stored = o;
       stored.exif_orientation = false;
       EXPECT_EQ(hash_bytes(tagged, stored).frames[0].pdq, hash_bytes(original, o).frames[0].pdq);
@@ -193,7 +200,8 @@ TEST_F(ImageHashing, RoutesByFormatAndOption) {
 // route, and reports its full size.
 TEST_F(ImageHashing, LargeJpegDecodedAtReducedScaleStaysClose) {
   FRAMEPRINT_REQUIRE_TESTDATA();
-  const cv::Mat photo = cv::imread((testing::testdata_dir() / "pdq/images/bridge-1-original.jpg").string());
+  const cv::Mat photo =
+      cv::imread((testing::testdata_dir() / "pdq/images/bridge-1-original.jpg").string());
   ASSERT_FALSE(photo.empty());
   cv::Mat big;
   cv::resize(photo, big, cv::Size(), 2.0, 2.0, cv::INTER_LANCZOS4);
@@ -223,7 +231,8 @@ TEST_F(ImageHashing, DigestsAndSizeAreReported) {
   // Larger than 512: shrunk to 512x512 first (nearest neighbour), then hashed.
   cv::Mat shrunk(512, 512, CV_8UC3);
   for (int y = 0; y < 512; ++y)
-    for (int x = 0; x < 512; ++x) shrunk.at<cv::Vec3b>(y, x) = m.at<cv::Vec3b>(y * 300 / 512, x * 700 / 512);
+    for (int x = 0; x < 512; ++x)
+      shrunk.at<cv::Vec3b>(y, x) = m.at<cv::Vec3b>(y * 300 / 512, x * 700 / 512);
   EXPECT_EQ(r.frames[0].pdq, kernel_hash(shrunk).hash);
 }
 
@@ -291,8 +300,7 @@ TEST_F(ImageHashing, SixteenBitPngAndOtherFormatsAgree) {
   m.convertTo(m16, CV_16UC3, 257.0);
   const MediaResult png8 = hash_bytes(encode(m, ".png"));
   ASSERT_TRUE(png8.ok());
-  for (const auto& [name, bytes] :
-       std::vector<std::pair<std::string, std::vector<uint8_t>>>{
+  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::vector<uint8_t>>>{
            {"png16", encode(m16, ".png")},
            {"bmp", encode(m, ".bmp")},
            {"tiff", encode(m, ".tiff")},
@@ -332,7 +340,8 @@ TEST_F(ImageHashing, BadInputGetsSpecificErrors) {
   // does not decode.
   const auto whole_jpeg = encode(picture(300, 200), ".jpg");
   const auto whole_png = encode(picture(300, 200), ".png");
-  for (const auto& [whole, cut] : {std::pair{whole_jpeg, size_t{2}}, std::pair{whole_png, size_t{12}}}) {
+  for (const auto& [whole, cut] :
+       {std::pair{whole_jpeg, size_t{2}}, std::pair{whole_png, size_t{12}}}) {
     auto no_end = whole;
     no_end.resize(no_end.size() - cut);
     const MediaResult r = hash_bytes(no_end);
@@ -363,7 +372,8 @@ TEST_F(ImageHashing, HugeClaimedSizeIsRejectedBeforeDecoding) {
   const MediaResult r = hash_bytes(testing::png_with_claimed_size(100000, 100000));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error->code(), ErrorCode::kTooLarge);
-  EXPECT_NE(std::string(r.error->what()).find("100000x100000"), std::string::npos) << r.error->what();
+  EXPECT_NE(std::string(r.error->what()).find("100000x100000"), std::string::npos)
+      << r.error->what();
 
   // Even with the pixel limit lifted, no side may exceed 32768.
   HashOptions lifted;
@@ -374,7 +384,8 @@ TEST_F(ImageHashing, HugeClaimedSizeIsRejectedBeforeDecoding) {
 
   HashOptions small;
   small.limits.max_pixels = 1000;
-  EXPECT_EQ(hash_bytes(encode(picture(100, 100), ".png"), small).error->code(), ErrorCode::kTooLarge);
+  EXPECT_EQ(hash_bytes(encode(picture(100, 100), ".png"), small).error->code(),
+            ErrorCode::kTooLarge);
 }
 
 TEST_F(ImageHashing, FilesAreRecognisedByContentNotName) {
@@ -387,7 +398,8 @@ TEST_F(ImageHashing, FilesAreRecognisedByContentNotName) {
   EXPECT_EQ(r.path, "photo.mp4");
   EXPECT_EQ(r.frames[0].pdq, hash_bytes(bytes).frames[0].pdq);
 
-  EXPECT_EQ(hash_file(dir / "missing.jpg", "missing.jpg", {}, *backend_).error->code(), ErrorCode::kIoError);
+  EXPECT_EQ(hash_file(dir / "missing.jpg", "missing.jpg", {}, *backend_).error->code(),
+            ErrorCode::kIoError);
   EXPECT_EQ(hash_file(dir.path(), "dir", {}, *backend_).error->code(), ErrorCode::kIoError);
 }
 

@@ -55,9 +55,10 @@ TEST_F(JobHandler, InlineBytesGiveTheHashResultWithIdAndWorker) {
 }
 
 TEST_F(JobHandler, MalformedHeadersAreBadRequests) {
-  EXPECT_EQ(code(handle_job("not json", std::nullopt, policy_, in_process(*backend_))), "bad_request");
-  EXPECT_EQ(code(run({{"name", "x"}}, true)), "bad_request");                        // no id
-  EXPECT_EQ(code(run({{"id", "a"}}, false)), "bad_request");                         // no path, no bytes
+  EXPECT_EQ(code(handle_job("not json", std::nullopt, policy_, in_process(*backend_))),
+            "bad_request");
+  EXPECT_EQ(code(run({{"name", "x"}}, true)), "bad_request");  // no id
+  EXPECT_EQ(code(run({{"id", "a"}}, false)), "bad_request");   // no path, no bytes
   EXPECT_EQ(code(run({{"id", "a"}, {"path", inside_.string()}}, true)), "bad_request");  // both
   EXPECT_EQ(code(run({{"id", "a"}, {"options", {{"dihedral", "yes"}}}}, true)), "bad_request");
   EXPECT_EQ(code(run({{"id", "a"}, {"options", {{"seconds_per_hash", -1}}}}, true)), "bad_request");
@@ -73,16 +74,21 @@ TEST_F(JobHandler, PathJobsStayInsideTheAllowedRoots) {
 
   const std::string escape = (dir_ / "root" / ".." / "outside" / "secret.png").string();
   EXPECT_EQ(code(run({{"id", "p"}, {"path", escape}}, false)), "path_not_allowed");
-  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "outside/secret.png").string()}}, false)), "path_not_allowed");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "outside/secret.png").string()}}, false)),
+            "path_not_allowed");
   fs::create_symlink(dir_ / "outside" / "secret.png", dir_ / "root" / "link.png");
-  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "root/link.png").string()}}, false)), "path_not_allowed");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "root/link.png").string()}}, false)),
+            "path_not_allowed");
   EXPECT_EQ(code(run({{"id", "p"}, {"path", "relative.png"}}, false)), "bad_request");
-  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "root/missing.png").string()}}, false)), "io_error");
-  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "outside/missing.png").string()}}, false)), "path_not_allowed");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "root/missing.png").string()}}, false)),
+            "io_error");
+  EXPECT_EQ(code(run({{"id", "p"}, {"path", (dir_ / "outside/missing.png").string()}}, false)),
+            "path_not_allowed");
 
   JobPolicy no_roots = policy_;
   no_roots.allow_roots.clear();
-  EXPECT_EQ(code(handle_job(json({{"id", "p"}, {"path", inside_.string()}}).dump(), std::nullopt, no_roots, in_process(*backend_))),
+  EXPECT_EQ(code(handle_job(json({{"id", "p"}, {"path", inside_.string()}}).dump(), std::nullopt,
+                            no_roots, in_process(*backend_))),
             "path_not_allowed");
 }
 
@@ -104,13 +110,16 @@ TEST_F(JobHandler, OpeningBeneathARootRefusesEscapesAtOpenTime) {
 TEST_F(JobHandler, SizeLimitsAndOptionsThatOnlyTighten) {
   JobPolicy tight = policy_;
   tight.max_bytes = 100;
-  EXPECT_EQ(code(handle_job(json({{"id", "b"}}).dump(), std::span<const uint8_t>(png_), tight, in_process(*backend_))), "too_large");
+  EXPECT_EQ(code(handle_job(json({{"id", "b"}}).dump(), std::span<const uint8_t>(png_), tight,
+                            in_process(*backend_))),
+            "too_large");
 
   // A job cannot raise the worker's pixel limit...
   JobPolicy small = policy_;
   small.defaults.limits.max_pixels = 1000;
-  const auto r = handle_job(json({{"id", "c"}, {"options", {{"max_pixels", 1'000'000'000}}}}).dump(),
-                            std::span<const uint8_t>(png_), small, in_process(*backend_));
+  const auto r =
+      handle_job(json({{"id", "c"}, {"options", {{"max_pixels", 1'000'000'000}}}}).dump(),
+                 std::span<const uint8_t>(png_), small, in_process(*backend_));
   EXPECT_EQ(code(r), "too_large");
   // ... but can lower it.
   EXPECT_EQ(code(run({{"id", "d"}, {"options", {{"max_pixels", 100}}}}, true)), "too_large");
@@ -137,9 +146,11 @@ TEST_F(JobHandler, TheWorkerBoundsWhatJobsMayAskFor) {
 }
 
 TEST(CapReply, FramesBeyondTheBoundAreCutAndTheReplySaysSo) {
-  nlohmann::ordered_json reply = {{"id", "x"}, {"status", "ok"}, {"frames", nlohmann::ordered_json::array()}};
+  nlohmann::ordered_json reply = {
+      {"id", "x"}, {"status", "ok"}, {"frames", nlohmann::ordered_json::array()}};
   for (int i = 0; i < 1000; ++i)
-    reply["frames"].push_back({{"index", i}, {"ts", i / 30.0}, {"quality", 100}, {"pdq", std::string(64, 'a')}});
+    reply["frames"].push_back(
+        {{"index", i}, {"ts", i / 30.0}, {"quality", 100}, {"pdq", std::string(64, 'a')}});
   nlohmann::ordered_json small = reply;
   small["frames"].erase(small["frames"].begin() + 10, small["frames"].end());
   EXPECT_TRUE(cap_reply(small, 1 << 20));  // fits: untouched
@@ -147,7 +158,8 @@ TEST(CapReply, FramesBeyondTheBoundAreCutAndTheReplySaysSo) {
   EXPECT_FALSE(cap_reply(reply, 20000));
   EXPECT_LE(reply.dump().size(), 20000u);
   EXPECT_GT(reply["frames"].size(), 100u);  // cut near the bound, not to nothing
-  EXPECT_EQ(reply["frames"].back()["index"], reply["frames"].size() - 1);  // the first frames are kept
+  EXPECT_EQ(reply["frames"].back()["index"],
+            reply["frames"].size() - 1);  // the first frames are kept
   EXPECT_EQ(reply["partial"], true);
   EXPECT_EQ(reply["warnings"].back()["code"], "reply_truncated");
 }
@@ -157,7 +169,8 @@ TEST(CapReply, FramesBeyondTheBoundAreCutAndTheReplySaysSo) {
 // overflowed the stack and killed the worker. Now a bad request.
 TEST_F(JobHandler, DeeplyNestedIdIsABadRequest) {
   constexpr size_t kDepth = 300000;
-  const std::string header = R"({"id":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
+  const std::string header =
+      R"({"id":)" + std::string(kDepth, '[') + std::string(kDepth, ']') + "}";
   const auto r = handle_job(header, std::span<const uint8_t>(png_), policy_, in_process(*backend_));
   EXPECT_EQ(code(r), "bad_request");
   EXPECT_TRUE(r.reply.at("id").is_null());

@@ -66,9 +66,11 @@ TEST_F(ListFormats, SpecsNameTypeFormatAndPath) {
   EXPECT_EQ(parse_list_spec("video_md5:/x").type, ListType::kMd5);
   EXPECT_EQ(parse_list_spec("video_sha256:/x").type, ListType::kSha256);
   EXPECT_EQ(parse_list_spec("sha1:/x").type, ListType::kSha1);
-  EXPECT_EQ(parse_list_spec("vpdq:/x").type, ListType::kVpdq);  // a type first, a format only after a type
+  EXPECT_EQ(parse_list_spec("vpdq:/x").type,
+            ListType::kVpdq);  // a type first, a format only after a type
   EXPECT_EQ(parse_list_spec("vpdq:vpdq-json:/x").format, ListFormat::kVpdqJson);
-  EXPECT_EQ(parse_list_spec("pdq:/a:b.txt").path, "/a:b.txt");  // not a format name: part of the path
+  EXPECT_EQ(parse_list_spec("pdq:/a:b.txt").path,
+            "/a:b.txt");  // not a format name: part of the path
   EXPECT_THROW(parse_list_spec("/x/y.txt"), std::invalid_argument);
   EXPECT_THROW(parse_list_spec("pdq:"), std::invalid_argument);
   EXPECT_THROW(parse_list_spec("phash:x.txt"), std::invalid_argument);
@@ -78,10 +80,11 @@ TEST_F(ListFormats, ThreatexchangeCliLinesWithBomCrlfAndUpperCase) {
   const Hash256 a = random_hash(), f0 = random_hash(), f1 = random_hash();
   const std::string md5(32, 'd'), sha256(64, 'e');
   const std::string te = "\xEF\xBB\xBFpdq " + upper(a.to_hex()) + "\r\n" +  //
-                         "video_md5 " + md5 + "\r\n" +                        //
-                         "video_sha256 " + sha256 + "\r\n" +                  //
-                         "raw_text some words\r\n" +                          //
-                         "vpdq [\"" + f0.to_hex() + ",100,0.0\", \"" + f1.to_hex() + ",40,1.0\"]\r\n";
+                         "video_md5 " + md5 + "\r\n" +                      //
+                         "video_sha256 " + sha256 + "\r\n" +                //
+                         "raw_text some words\r\n" +                        //
+                         "vpdq [\"" + f0.to_hex() + ",100,0.0\", \"" + f1.to_hex() +
+                         ",40,1.0\"]\r\n";
   const auto all = HashLists::load({spec("auto", "te/local.txt", te)});
   ASSERT_EQ(all.stats.size(), 1u);
   const ListStats& st = all.stats[0];
@@ -126,12 +129,24 @@ TEST_F(ListFormats, ThreatexchangeDatasetCsvCarriesCollabCategoryAndTags) {
   // As Python's csv module writes it: CR LF, quotes around fields with commas or quotes.
   const std::string csv =
       "signal_type,signal_str,collab,category,tags\r\n"
-      "pdq," + a.to_hex() + ",Sample Data,POSITIVE_CLASS,tag1 tag2\r\n"
-      "pdq," + a.to_hex() + ",\"Other, Collab\",INVESTIGATION_SEEDS,\r\n"   // the same hash from a second collab
-      "pdq," + upper(a.to_hex()) + ",Sample Data,POSITIVE_CLASS,tag1 tag2\r\n"  // a plain repeat
-      "pdq," + b.to_hex() + ",Sample Data,NEGATIVE_CLASS,\r\n"
-      "video_md5," + std::string(32, 'f') + ",Sample Data,POSITIVE_CLASS,video\r\n"
-      "vpdq,\"[\"\"" + f0.to_hex() + ",100,0.0\"\"]\",Sample Data,POSITIVE_CLASS,\r\n"
+      "pdq," +
+      a.to_hex() +
+      ",Sample Data,POSITIVE_CLASS,tag1 tag2\r\n"
+      "pdq," +
+      a.to_hex() +
+      ",\"Other, Collab\",INVESTIGATION_SEEDS,\r\n"  // the same hash from a second collab
+      "pdq," +
+      upper(a.to_hex()) +
+      ",Sample Data,POSITIVE_CLASS,tag1 tag2\r\n"  // a plain repeat
+      "pdq," +
+      b.to_hex() +
+      ",Sample Data,NEGATIVE_CLASS,\r\n"
+      "video_md5," +
+      std::string(32, 'f') +
+      ",Sample Data,POSITIVE_CLASS,video\r\n"
+      "vpdq,\"[\"\"" +
+      f0.to_hex() +
+      ",100,0.0\"\"]\",Sample Data,POSITIVE_CLASS,\r\n"
       "url,https://example.com/x,Sample Data,POSITIVE_CLASS,\r\n";
   const auto lists = HashLists::load({spec("auto", "dataset.csv", csv)});
   const ListStats& st = lists.stats[0];
@@ -166,10 +181,11 @@ TEST_F(ListFormats, ThreatexchangeDatasetCsvCarriesCollabCategoryAndTags) {
 
 TEST_F(ListFormats, PdqPhotoHasherOutputKeepsQualityAndFileName) {
   const Hash256 a = random_hash(), b = random_hash(), c = random_hash();
-  const std::string out = a.to_hex() + ",100,photos/a, the first.jpg\n" +  // file names may hold commas
-                          b.to_hex() + ",30,photos/dark.jpg\n" +           // below --min-quality: dropped
-                          "hash=" + c.to_hex() + ",norm=128,delta=0,quality=90,filename=photos/c.png\n" +
-                          "hash=" + upper(b.to_hex()) + "\n";
+  const std::string out =
+      a.to_hex() + ",100,photos/a, the first.jpg\n" +  // file names may hold commas
+      b.to_hex() + ",30,photos/dark.jpg\n" +           // below --min-quality: dropped
+      "hash=" + c.to_hex() + ",norm=128,delta=0,quality=90,filename=photos/c.png\n" +
+      "hash=" + upper(b.to_hex()) + "\n";
   const auto lists = HashLists::load({spec("pdq", "hasher.txt", out)});
   const ListStats& st = lists.stats[0];
   EXPECT_EQ(st.format, ListFormat::kPdqHasher);
@@ -192,7 +208,8 @@ TEST_F(ListFormats, PdqPhotoHasherOutputKeepsQualityAndFileName) {
   EXPECT_FALSE(hits[0].contains("list_quality"));
 
   // Without a type, a third field that is not a number means pdq-photo-hasher.
-  EXPECT_EQ(HashLists::load({spec("auto", "hasher3.txt", out)}).stats[0].format, ListFormat::kPdqHasher);
+  EXPECT_EQ(HashLists::load({spec("auto", "hasher3.txt", out)}).stats[0].format,
+            ListFormat::kPdqHasher);
 }
 
 TEST_F(ListFormats, VpdqPackageLinesAndJsonForms) {
@@ -212,10 +229,14 @@ TEST_F(ListFormats, VpdqPackageLinesAndJsonForms) {
   // frame-number object, and HMA's hash object (a vpdq string beside the file's digest).
   const std::string pytx = "[\"" + f0.to_hex() + ",100,0.0\", \"" + f1.to_hex() + ",20,1.0\"]";
   std::string escaped = pytx;
-  for (size_t i = 0; (i = escaped.find('"', i)) != std::string::npos; i += 2) escaped.insert(i, "\\");
-  const std::string old = "{\"1\": {\"quality\": 20, \"hash\": \"" + f1.to_hex() + "\", \"timestamp\": 1.0},\n"
-                          " \"0\": {\"quality\": 100, \"hash\": \"" + f0.to_hex() + "\", \"timestamp\": 0.0}}";
-  const std::string hma = "{\"video_md5\": \"" + std::string(32, '1') + "\", \"vpdq\": \"" + escaped + "\"}";
+  for (size_t i = 0; (i = escaped.find('"', i)) != std::string::npos; i += 2)
+    escaped.insert(i, "\\");
+  const std::string old = "{\"1\": {\"quality\": 20, \"hash\": \"" + f1.to_hex() +
+                          "\", \"timestamp\": 1.0},\n"
+                          " \"0\": {\"quality\": 100, \"hash\": \"" +
+                          f0.to_hex() + "\", \"timestamp\": 0.0}}";
+  const std::string hma =
+      "{\"video_md5\": \"" + std::string(32, '1') + "\", \"vpdq\": \"" + escaped + "\"}";
   dir_.write("json/a.json", text(pytx));
   dir_.write("json/b.json", text(old));
   dir_.write("json/c.json", text(hma));
@@ -244,7 +265,8 @@ TEST_F(ListFormats, VpdqPackageLinesAndJsonForms) {
 
 TEST_F(ListFormats, PlainListsDuplicatesCaseAndSha1) {
   const Hash256 a = random_hash();
-  const std::string pdq = a.to_hex() + ",case-1\n" + upper(a.to_hex()) + ",case-2\n" + a.to_hex() + "\n";
+  const std::string pdq =
+      a.to_hex() + ",case-1\n" + upper(a.to_hex()) + ",case-2\n" + a.to_hex() + "\n";
   const auto lists = HashLists::load({spec("pdq", "plain.txt", pdq)});
   EXPECT_EQ(lists.stats[0].entries.at(ListType::kPdq), 1u);
   EXPECT_EQ(lists.stats[0].duplicates, 2u);
@@ -262,8 +284,9 @@ TEST_F(ListFormats, PlainListsDuplicatesCaseAndSha1) {
   EXPECT_EQ(dh[0]["type"], "md5");
   EXPECT_EQ(dh[1]["type"], "sha1");
   EXPECT_EQ(dh[1]["id"], "old-sha1");
-  EXPECT_NE(load_error(spec("auto", "ambiguous.txt", a.to_hex() + "\n")).find("name the list's type"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error(spec("auto", "ambiguous.txt", a.to_hex() + "\n")).find("name the list's type"),
+      std::string::npos);
 }
 
 TEST_F(ListFormats, MalformedLinesGiveFileAndLine) {
@@ -272,8 +295,10 @@ TEST_F(ListFormats, MalformedLinesGiveFileAndLine) {
       {"auto", "te1.txt", "pdq " + h + "\nvideo_md5 " + h + "\n"},  // 64 digits for an MD5
       {"auto", "te2.txt", "pdq " + h + "\nPDQ " + h + "\n"},
       {"auto", "te3.txt", "vpdq " + h + "\nvpdq [\"" + h + ",100\"]\n"},
-      {"auto", "csv1.csv", "signal_type,signal_str,collab,category,tags\npdq," + h + ",c,POSITIVE_CLASS\n"},
-      {"auto", "csv2.csv", "signal_type,signal_str,collab,category,tags\npdq,\"" + h + ",c,POSITIVE_CLASS,\n"},
+      {"auto", "csv1.csv",
+       "signal_type,signal_str,collab,category,tags\npdq," + h + ",c,POSITIVE_CLASS\n"},
+      {"auto", "csv2.csv",
+       "signal_type,signal_str,collab,category,tags\npdq,\"" + h + ",c,POSITIVE_CLASS,\n"},
       {"pdq:te-csv", "csv3.csv", "pdq," + h + "\n"},  // no header
       {"pdq", "hasher1.txt", h + ",100,a.jpg\n" + h + ",high,b.jpg\n"},
       {"pdq", "hasher2.txt", "hash=" + h + ",quality=101\n"},
@@ -286,8 +311,10 @@ TEST_F(ListFormats, MalformedLinesGiveFileAndLine) {
     const std::string e = load_error(spec(prefix, file, content));
     EXPECT_NE(e.find(file + ":"), std::string::npos) << file << ": " << e;
   }
-  EXPECT_NE(load_error(spec("auto", "te4.txt", "# c\npdq " + h + "\npdq zz\n")).find("te4.txt:3:"), std::string::npos);
-  EXPECT_NE(load_error(spec("pdq", "hasher3.txt", h + ",100,a.jpg\n" + h + ",high,b.jpg\n")).find("hasher3.txt:2:"),
+  EXPECT_NE(load_error(spec("auto", "te4.txt", "# c\npdq " + h + "\npdq zz\n")).find("te4.txt:3:"),
+            std::string::npos);
+  EXPECT_NE(load_error(spec("pdq", "hasher3.txt", h + ",100,a.jpg\n" + h + ",high,b.jpg\n"))
+                .find("hasher3.txt:2:"),
             std::string::npos);
 }
 
@@ -295,12 +322,14 @@ TEST_F(ListFormats, OverLongLinesAndFilesAreRefusedWithoutEchoingThem) {
   ListLoadOptions small;
   small.limits.max_line_bytes = 1000;
   const std::string hostile(5000, 'A');
-  const std::string e = load_error(spec("pdq", "long.txt", random_hash().to_hex() + "\n" + hostile + "\n"), small);
+  const std::string e =
+      load_error(spec("pdq", "long.txt", random_hash().to_hex() + "\n" + hostile + "\n"), small);
   EXPECT_NE(e.find("long.txt:2: line longer than 1000 bytes"), std::string::npos) << e;
   EXPECT_LT(e.size(), 300u);
   EXPECT_EQ(e.find("AAAAAAAAAA"), std::string::npos);
   // A JSON list is bounded the same way.
-  EXPECT_NE(load_error(spec("vpdq", "long.json", "[\"" + hostile + "\"]"), small).find("longer than 1000"),
+  EXPECT_NE(load_error(spec("vpdq", "long.json", "[\"" + hostile + "\"]"), small)
+                .find("longer than 1000"),
             std::string::npos);
   // A malformed line is quoted in part only.
   const std::string e2 = load_error(spec("pdq", "wide.txt", std::string(900, 'z') + "\n"), small);
@@ -308,7 +337,8 @@ TEST_F(ListFormats, OverLongLinesAndFilesAreRefusedWithoutEchoingThem) {
 
   ListLoadOptions tiny;
   tiny.limits.max_file_bytes = 100;
-  EXPECT_NE(load_error(spec("pdq", "big.txt", std::string(200, '#')), tiny).find("more than the limit of 100"),
+  EXPECT_NE(load_error(spec("pdq", "big.txt", std::string(200, '#')), tiny)
+                .find("more than the limit of 100"),
             std::string::npos);
 }
 

@@ -70,7 +70,8 @@ TEST_F(Matching, ListsInEveryFormatLoad) {
   EXPECT_THROW(HashLists::load({spec("pdq:empty.txt", "# nothing yet\n")}), ListError);
   ListLoadOptions allow;
   allow.allow_empty = true;
-  const auto empty = HashLists::load({spec("pdq:empty.txt", "# nothing yet\n"), spec("md5:none.txt", "")}, allow);
+  const auto empty =
+      HashLists::load({spec("pdq:empty.txt", "# nothing yet\n"), spec("md5:none.txt", "")}, allow);
   EXPECT_TRUE(empty.pdq.empty());
   ASSERT_EQ(empty.stats.size(), 2u);
   EXPECT_EQ(empty.stats[0].total_entries(), 0u);
@@ -98,7 +99,8 @@ TEST_F(Matching, MalformedLinesRejectTheListWithFileAndLine) {
       EXPECT_NE(std::string(e.what()).find(file + ":"), std::string::npos) << e.what();
     }
   }
-  EXPECT_THROW(HashLists::load({parse_list_spec("pdq:" + (dir_ / "missing.txt").string())}), ListError);
+  EXPECT_THROW(HashLists::load({parse_list_spec("pdq:" + (dir_ / "missing.txt").string())}),
+               ListError);
   EXPECT_THROW(parse_list_spec("phash:x.txt"), std::invalid_argument);
   EXPECT_THROW(parse_list_spec("pdq"), std::invalid_argument);
 }
@@ -136,7 +138,8 @@ TEST_F(Matching, PdqThresholdQualityAndDihedral) {
 }
 
 TEST_F(Matching, DigestsMatchExactly) {
-  const Matcher m(HashLists::load({spec("md5:m.txt", std::string(32, 'A') + ",x\n" + std::string(32, 'c') + ",y\n"),
+  const Matcher m(HashLists::load({spec("md5:m.txt", std::string(32, 'A') + ",x\n" +
+                                                         std::string(32, 'c') + ",y\n"),
                                    spec("sha256:s.txt", std::string(64, 'b') + ",z\n")}),
                   {});
   const auto hits = m.matches(image(random_hash(rng_)));
@@ -150,8 +153,10 @@ TEST_F(Matching, ImagesMatchFramesOfListedVideos) {
   const Hash256 a = random_hash(rng_);
   std::string clip;
   for (int i = 0; i < 5; ++i)
-    clip += std::to_string(i) + ",100," + flipped(random_hash(rng_), 0).to_hex() + "," + std::to_string(i) + ".0\n";
-  clip += "5,100," + flipped(a, 12).to_hex() + ",5.0\n6,10," + a.to_hex() + ",6.0\n";  // the exact one is too dark
+    clip += std::to_string(i) + ",100," + flipped(random_hash(rng_), 0).to_hex() + "," +
+            std::to_string(i) + ".0\n";
+  clip += "5,100," + flipped(a, 12).to_hex() + ",5.0\n6,10," + a.to_hex() +
+          ",6.0\n";  // the exact one is too dark
   const Matcher m(HashLists::load({spec("vpdq:v.txt", clip)}), {});
   const auto hits = m.matches(image(a));
   ASSERT_EQ(hits.size(), 1u);
@@ -189,8 +194,11 @@ TEST_F(Matching, VideosGetTheReferencePercentagesAndSegments) {
 TEST_F(Matching, ResultsFromJsonAreAnnotated) {
   const Hash256 a = random_hash(rng_);
   const Matcher m(HashLists::load({spec("pdq:k.txt", a.to_hex() + ",k1\n")}), {});
-  nlohmann::ordered_json ok = {{"path", "x.jpg"}, {"status", "ok"}, {"kind", "image"},
-                               {"frames", {{{"index", 0}, {"ts", 0.0}, {"quality", 100}, {"pdq", a.to_hex()}}}}};
+  nlohmann::ordered_json ok = {
+      {"path", "x.jpg"},
+      {"status", "ok"},
+      {"kind", "image"},
+      {"frames", {{{"index", 0}, {"ts", 0.0}, {"quality", 100}, {"pdq", a.to_hex()}}}}};
   m.annotate(ok);
   ASSERT_EQ(ok["matches"].size(), 1u);
   EXPECT_EQ(ok["matches"][0]["id"], "k1");

@@ -89,17 +89,19 @@ TEST(Probe, ShortAndHostileHeaders) {
     EXPECT_EQ(p->width * p->height, 0);
   }
   EXPECT_FALSE(probe_image(std::vector<uint8_t>{'B', 'M', 1, 2}));  // too short to be a BMP
-  std::vector<uint8_t> vp8x = {'R', 'I', 'F', 'F', 22, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'};
+  std::vector<uint8_t> vp8x = {'R', 'I', 'F', 'F', 22,  0,   0,   0,
+                               'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'};
   vp8x.resize(30, 0);
   vp8x[24] = 99;  // canvas width - 1 = 99, exactly 30 bytes long
   EXPECT_EQ(probe_image(vp8x)->width, 100);
 
   // TIFF with duplicated size tags: libtiff keeps the first, so do we.
-  const std::vector<uint8_t> tiff = {'I', 'I', 42, 0, 8, 0, 0, 0, 4, 0,
-                                     0x00, 0x01, 4, 0, 1, 0, 0, 0, 0x80, 0x3E, 0, 0,   // width 16000
-                                     0x01, 0x01, 4, 0, 1, 0, 0, 0, 0x80, 0x3E, 0, 0,   // height 16000
-                                     0x00, 0x01, 3, 0, 1, 0, 0, 0, 16, 0, 0, 0,        // width 16 again
-                                     0x01, 0x01, 3, 0, 1, 0, 0, 0, 16, 0, 0, 0};       // height 16 again
+  const std::vector<uint8_t> tiff = {
+      'I',  'I',  42, 0, 8, 0, 0,    0,    4,    0,    0x00, 0x01,
+      4,    0,    1,  0, 0, 0, 0x80, 0x3E, 0,    0,               // width 16000
+      0x01, 0x01, 4,  0, 1, 0, 0,    0,    0x80, 0x3E, 0,    0,   // height 16000
+      0x00, 0x01, 3,  0, 1, 0, 0,    0,    16,   0,    0,    0,   // width 16 again
+      0x01, 0x01, 3,  0, 1, 0, 0,    0,    16,   0,    0,    0};  // height 16 again
   const auto t = probe_image(tiff);
   EXPECT_EQ(t->width, 16000);
   EXPECT_EQ(t->height, 16000);
@@ -118,8 +120,10 @@ TEST(Probe, ShortAndHostileHeaders) {
 
 TEST(Probe, StrayBytesBetweenJpegSegmentsAreSkipped) {
   auto jpeg = encode(".jpg", 40, 30);
-  const size_t after_app0 = 4 + ((size_t{jpeg[4]} << 8) | jpeg[5]);  // SOI, then APP0's marker and length
-  jpeg.insert(jpeg.begin() + static_cast<long>(after_app0), 0x00);  // libjpeg skips junk before a marker
+  const size_t after_app0 =
+      4 + ((size_t{jpeg[4]} << 8) | jpeg[5]);  // SOI, then APP0's marker and length
+  jpeg.insert(jpeg.begin() + static_cast<long>(after_app0),
+              0x00);  // libjpeg skips junk before a marker
   const auto p = probe_image(jpeg);
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->truncated);
@@ -172,7 +176,7 @@ int orientation_opencv_applied(const cv::Mat& stored, const cv::Mat& got) {
       case 4: cv::flip(t, t, 0); break;   // upside down
       case 6: cv::flip(t, t, 1); break;   // transposed + mirrored = 90 clockwise
       case 7: cv::flip(t, t, -1); break;
-      case 8: cv::flip(t, t, 0); break;   // transposed + flipped = 90 counter-clockwise
+      case 8: cv::flip(t, t, 0); break;  // transposed + flipped = 90 counter-clockwise
       default: break;
     }
     if (t.size() == got.size() && cv::norm(t, got, cv::NORM_INF) == 0) return k;
@@ -186,14 +190,16 @@ int orientation_opencv_applied(const cv::Mat& stored, const cv::Mat& got) {
 TEST(Probe, ExifOrientationIsReadAsOpenCvReadsIt) {
   cv::Mat m(32, 48, CV_8UC3);
   for (int y = 0; y < m.rows; ++y)
-    for (int x = 0; x < m.cols; ++x) m.at<cv::Vec3b>(y, x) = cv::Vec3b(uint8_t(x * 5), uint8_t(y * 7), uint8_t((x * y) % 251));
+    for (int x = 0; x < m.cols; ++x)
+      m.at<cv::Vec3b>(y, x) = cv::Vec3b(uint8_t(x * 5), uint8_t(y * 7), uint8_t((x * y) % 251));
   std::vector<uint8_t> jpeg;
   ASSERT_TRUE(cv::imencode(".jpg", m, jpeg, {cv::IMWRITE_JPEG_QUALITY, 100}));
   const cv::Mat stored = cv::imdecode(jpeg, cv::IMREAD_COLOR);
 
-  const std::vector<uint8_t> xmp = {'h', 't', 't', 'p', ':', '/', '/', 'n', 's', '.', 'a', 'd', 'o', 'b', 'e',
-                                    '.', 'c', 'o', 'm', '/', 'x', 'a', 'p', '/', '1', '.', '0', '/', 0, '<', 'x', '/', '>'};
-  const IfdEntry bad_string{0x010F, 2, 40, 5000};  // Make: 40 bytes at an offset past the end
+  const std::vector<uint8_t> xmp = {'h', 't', 't', 'p', ':', '/', '/', 'n', 's', '.', 'a',
+                                    'd', 'o', 'b', 'e', '.', 'c', 'o', 'm', '/', 'x', 'a',
+                                    'p', '/', '1', '.', '0', '/', 0,   '<', 'x', '/', '>'};
+  const IfdEntry bad_string{0x010F, 2, 40, 5000};   // Make: 40 bytes at an offset past the end
   const IfdEntry bad_rational{0x011A, 5, 1, 5000};  // XResolution past the end
   struct Case {
     const char* name;
@@ -201,18 +207,30 @@ TEST(Probe, ExifOrientationIsReadAsOpenCvReadsIt) {
   };
   std::vector<Case> cases;
   for (int k = 1; k <= 8; ++k) {
-    cases.push_back({"little endian", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, uint32_t(k)}}, false))});
-    cases.push_back({"big endian", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, uint32_t(k)}}, true))});
+    cases.push_back({"little endian",
+                     testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, uint32_t(k)}}, false))});
+    cases.push_back(
+        {"big endian", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, uint32_t(k)}}, true))});
   }
   cases.push_back({"value 9", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 9}}, false))});
-  cases.push_back({"value 0 first", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 0}, {0x0112, 3, 1, 6}}, false))});
-  cases.push_back({"6 first", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 6}, {0x0112, 3, 1, 3}}, false))});
-  cases.push_back({"bad string before", testing::jpeg_with_app1(jpeg, exif({bad_string, {0x0112, 3, 1, 6}}, false))});
-  cases.push_back({"bad string after", testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 6}, bad_string}, false))});
-  cases.push_back({"bad rational before", testing::jpeg_with_app1(jpeg, exif({bad_rational, {0x0112, 3, 1, 8}}, true))});
-  cases.push_back({"short inline string", testing::jpeg_with_app1(jpeg, exif({{0x010F, 2, 4, 0}, {0x0112, 3, 1, 8}}, false))});
-  cases.push_back({"XMP first", testing::jpeg_with_app1(testing::jpeg_with_exif_orientation(jpeg, 6), xmp)});
-  cases.push_back({"EXIF first, XMP second", testing::jpeg_with_exif_orientation(testing::jpeg_with_app1(jpeg, xmp), 6)});
+  cases.push_back(
+      {"value 0 first",
+       testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 0}, {0x0112, 3, 1, 6}}, false))});
+  cases.push_back({"6 first", testing::jpeg_with_app1(
+                                  jpeg, exif({{0x0112, 3, 1, 6}, {0x0112, 3, 1, 3}}, false))});
+  cases.push_back({"bad string before",
+                   testing::jpeg_with_app1(jpeg, exif({bad_string, {0x0112, 3, 1, 6}}, false))});
+  cases.push_back({"bad string after",
+                   testing::jpeg_with_app1(jpeg, exif({{0x0112, 3, 1, 6}, bad_string}, false))});
+  cases.push_back({"bad rational before",
+                   testing::jpeg_with_app1(jpeg, exif({bad_rational, {0x0112, 3, 1, 8}}, true))});
+  cases.push_back(
+      {"short inline string",
+       testing::jpeg_with_app1(jpeg, exif({{0x010F, 2, 4, 0}, {0x0112, 3, 1, 8}}, false))});
+  cases.push_back(
+      {"XMP first", testing::jpeg_with_app1(testing::jpeg_with_exif_orientation(jpeg, 6), xmp)});
+  cases.push_back({"EXIF first, XMP second",
+                   testing::jpeg_with_exif_orientation(testing::jpeg_with_app1(jpeg, xmp), 6)});
   std::vector<uint8_t> no_mark = exif({{0x0112, 3, 1, 6}}, false);
   no_mark[8] = 0x2B;
   cases.push_back({"no 0x2A mark", testing::jpeg_with_app1(jpeg, no_mark)});

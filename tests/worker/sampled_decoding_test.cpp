@@ -128,7 +128,8 @@ TEST_F(SampledDecoding, SameFramesAsSamplingAFullDecode) {
   ASSERT_FALSE(all.empty()) << "no H.264/HEVC encoder in this FFmpeg";
   for (const auto& st : all) {
     SCOPED_TRACE(st.name);
-    const auto file = dir_ / (std::string(st.name) + "." + (st.spec.container == "mp4" ? "mp4" : "mkv"));
+    const auto file =
+        dir_ / (std::string(st.name) + "." + (st.spec.container == "mp4" ? "mp4" : "mkv"));
     testing::write_video(file, st.spec);
     for (double s : {1.0, 0.5, 0.3, 0.1, 0.02}) expect_same(file, s);
   }
@@ -149,7 +150,8 @@ TEST_F(SampledDecoding, SkipsFramesNothingNeeds) {
 
 TEST_F(SampledDecoding, SharedVideosAtTheDefaultRate) {
   FRAMEPRINT_REQUIRE_TESTDATA();
-  for (const auto& e : std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(testing::testdata_dir() / "vpdq" / "videos")) {
     SCOPED_TRACE(e.path().filename().string());
     expect_same(e.path(), 1.0);
   }

@@ -3,8 +3,8 @@
 // variable-frame-rate clips, rotation, and bad input.
 #include <gtest/gtest.h>
 
-#include <opencv2/core.hpp>
 #include <functional>
+#include <opencv2/core.hpp>
 #include <random>
 
 #include "kernels/pdq_backend.h"
@@ -35,7 +35,8 @@ class VideoHashing : public ::testing::Test {
     LumaPlane p{luma.data(), s.width, s.width, s.height, SampleType::kU8, 8, true};
     return backend_->hash_one({p, o, pdq::Downsampler::kSeparable, false});
   }
-  static VideoSpec spec(std::string container, std::string encoder, std::string pix_fmt, int frames = 6) {
+  static VideoSpec spec(std::string container, std::string encoder, std::string pix_fmt,
+                        int frames = 6) {
     VideoSpec s;
     s.container = std::move(container);
     s.encoder = std::move(encoder);
@@ -142,7 +143,8 @@ class VideoCodecs : public VideoHashing, public ::testing::WithParamInterface<Co
 
 TEST_P(VideoCodecs, DecodesAndHashesCloseToTheWrittenFrames) {
   const CodecCase& c = GetParam();
-  if (!testing::have_encoder(c.encoder)) GTEST_SKIP() << "FFmpeg has no " << c.encoder << " encoder here";
+  if (!testing::have_encoder(c.encoder))
+    GTEST_SKIP() << "FFmpeg has no " << c.encoder << " encoder here";
   VideoSpec s = spec(c.container, c.encoder, c.pix_fmt);
   const auto file = dir_ / (std::string(c.name) + ".bin");  // content, not name, decides
   testing::write_video(file, s);
@@ -230,7 +232,8 @@ TEST_F(VideoHashing, CorruptPacketsHashWhatDecodesAndSayWhatWasLost) {
   auto bytes = testing::read_bytes(clean);
   std::mt19937 rng(5);
   for (size_t at = bytes.size() / 3; at < bytes.size() * 2 / 3; at += 997)
-    for (size_t k = 0; k < 40 && at + k < bytes.size(); ++k) bytes[at + k] = static_cast<uint8_t>(rng());
+    for (size_t k = 0; k < 40 && at + k < bytes.size(); ++k)
+      bytes[at + k] = static_cast<uint8_t>(rng());
   const MediaResult r = hash(dir_.write("corrupt.mkv", bytes));
   ASSERT_TRUE(r.ok()) << r.error->what();
   EXPECT_GE(r.frames.size(), 10u);
@@ -459,9 +462,10 @@ TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {
   VideoSpec s = spec("matroska", "ffv1", "gray", 3);
   testing::write_video(dir_ / "secret.mkv", s);
   const std::string concat = "ffconcat version 1.0\nfile secret.mkv\n";
-  const std::string hls = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n" + (dir_ / "secret.m3u8").string() + "\n";
-  const std::string media = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n" + (dir_ / "secret.mkv").string() +
-                            "\n#EXT-X-ENDLIST\n";
+  const std::string hls =
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n" + (dir_ / "secret.m3u8").string() + "\n";
+  const std::string media = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n" +
+                            (dir_ / "secret.mkv").string() + "\n#EXT-X-ENDLIST\n";
   for (const auto& [name, text] : {std::pair{"playlist.bin", concat}, std::pair{"master.m3u8", hls},
                                    std::pair{"secret.m3u8", media}}) {
     SCOPED_TRACE(name);
@@ -493,7 +497,8 @@ TEST_F(VideoHashing, OversizedFramesAreRefusedBeforeDecoding) {
   small.limits.max_pixels = 10000;
   const MediaResult r = hash(dir_ / "raw.m4v", small);
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(r.error->code() == ErrorCode::kTooLarge || r.error->code() == ErrorCode::kDecodeFailed)
+  EXPECT_TRUE(r.error->code() == ErrorCode::kTooLarge ||
+              r.error->code() == ErrorCode::kDecodeFailed)
       << r.error->what();
   EXPECT_TRUE(hash(dir_ / "raw.m4v").ok());
 }

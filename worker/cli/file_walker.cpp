@@ -54,7 +54,8 @@ void walk(const fs::path& dir, const std::string& shown, const fs::path& root, i
   std::sort(names.begin(), names.end());
   for (const fs::path& name : names) {
     const fs::path p = dir / name;
-    const std::string display = shown + (shown.empty() || shown.back() == '/' ? "" : "/") + name.string();
+    const std::string display =
+        shown + (shown.empty() || shown.back() == '/' ? "" : "/") + name.string();
     const fs::file_status own = fs::symlink_status(p, ec);
     if (ec) {
       out.push_back({p, display, "cannot inspect: " + ec.message()});
@@ -69,15 +70,17 @@ void walk(const fs::path& dir, const std::string& shown, const fs::path& root, i
       } else if (!fs::is_regular_file(target)) {
         out.push_back({p, display, "symbolic link to " + kind_of(target) + " (not read)"});
       } else if (const fs::path real = fs::canonical(p, ec); ec || !within(real, root)) {
-        out.push_back({p, display, "symbolic link to a file outside " + root.string() + " (not followed)"});
+        out.push_back(
+            {p, display, "symbolic link to a file outside " + root.string() + " (not followed)"});
       } else {
         out.push_back({p, display, ""});
       }
     } else if (fs::is_directory(own)) {
       if (depth >= kMaxDepth)
-        out.push_back({p, display, "directories nested deeper than " + std::to_string(kMaxDepth) + " (not walked)"});
-      else
-        walk(p, display, root, depth + 1, out);
+        out.push_back(
+            {p, display,
+             "directories nested deeper than " + std::to_string(kMaxDepth) + " (not walked)"});
+      else walk(p, display, root, depth + 1, out);
     } else if (fs::is_regular_file(own)) {
       out.push_back({p, display, ""});
     } else {
@@ -99,7 +102,8 @@ std::vector<InputFile> expand_inputs(const std::vector<std::string>& paths) {
     const fs::file_status st = fs::status(given, ec);  // a path given by the user is followed
     if (ec || !fs::exists(st)) {
       const bool dangling = fs::is_symlink(fs::symlink_status(given, ec));
-      out.push_back({given, given, dangling ? "dangling symbolic link" : "no such file or directory"});
+      out.push_back(
+          {given, given, dangling ? "dangling symbolic link" : "no such file or directory"});
     } else if (fs::is_directory(st)) {
       const fs::path root = fs::canonical(given, ec);
       walk(given, given, ec ? fs::path(given) : root, 0, out);
@@ -113,14 +117,17 @@ std::vector<InputFile> expand_inputs(const std::vector<std::string>& paths) {
 }
 
 void add_input_options(CLI::App& cmd, InputArgs& args) {
-  cmd.add_option("paths", args.paths,
-                 "Files or directories (searched recursively); - reads one file's bytes from standard input");
+  cmd.add_option(
+      "paths", args.paths,
+      "Files or directories (searched recursively); - reads one file's bytes from standard input");
   cmd.add_option("--files-from", args.files_from,
                  "Also hash the paths listed in this file (one per line), or - for standard input");
-  cmd.add_flag("-0,--null", args.null_separated, "--files-from entries are separated by NUL bytes, not lines");
+  cmd.add_flag("-0,--null", args.null_separated,
+               "--files-from entries are separated by NUL bytes, not lines");
 }
 
-std::vector<std::string> read_path_list(std::istream& in, const std::string& name, bool null_separated) {
+std::vector<std::string> read_path_list(std::istream& in, const std::string& name,
+                                        bool null_separated) {
   std::vector<std::string> out;
   const char sep = null_separated ? '\0' : '\n';
   std::string entry;
@@ -135,14 +142,16 @@ std::vector<std::string> read_path_list(std::istream& in, const std::string& nam
         break;
       }
       if (entry.size() >= PATH_MAX)
-        throw std::runtime_error(name + ":" + std::to_string(number) + ": longer than a path may be (" +
-                                 std::to_string(PATH_MAX) + " bytes)");
+        throw std::runtime_error(name + ":" + std::to_string(number) +
+                                 ": longer than a path may be (" + std::to_string(PATH_MAX) +
+                                 " bytes)");
       entry += c;
     }
     if (in.bad()) throw std::runtime_error(name + ": read error");
     if (!null_separated && !entry.empty() && entry.back() == '\r') entry.pop_back();
     if (entry.find('\0') != std::string::npos)
-      throw std::runtime_error(name + ":" + std::to_string(number) + ": holds a NUL byte (NUL-separated lists need -0)");
+      throw std::runtime_error(name + ":" + std::to_string(number) +
+                               ": holds a NUL byte (NUL-separated lists need -0)");
     if (!entry.empty()) out.push_back(entry);
     if (!ended) return out;
   }
@@ -155,7 +164,8 @@ std::vector<InputFile> gather_inputs(const InputArgs& args) {
   if (!args.files_from.empty()) {
     if (args.files_from == "-") {
       if (std::count(paths.begin(), paths.end(), "-"))
-        throw std::runtime_error("standard input cannot hold both a file (-) and the --files-from list");
+        throw std::runtime_error(
+            "standard input cannot hold both a file (-) and the --files-from list");
       auto more = read_path_list(std::cin, "standard input", args.null_separated);
       paths.insert(paths.end(), more.begin(), more.end());
     } else {
@@ -167,8 +177,10 @@ std::vector<InputFile> gather_inputs(const InputArgs& args) {
   }
   if (paths.empty()) throw std::runtime_error("no input: give PATHs, - or --files-from");
   // Entries of a --files-from list are paths, even one spelled "-".
-  std::vector<InputFile> out = expand_inputs(std::vector<std::string>(paths.begin(), paths.begin() + static_cast<std::ptrdiff_t>(args.paths.size())));
-  std::vector<std::string> listed(paths.begin() + static_cast<std::ptrdiff_t>(args.paths.size()), paths.end());
+  std::vector<InputFile> out = expand_inputs(std::vector<std::string>(
+      paths.begin(), paths.begin() + static_cast<std::ptrdiff_t>(args.paths.size())));
+  std::vector<std::string> listed(paths.begin() + static_cast<std::ptrdiff_t>(args.paths.size()),
+                                  paths.end());
   for (auto& p : listed)
     if (p == "-") p = "./-";
   for (auto& in : expand_inputs(listed)) out.push_back(std::move(in));

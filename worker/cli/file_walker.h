@@ -39,6 +39,7 @@ std::vector<InputFile> gather_inputs(const InputArgs& args);
 // The paths in a --files-from list: one per line (a CR before the LF is
 // dropped) or NUL-separated; empty entries are skipped. `name` is used in
 // errors ("name:N: ...").
-std::vector<std::string> read_path_list(std::istream& in, const std::string& name, bool null_separated);
+std::vector<std::string> read_path_list(std::istream& in, const std::string& name,
+                                        bool null_separated);
 
 }  // namespace frameprint::cli

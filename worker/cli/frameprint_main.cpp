@@ -24,7 +24,9 @@ int run_main(int argc, char** argv) {
   frameprint::keep_decoder_memory_for_reuse();
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", [] { return frameprint::version_text("frameprint", frameprint::media_library_versions()); });
+  app.set_version_flag("--version", [] {
+    return frameprint::version_text("frameprint", frameprint::media_library_versions());
+  });
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
   auto run_hash = frameprint::cli::add_hash_command(app);

@@ -11,13 +11,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ipc/common/json_text.h"
 #include "kernels/pdq_backend.h"
 #include "worker/cli/file_walker.h"
 #include "worker/cli/ordered_runner.h"
 #include "worker/cli/progress.h"
-#include "worker/options/program_options.h"
 #include "worker/media/device.h"
-#include "ipc/common/json_text.h"
+#include "worker/options/program_options.h"
 
 namespace frameprint::cli {
 
@@ -67,10 +67,12 @@ const char kCsvHeader[] = "path,kind,index,ts,quality,pdq,md5,sha1,sha256";
 // One row per hashed frame (an image has one).
 std::string csv_rows(const MediaResult& r) {
   std::string out;
-  const std::string head = csv_field(r.path) + "," + (r.kind == MediaKind::kImage ? "image" : "video") + ",";
+  const std::string head =
+      csv_field(r.path) + "," + (r.kind == MediaKind::kImage ? "image" : "video") + ",";
   for (const FrameHash& f : r.frames)
-    out += head + std::to_string(f.index) + "," + seconds_text(f.ts) + "," + std::to_string(f.quality) + "," +
-           f.pdq.to_hex() + "," + r.md5 + "," + r.sha1 + "," + r.sha256 + "\n";
+    out += head + std::to_string(f.index) + "," + seconds_text(f.ts) + "," +
+           std::to_string(f.quality) + "," + f.pdq.to_hex() + "," + r.md5 + "," + r.sha1 + "," +
+           r.sha256 + "\n";
   return out;
 }
 
@@ -78,12 +80,14 @@ std::string csv_rows(const MediaResult& r) {
 // `video_md5 <hex>`, `video_sha256 <hex>` and, as with its vpdq extension,
 // `vpdq <json>` (python-threatexchange's list of "hex,quality,timestamp").
 std::string te_lines(const MediaResult& r) {
-  if (r.kind == MediaKind::kImage) return r.frames.empty() ? "" : "pdq " + r.frames[0].pdq.to_hex() + "\n";
+  if (r.kind == MediaKind::kImage)
+    return r.frames.empty() ? "" : "pdq " + r.frames[0].pdq.to_hex() + "\n";
   std::string vpdq = "[";
   char ts[32];
   for (size_t i = 0; i < r.frames.size(); ++i) {
     std::snprintf(ts, sizeof ts, "%.3f", r.frames[i].ts);
-    vpdq += (i ? ", \"" : "\"") + r.frames[i].pdq.to_hex() + "," + std::to_string(r.frames[i].quality) + "," + ts + "\"";
+    vpdq += (i ? ", \"" : "\"") + r.frames[i].pdq.to_hex() + "," +
+            std::to_string(r.frames[i].quality) + "," + ts + "\"";
   }
   vpdq += "]";
   return "video_md5 " + r.md5 + "\nvideo_sha256 " + r.sha256 + "\nvpdq " + vpdq + "\n";
@@ -104,7 +108,8 @@ class ResultWriter {
     }
     // Text formats: failures are reported on stderr.
     if (!r.ok()) {
-      std::cerr << r.path << ": " << error_code_name(r.error->code()) << ": " << r.error->what() << '\n';
+      std::cerr << r.path << ": " << error_code_name(r.error->code()) << ": " << r.error->what()
+                << '\n';
       return false;
     }
     if (cmd_.format == "te") {
@@ -166,7 +171,8 @@ int HashCommand::run() {
     return 1;
   }
   if (!match.lists.empty() && format != "jsonl") {
-    std::cerr << "frameprint hash: matches are written with --format jsonl only; match later with frameprint match\n";
+    std::cerr << "frameprint hash: matches are written with --format jsonl only; match later with "
+                 "frameprint match\n";
     return 1;
   }
   std::vector<InputFile> inputs;
@@ -177,7 +183,8 @@ int HashCommand::run() {
     return 1;
   }
   if (format == "vpdq" && output_dir.empty() && inputs.size() != 1) {
-    std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give --output-dir\n";
+    std::cerr << "frameprint hash: --format vpdq to stdout needs exactly one input file; give "
+                 "--output-dir\n";
     return 1;
   }
   if (!output_dir.empty()) {
@@ -236,12 +243,14 @@ std::function<int()> add_hash_command(CLI::App& app) {
   options::add_hashing_options(*sub, cmd->options);
   options::add_match_options(*sub, cmd->match);
   sub->add_option("--format", cmd->format,
-                  "Output: jsonl (one JSON object per file), vpdq (the reference's lines), te (threatexchange CLI "
+                  "Output: jsonl (one JSON object per file), vpdq (the reference's lines), te "
+                  "(threatexchange CLI "
                   "lines) or csv (one row per frame)")
       ->check(CLI::IsMember({"jsonl", "vpdq", "te", "csv"}))
       ->capture_default_str();
   options::add_device_option(*sub, cmd->device);
-  sub->add_option("--output-dir", cmd->output_dir, "With --format vpdq: write <stem>.txt per video here");
+  sub->add_option("--output-dir", cmd->output_dir,
+                  "With --format vpdq: write <stem>.txt per video here");
   sub->add_option("-j,--jobs", cmd->jobs, "Files hashed in parallel")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

@@ -11,7 +11,8 @@ namespace frameprint::cli {
 std::function<int()> add_keygen_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand(
-      "keygen", "Write a CURVE key pair for the pool: PATH.pub (public) and PATH.key (secret, mode 0600)");
+      "keygen",
+      "Write a CURVE key pair for the pool: PATH.pub (public) and PATH.key (secret, mode 0600)");
   sub->add_option("path", *path, "PATH of the two files, without extension")->required();
   return [path]() -> int {
     try {

@@ -1,8 +1,8 @@
 #include "worker/cli/match_command.h"
 
 #include <fstream>
-#include <memory>
 #include <iostream>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
@@ -70,7 +70,8 @@ struct MatchCommand {
       if (line.empty()) continue;
       auto result = nlohmann::ordered_json::parse(line, nullptr, false);
       if (!result.is_object()) {
-        std::cerr << "frameprint match: " << input << ":" << number << ": not a JSON object; skipped\n";
+        std::cerr << "frameprint match: " << input << ":" << number
+                  << ": not a JSON object; skipped\n";
         all_ok = false;
         continue;
       }
@@ -86,12 +87,15 @@ struct MatchCommand {
 
 std::function<int()> add_match_command(CLI::App& app) {
   auto cmd = std::make_shared<MatchCommand>();
-  CLI::App* sub = app.add_subcommand("match", "Match hash results (JSON lines from hash or submit) against hash lists");
-  sub->add_option("results", cmd->input, "JSON lines file, or - for standard input")->capture_default_str();
+  CLI::App* sub = app.add_subcommand(
+      "match", "Match hash results (JSON lines from hash or submit) against hash lists");
+  sub->add_option("results", cmd->input, "JSON lines file, or - for standard input")
+      ->capture_default_str();
   options::add_match_options(*sub, cmd->match);
   options::add_device_option(*sub, cmd->device);
   sub->add_flag("--list-stats", cmd->list_stats,
-                "Load the lists, print what each holds (one JSON object per --list) and exit without matching");
+                "Load the lists, print what each holds (one JSON object per --list) and exit "
+                "without matching");
   return [cmd]() -> int { return cmd->run(); };
 }
 

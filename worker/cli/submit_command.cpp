@@ -20,15 +20,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ipc/producer.h"
+#include "ipc/common/json_text.h"
 #include "ipc/common/unique_fd.h"
+#include "ipc/producer.h"
 #include "worker/cli/file_walker.h"
-#include "worker/options/program_options.h"
 #include "worker/cli/progress.h"
 #include "worker/media/media_error.h"
 #include "worker/media/media_source.h"
+#include "worker/options/program_options.h"
 #include "worker/pool/job_header.h"
-#include "ipc/common/json_text.h"
 
 namespace frameprint::cli {
 
@@ -76,14 +76,16 @@ std::set<std::string> answered_in(const std::string& file) {
     if (j.is_object() && j.contains("path") && j["path"].is_string()) {
       // Names that are not UTF-8 are known by their exact bytes (path_b64).
       if (answered(j))
-        done.insert(j.contains("path_b64") && j["path_b64"].is_string() ? "b64:" + j["path_b64"].get<std::string>()
-                                                                          : j["path"].get<std::string>());
+        done.insert(j.contains("path_b64") && j["path_b64"].is_string()
+                        ? "b64:" + j["path_b64"].get<std::string>()
+                        : j["path"].get<std::string>());
       good_end = pos;
     }
   }
   f.close();
   std::error_code ec;
-  if (fs::file_size(file, ec) != static_cast<uintmax_t>(good_end) && !ec) fs::resize_file(file, static_cast<uintmax_t>(good_end));
+  if (fs::file_size(file, ec) != static_cast<uintmax_t>(good_end) && !ec)
+    fs::resize_file(file, static_cast<uintmax_t>(good_end));
   return done;
 }
 
@@ -95,13 +97,15 @@ std::string session_prefix() {
 }
 
 // The reply with "path" (first) set to the input as the user gave it.
-nlohmann::ordered_json with_path(const std::string& json_text, const std::string& path, const std::string& id) {
+nlohmann::ordered_json with_path(const std::string& json_text, const std::string& path,
+                                 const std::string& id) {
   auto reply = nlohmann::ordered_json::parse(json_text, nullptr, false);
   nlohmann::ordered_json out;
   set_path(out, path);
   if (!reply.is_object()) {
     out["status"] = "error";
-    out["error"] = {{"code", "bad_reply"}, {"message", "the pool sent a reply that is not a JSON object"}};
+    out["error"] = {{"code", "bad_reply"},
+                    {"message", "the pool sent a reply that is not a JSON object"}};
     out["id"] = id;
     return out;
   }
@@ -119,18 +123,21 @@ class ResultLog {
   // two runs on one --output would interleave and resume each other's work).
   bool open(const std::string& output) {
     if (output.empty()) return true;
-    fd_ = UniqueFd(::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644));
+    fd_ = UniqueFd(
+        ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644));
     if (!fd_) {
-      std::cerr << "frameprint submit: cannot write " << output << ": " << std::strerror(errno) << '\n';
+      std::cerr << "frameprint submit: cannot write " << output << ": " << std::strerror(errno)
+                << '\n';
       return false;
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       std::cerr << "frameprint submit: --output " << output << " is not a regular file\n";
       return false;
     }
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-      std::cerr << "frameprint submit: " << output << " is being written by another frameprint submit\n";
+      std::cerr << "frameprint submit: " << output
+                << " is being written by another frameprint submit\n";
       return false;
     }
     answered_ = answered_in(output);
@@ -150,7 +157,9 @@ class ResultLog {
       for (size_t done = 0; done < line.size();) {
         const ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error("cannot write the results: " + std::string(std::strerror(errno)));
+        if (n <= 0)
+          throw std::runtime_error("cannot write the results: " +
+                                   std::string(std::strerror(errno)));
         done += static_cast<size_t>(n);
       }
     }
@@ -200,13 +209,14 @@ std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const I
     MediaSource source = MediaSource::open_file(in.file);
     size = source.size();
     if (size > cmd.max_bytes)
-      return LocalError{ErrorCode::kTooLarge, "the file has " + std::to_string(size) +
-                                                  " bytes, more than --max-bytes " +
-                                                  std::to_string(cmd.max_bytes) +
-                                                  " (send it with --by-path instead)"};
+      return LocalError{ErrorCode::kTooLarge,
+                        "the file has " + std::to_string(size) + " bytes, more than --max-bytes " +
+                            std::to_string(cmd.max_bytes) + " (send it with --by-path instead)"};
     bytes.rebuild(static_cast<size_t>(size));
-    const size_t got = source.read_at(0, std::span(static_cast<uint8_t*>(bytes.data()), bytes.size()));
-    if (got != size) return LocalError{ErrorCode::kIoError, "the file changed size while it was read"};
+    const size_t got =
+        source.read_at(0, std::span(static_cast<uint8_t*>(bytes.data()), bytes.size()));
+    if (got != size)
+      return LocalError{ErrorCode::kIoError, "the file changed size while it was read"};
   } catch (const MediaError& e) {
     return LocalError{e.code(), e.what()};
   }
@@ -295,26 +305,34 @@ int SubmitCommand::run() {
 
 std::function<int()> add_submit_command(CLI::App& app) {
   auto cmd = std::make_shared<SubmitCommand>();
-  CLI::App* sub = app.add_subcommand("submit", "Send files to a frameprint worker pool and collect the results");
+  CLI::App* sub = app.add_subcommand(
+      "submit", "Send files to a frameprint worker pool and collect the results");
   add_input_options(*sub, cmd->input_args);
-  sub->add_option("--broker", cmd->broker, "Broker frontend endpoint, e.g. tcp://127.0.0.1:5555")->required();
-  sub->add_flag("--by-path", cmd->by_path, "Send absolute paths instead of file bytes (workers need --allow-root)");
-  sub->add_option("--timeout", cmd->timeout_s, "Seconds to wait for a reply before sending a job again")
+  sub->add_option("--broker", cmd->broker, "Broker frontend endpoint, e.g. tcp://127.0.0.1:5555")
+      ->required();
+  sub->add_flag("--by-path", cmd->by_path,
+                "Send absolute paths instead of file bytes (workers need --allow-root)");
+  sub->add_option("--timeout", cmd->timeout_s,
+                  "Seconds to wait for a reply before sending a job again")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--retries", cmd->retries, "Times a job is sent again after a timeout")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
-  sub->add_option("--window", cmd->window, "Jobs in flight")->check(CLI::Range(1, 100000))->capture_default_str();
+  sub->add_option("--window", cmd->window, "Jobs in flight")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   sub->add_option("--window-bytes", cmd->window_bytes, "File bytes in flight (memory bound)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--max-bytes", cmd->max_bytes,
-                  "Largest file sent inline, standard input (-) included (the broker's and workers' default "
-                  "limit: 256 MiB)")
+  sub->add_option(
+         "--max-bytes", cmd->max_bytes,
+         "Largest file sent inline, standard input (-) included (the broker's and workers' default "
+         "limit: 256 MiB)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--output", cmd->output, "Write results here; an existing file is resumed (answered inputs skipped)");
+  sub->add_option("--output", cmd->output,
+                  "Write results here; an existing file is resumed (answered inputs skipped)");
   options::add_hashing_options(*sub, cmd->options);
   options::add_transport_options(*sub, cmd->transport);
   return [cmd]() -> int { return cmd->run(); };

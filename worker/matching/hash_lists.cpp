@@ -10,10 +10,12 @@ namespace fs = std::filesystem;
 
 ListSpec parse_list_spec(const std::string& spec) {
   static const std::string kUsage =
-      "--list wants TYPE:PATH, TYPE:FORMAT:PATH, FORMAT:PATH or auto:PATH (types: pdq, vpdq, md5, sha1, sha256, "
+      "--list wants TYPE:PATH, TYPE:FORMAT:PATH, FORMAT:PATH or auto:PATH (types: pdq, vpdq, md5, "
+      "sha1, sha256, "
       "video_md5, video_sha256; formats: auto, plain, te, te-csv, pdq-hasher, vpdq, vpdq-json)";
   const auto colon = spec.find(':');
-  if (colon == std::string::npos) throw std::invalid_argument(kUsage + ", got \"" + snippet(spec) + "\"");
+  if (colon == std::string::npos)
+    throw std::invalid_argument(kUsage + ", got \"" + snippet(spec) + "\"");
   const std::string first = spec.substr(0, colon);
   std::string rest = spec.substr(colon + 1);
   ListSpec s;
@@ -28,7 +30,8 @@ ListSpec parse_list_spec(const std::string& spec) {
   } else if (const auto f = list_format_from_name(first)) {
     s.format = *f;
   } else {
-    throw std::invalid_argument("unknown list type or format \"" + snippet(first) + "\"; " + kUsage);
+    throw std::invalid_argument("unknown list type or format \"" + snippet(first) + "\"; " +
+                                kUsage);
   }
   if (rest.empty()) throw std::invalid_argument(kUsage + ", got \"" + snippet(spec) + "\"");
   s.path = rest;
@@ -50,7 +53,8 @@ class MetaTable {
     if (m.empty()) return 0;
     std::string key = m.collab + '\x1f' + m.category;
     for (const auto& t : m.tags) key += '\x1f' + t;
-    const auto [it, fresh] = index_.try_emplace(std::move(key), static_cast<uint32_t>(metas_.size()));
+    const auto [it, fresh] =
+        index_.try_emplace(std::move(key), static_cast<uint32_t>(metas_.size()));
     if (fresh) metas_.push_back(std::move(m));
     return it->second;
   }
@@ -66,7 +70,9 @@ class MetaTable {
 bool adds_something(const ListedEntries& e, uint32_t entry, const EntryInfo& info) {
   bool adds = true;
   e.each(entry, [&](const EntryInfo& kept) {
-    if (kept.meta == info.meta && kept.quality == info.quality && (info.id.empty() || info.id == kept.id)) adds = false;
+    if (kept.meta == info.meta && kept.quality == info.quality &&
+        (info.id.empty() || info.id == kept.id))
+      adds = false;
   });
   return adds;
 }
@@ -109,7 +115,8 @@ class PdqBuilder {
     for (uint32_t i = 0; i < n; ++i) {
       if (first_of[i] == i) continue;
       const uint32_t entry = entry_of[first_of[i]];
-      if (adds_something(list_.entries, entry, infos_[i])) list_.entries.more.emplace(entry, std::move(infos_[i]));
+      if (adds_something(list_.entries, entry, infos_[i]))
+        list_.entries.more.emplace(entry, std::move(infos_[i]));
     }
     hashes_.clear();
     infos_.clear();
@@ -131,13 +138,15 @@ class DigestBuilder {
   explicit DigestBuilder(ListType t) : metas_(list_.entries.metas) { list_.type = t; }
   // Returns false when the digest was already listed.
   bool add(ListRow& row) {
-    const auto [it, fresh] = list_.index.try_emplace(std::move(row.digest), static_cast<uint32_t>(list_.entries.first.size()));
+    const auto [it, fresh] = list_.index.try_emplace(
+        std::move(row.digest), static_cast<uint32_t>(list_.entries.first.size()));
     EntryInfo info = info_of(row, metas_);
     if (fresh) {
       list_.entries.first.push_back(std::move(info));
       return true;
     }
-    if (adds_something(list_.entries, it->second, info)) list_.entries.more.emplace(it->second, std::move(info));
+    if (adds_something(list_.entries, it->second, info))
+      list_.entries.more.emplace(it->second, std::move(info));
     return false;
   }
   DigestList& list() { return list_; }
@@ -158,14 +167,16 @@ class VpdqBuilder {
       key.append(reinterpret_cast<const char*>(f.hash.words.data()), sizeof f.hash.words);
       key += std::to_string(f.quality) + ',' + std::to_string(f.ts) + ';';
     }
-    const auto [it, fresh] = seen_.try_emplace(std::move(key), static_cast<uint32_t>(list_.videos.size()));
+    const auto [it, fresh] =
+        seen_.try_emplace(std::move(key), static_cast<uint32_t>(list_.videos.size()));
     EntryInfo info = info_of(row, metas_);
     if (fresh) {
       list_.videos.push_back(std::move(row.frames));
       list_.entries.first.push_back(std::move(info));
       return true;
     }
-    if (adds_something(list_.entries, it->second, info)) list_.entries.more.emplace(it->second, std::move(info));
+    if (adds_something(list_.entries, it->second, info))
+      list_.entries.more.emplace(it->second, std::move(info));
     return false;
   }
   VpdqList& finish(const std::string& name) {
@@ -191,7 +202,11 @@ class VpdqBuilder {
 class SpecLoader {
  public:
   SpecLoader(const ListSpec& spec, const ListLoadOptions& o)
-      : spec_(spec), o_(o), md5_(ListType::kMd5), sha1_(ListType::kSha1), sha256_(ListType::kSha256) {
+      : spec_(spec),
+        o_(o),
+        md5_(ListType::kMd5),
+        sha1_(ListType::kSha1),
+        sha256_(ListType::kSha256) {
     stats_.name = spec.name;
     stats_.path = spec.path.string();
     stats_.type = spec.type;
@@ -203,7 +218,8 @@ class SpecLoader {
       // A directory: every .txt and .json file in it (one video each, for vPDQ).
       std::vector<fs::path> files;
       for (const auto& e : fs::directory_iterator(spec_.path, ec))
-        if (e.is_regular_file() && (e.path().extension() == ".txt" || e.path().extension() == ".json"))
+        if (e.is_regular_file() &&
+            (e.path().extension() == ".txt" || e.path().extension() == ".json"))
           files.push_back(e.path());
       if (ec) throw ListError(spec_.path.string() + ": cannot list directory: " + ec.message());
       std::sort(files.begin(), files.end());
@@ -229,8 +245,9 @@ class SpecLoader {
       }
     }
     if (stats_.total_entries() == 0 && !o_.allow_empty)
-      throw ListError(spec_.path.string() + ": no usable entries in " + std::to_string(stats_.rows) + " rows" +
-                      stats_.notes(o_.min_quality) + " (give --allow-empty-list to accept an empty list)");
+      throw ListError(spec_.path.string() + ": no usable entries in " +
+                      std::to_string(stats_.rows) + " rows" + stats_.notes(o_.min_quality) +
+                      " (give --allow-empty-list to accept an empty list)");
     out.stats.push_back(std::move(stats_));
   }
 
@@ -261,8 +278,9 @@ class SpecLoader {
         return;
       case ListType::kVpdq:
         if (row.frames.empty()) return;  // nothing to match
-        stats_.low_quality_frames += static_cast<size_t>(std::count_if(
-            row.frames.begin(), row.frames.end(), [&](const pdq::VpdqFrame& f) { return f.quality < o_.min_quality; }));
+        stats_.low_quality_frames += static_cast<size_t>(
+            std::count_if(row.frames.begin(), row.frames.end(),
+                          [&](const pdq::VpdqFrame& f) { return f.quality < o_.min_quality; }));
         stats_.duplicates += !vpdq_.add(row);
         return;
       case ListType::kMd5: stats_.duplicates += !md5_.add(row); return;
@@ -289,7 +307,8 @@ size_t ListStats::total_entries() const {
 }
 
 std::string ListStats::summary(int min_quality) const {
-  std::string s = "list " + name + " (" + std::string(list_format_name(format)) + ", " + path + "): ";
+  std::string s =
+      "list " + name + " (" + std::string(list_format_name(format)) + ", " + path + "): ";
   if (entries.empty()) s += "no entries";
   bool first = true;
   for (const auto& [t, n] : entries) {
@@ -303,9 +322,12 @@ std::string ListStats::notes(int min_quality) const {
   std::string s;
   std::vector<std::string> notes;
   if (duplicates) notes.push_back(std::to_string(duplicates) + " duplicates");
-  if (low_quality) notes.push_back(std::to_string(low_quality) + " below quality " + std::to_string(min_quality) + " dropped");
+  if (low_quality)
+    notes.push_back(std::to_string(low_quality) + " below quality " + std::to_string(min_quality) +
+                    " dropped");
   if (low_quality_frames)
-    notes.push_back(std::to_string(low_quality_frames) + " vPDQ frames below quality " + std::to_string(min_quality));
+    notes.push_back(std::to_string(low_quality_frames) + " vPDQ frames below quality " +
+                    std::to_string(min_quality));
   if (other_types) notes.push_back(std::to_string(other_types) + " of other types skipped");
   if (uppercase) notes.push_back(std::to_string(uppercase) + " in upper case");
   if (bom) notes.push_back("byte order mark");
@@ -318,7 +340,8 @@ nlohmann::ordered_json ListStats::to_json() const {
   nlohmann::ordered_json j;
   j["list"] = name;
   j["path"] = path;
-  j["type"] = type ? nlohmann::ordered_json(list_type_name(*type)) : nlohmann::ordered_json(nullptr);
+  j["type"] =
+      type ? nlohmann::ordered_json(list_type_name(*type)) : nlohmann::ordered_json(nullptr);
   j["format"] = list_format_name(format);
   auto e = nlohmann::ordered_json::object();
   for (const auto& [t, n] : entries) e[std::string(list_type_name(t))] = n;

@@ -41,9 +41,9 @@ struct ListLoadOptions {
 
 // What the lists say about their entries, one per (entry, source row) kept.
 struct ListedEntries {
-  std::vector<EntryInfo> first;                       // per entry
+  std::vector<EntryInfo> first;             // per entry
   std::multimap<uint32_t, EntryInfo> more;  // further rows for the same hash, in file order
-  std::vector<EntryMeta> metas;                       // [0] is "none"
+  std::vector<EntryMeta> metas;             // [0] is "none"
 
   template <typename F>
   void each(uint32_t entry, F&& f) const {
@@ -75,7 +75,7 @@ struct VpdqList {
 
 struct DigestList {
   std::string name;
-  ListType type;  // kMd5, kSha1 or kSha256
+  ListType type;                                    // kMd5, kSha1 or kSha256
   std::unordered_map<std::string, uint32_t> index;  // lowercase hex -> entry
   ListedEntries entries;
 };
@@ -85,17 +85,17 @@ struct DigestList {
 struct ListStats {
   std::string name;
   std::string path;
-  std::optional<ListType> type;  // as asked; nullopt: every type
+  std::optional<ListType> type;           // as asked; nullopt: every type
   ListFormat format = ListFormat::kAuto;  // as detected
   std::map<ListType, size_t> entries;     // per type: distinct hashes (videos for vPDQ)
-  size_t rows = 0;                // entries read (a vPDQ video counts once)
-  size_t duplicates = 0;          // rows whose hash was already listed
-  size_t low_quality = 0;         // PDQ rows rated below --min-quality: dropped
-  size_t low_quality_frames = 0;  // vPDQ frames below --min-quality: kept, never compared
-  size_t other_types = 0;         // rows of a type not asked for, or not matched here
-  size_t uppercase = 0;           // rows whose hex digits were upper case
-  bool bom = false;               // the file began with a UTF-8 byte order mark
-  size_t crlf_lines = 0;          // lines ending in CR LF
+  size_t rows = 0;                        // entries read (a vPDQ video counts once)
+  size_t duplicates = 0;                  // rows whose hash was already listed
+  size_t low_quality = 0;                 // PDQ rows rated below --min-quality: dropped
+  size_t low_quality_frames = 0;          // vPDQ frames below --min-quality: kept, never compared
+  size_t other_types = 0;                 // rows of a type not asked for, or not matched here
+  size_t uppercase = 0;                   // rows whose hex digits were upper case
+  bool bom = false;                       // the file began with a UTF-8 byte order mark
+  size_t crlf_lines = 0;                  // lines ending in CR LF
 
   size_t total_entries() const;
   std::string summary(int min_quality) const;  // one line

@@ -43,8 +43,8 @@ std::string_view list_format_name(ListFormat f) {
 }
 
 std::optional<ListFormat> list_format_from_name(std::string_view n) {
-  for (auto f : {ListFormat::kAuto, ListFormat::kPlain, ListFormat::kTe, ListFormat::kTeCsv, ListFormat::kPdqHasher,
-                 ListFormat::kVpdq, ListFormat::kVpdqJson})
+  for (auto f : {ListFormat::kAuto, ListFormat::kPlain, ListFormat::kTe, ListFormat::kTeCsv,
+                 ListFormat::kPdqHasher, ListFormat::kVpdq, ListFormat::kVpdqJson})
     if (n == list_format_name(f)) return f;
   return std::nullopt;
 }
@@ -83,10 +83,14 @@ bool has_upper_hex(std::string_view s) {
 
 bool is_type_token(std::string_view s) {
   if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
-size_t digest_length(ListType t) { return t == ListType::kMd5 ? 32 : t == ListType::kSha1 ? 40 : 64; }
+size_t digest_length(ListType t) {
+  return t == ListType::kMd5 ? 32 : t == ListType::kSha1 ? 40 : 64;
+}
 
 // Reads one list file's rows in one format.
 class RowReader {
@@ -122,7 +126,8 @@ class RowReader {
     if (first[0] == '[' || first[0] == '{') return ListFormat::kVpdqJson;
     if (first.starts_with("hash=")) return ListFormat::kPdqHasher;
     const size_t blank = first.find_first_of(" \t");
-    if (blank != std::string_view::npos && is_type_token(first.substr(0, blank))) return ListFormat::kTe;
+    if (blank != std::string_view::npos && is_type_token(first.substr(0, blank)))
+      return ListFormat::kTe;
     const auto fields = split(first, ',');
     const auto is_hash = [](std::string_view s) { return Hash256::from_hex(trim(s)).has_value(); };
     if (fields.size() >= 3 && is_hash(fields[0]) && parse_quality(fields[1])) {
@@ -133,7 +138,8 @@ class RowReader {
       if (fields.size() == 3 && !want_ && parse_number<double>(fields[2])) return ListFormat::kVpdq;
       return ListFormat::kPdqHasher;
     }
-    if (fields.size() == 4 && parse_number<int64_t>(fields[0]) && is_hash(fields[2])) return ListFormat::kVpdq;
+    if (fields.size() == 4 && parse_number<int64_t>(fields[0]) && is_hash(fields[2]))
+      return ListFormat::kVpdq;
     if (fields.size() <= 2) return ListFormat::kPlain;
     r_.fail("not a line of any list format frameprint reads: \"" + snippet(first) +
             "\" (name the format: TYPE:FORMAT:PATH)");
@@ -149,18 +155,20 @@ class RowReader {
   void digest(ListType t, std::string_view hex, ListRow& row) {
     row.digest = normalized_hex(hex, digest_length(t), &row.uppercase);
     if (row.digest.empty())
-      r_.fail("not a " + std::to_string(digest_length(t)) + "-digit hex " + std::string(list_type_name(t)) +
-              " digest: \"" + snippet(hex) + "\"");
+      r_.fail("not a " + std::to_string(digest_length(t)) + "-digit hex " +
+              std::string(list_type_name(t)) + " digest: \"" + snippet(hex) + "\"");
   }
 
   // "hex,quality,timestamp", as python-threatexchange and the vpdq package write a frame.
   pdq::VpdqFrame feature(std::string_view s, ListRow& row) {
     const auto f = split(s, ',');
-    if (f.size() != 3) r_.fail("a vPDQ frame is \"hex,quality,timestamp\", not \"" + snippet(s) + "\"");
+    if (f.size() != 3)
+      r_.fail("a vPDQ frame is \"hex,quality,timestamp\", not \"" + snippet(s) + "\"");
     return frame(f[0], f[1], f[2], row);
   }
 
-  pdq::VpdqFrame frame(std::string_view hex, std::string_view quality, std::string_view ts, ListRow& row) {
+  pdq::VpdqFrame frame(std::string_view hex, std::string_view quality, std::string_view ts,
+                       ListRow& row) {
     const auto h = Hash256::from_hex(trim(hex));
     if (!h) r_.fail("not a 64-digit hex PDQ hash: \"" + snippet(hex) + "\"");
     row.uppercase |= has_upper_hex(hex);
@@ -183,10 +191,13 @@ class RowReader {
       std::map<int64_t, pdq::VpdqFrame> by_number;
       for (const auto& [key, f] : j.items()) {
         const auto n = parse_number<int64_t>(key);
-        if (!n || !f.is_object() || !f.contains("hash") || !f["hash"].is_string() || !f.contains("quality") ||
-            !f["quality"].is_number_integer() || !f.contains("timestamp") || !f["timestamp"].is_number())
-          r_.fail("a vPDQ JSON object maps frame numbers to {\"quality\", \"hash\", \"timestamp\"}");
-        by_number[*n] = frame(f["hash"].get_ref<const std::string&>(), std::to_string(f["quality"].get<int64_t>()),
+        if (!n || !f.is_object() || !f.contains("hash") || !f["hash"].is_string() ||
+            !f.contains("quality") || !f["quality"].is_number_integer() ||
+            !f.contains("timestamp") || !f["timestamp"].is_number())
+          r_.fail(
+              "a vPDQ JSON object maps frame numbers to {\"quality\", \"hash\", \"timestamp\"}");
+        by_number[*n] = frame(f["hash"].get_ref<const std::string&>(),
+                              std::to_string(f["quality"].get<int64_t>()),
                               std::to_string(f["timestamp"].get<double>()), row);
       }
       for (auto& [n, f] : by_number) row.frames.push_back(f);
@@ -201,7 +212,8 @@ class RowReader {
     if (t == ListType::kPdq) return pdq_hash(s, row);
     if (t != ListType::kVpdq) return digest(t, s, row);
     const json j = json::parse(s, nullptr, false);
-    if (j.is_discarded() || !j.is_array()) r_.fail("a vpdq signal is a JSON list of \"hex,quality,timestamp\" strings");
+    if (j.is_discarded() || !j.is_array())
+      r_.fail("a vpdq signal is a JSON list of \"hex,quality,timestamp\" strings");
     frames_from_json(j, row);
   }
 
@@ -211,12 +223,15 @@ class RowReader {
     if (f.size() == 2) row.id = std::string(trim(f[1]));
     const std::string_view hex = trim(f[0]);
     std::optional<ListType> t = want_;
-    if (t == ListType::kVpdq) r_.fail("a vPDQ list is a vPDQ text or JSON file, not \"hex,id\" lines");
+    if (t == ListType::kVpdq)
+      r_.fail("a vPDQ list is a vPDQ text or JSON file, not \"hex,id\" lines");
     if (!t) {
       if (hex.size() == 32) t = ListType::kMd5;
       else if (hex.size() == 40) t = ListType::kSha1;
       else if (hex.size() == 64)
-        r_.fail("64 hex digits may be a PDQ hash or a SHA-256 digest: name the list's type (pdq:PATH or sha256:PATH)");
+        r_.fail(
+            "64 hex digits may be a PDQ hash or a SHA-256 digest: name the list's type (pdq:PATH "
+            "or sha256:PATH)");
       else r_.fail("not a hex hash or digest: \"" + snippet(hex) + "\"");
     }
     signal(*t, hex, row);
@@ -240,11 +255,14 @@ class RowReader {
     }
     auto column = [&](std::string_view name) -> std::optional<size_t> {
       const auto it = std::find(header.begin(), header.end(), name);
-      return it == header.end() ? std::nullopt : std::optional<size_t>(static_cast<size_t>(it - header.begin()));
+      return it == header.end() ? std::nullopt
+                                : std::optional<size_t>(static_cast<size_t>(it - header.begin()));
     };
     const auto type_col = column("signal_type"), signal_col = column("signal_str");
-    const auto collab_col = column("collab"), category_col = column("category"), tags_col = column("tags");
-    if (!type_col || !signal_col) r_.fail("a threatexchange dataset CSV begins with the header signal_type,signal_str,...");
+    const auto collab_col = column("collab"), category_col = column("category"),
+               tags_col = column("tags");
+    if (!type_col || !signal_col)
+      r_.fail("a threatexchange dataset CSV begins with the header signal_type,signal_str,...");
     std::string line;
     while (r_.next(line)) {
       std::vector<std::string> f;
@@ -254,7 +272,8 @@ class RowReader {
         r_.fail(e.what());
       }
       if (f.size() != header.size())
-        r_.fail("expected " + std::to_string(header.size()) + " fields as in the header, found " + std::to_string(f.size()));
+        r_.fail("expected " + std::to_string(header.size()) + " fields as in the header, found " +
+                std::to_string(f.size()));
       ListRow row;
       row.line = r_.line();
       if (collab_col) row.meta.collab = f[*collab_col];
@@ -292,7 +311,8 @@ class RowReader {
       }
       return;
     }
-    const size_t c1 = line.find(','), c2 = c1 == std::string_view::npos ? c1 : line.find(',', c1 + 1);
+    const size_t c1 = line.find(','),
+                 c2 = c1 == std::string_view::npos ? c1 : line.find(',', c1 + 1);
     if (c2 == std::string_view::npos) r_.fail("expected hash,quality,filename");
     pdq_hash(line.substr(0, c1), row);
     const auto q = parse_quality(line.substr(c1 + 1, c2 - c1 - 1));
@@ -308,11 +328,14 @@ class RowReader {
     row.id = stem_;
     const size_t n = split(line, ',').size();
     if (n != 3 && n != 4)
-      r_.fail("expected index,quality,pdq_hex,timestamp (or the vpdq package's pdq_hex,quality,timestamp)");
+      r_.fail(
+          "expected index,quality,pdq_hex,timestamp (or the vpdq package's "
+          "pdq_hex,quality,timestamp)");
     do {
       const auto f = split(line, ',');
       if (f.size() != n)
-        r_.fail(n == 4 ? "expected index,quality,pdq_hex,timestamp" : "expected pdq_hex,quality,timestamp");
+        r_.fail(n == 4 ? "expected index,quality,pdq_hex,timestamp"
+                       : "expected pdq_hex,quality,timestamp");
       if (n == 4) {
         if (!parse_number<int64_t>(f[0])) r_.fail("bad index, quality (0..100) or timestamp");
         row.frames.push_back(frame(f[2], f[1], f[3], row));
@@ -329,17 +352,18 @@ class RowReader {
     ListRow row;
     row.line = 1;
     row.id = stem_;
-    const bool frame_numbers =
-        j.is_object() && !j.empty() && std::all_of(j.items().begin(), j.items().end(), [](const auto& kv) {
-          return parse_number<int64_t>(kv.key()).has_value();
-        });
+    const bool frame_numbers = j.is_object() && !j.empty() &&
+                               std::all_of(j.items().begin(), j.items().end(), [](const auto& kv) {
+                                 return parse_number<int64_t>(kv.key()).has_value();
+                               });
     if (j.is_array() || frame_numbers) {
       row.type = ListType::kVpdq;
       frames_from_json(j, row);
       sink_(std::move(row));
       return;
     }
-    if (!j.is_object()) r_.fail_file("a vPDQ JSON list is an array of \"hex,quality,timestamp\" strings");
+    if (!j.is_object())
+      r_.fail_file("a vPDQ JSON list is an array of \"hex,quality,timestamp\" strings");
     // Hasher-Matcher-Actioner's hash object: {"pdq": "...", "video_md5": "...", "vpdq": "[...]"}.
     for (const auto& [key, value] : j.items()) {
       ListRow r;

@@ -51,7 +51,7 @@ struct EntryMeta {
 };
 
 struct EntryInfo {
-  std::string id;     // empty: the row's line number is its id
+  std::string id;  // empty: the row's line number is its id
   uint64_t line = 0;
   int quality = -1;   // -1: the list gives none
   uint32_t meta = 0;  // into the list's metadata table; 0: none

@@ -39,7 +39,8 @@ std::string snippet(std::string_view s, size_t max) {
   return out;
 }
 
-ListReader::ListReader(const fs::path& path, const ListLimits& limits) : path_(path), limits_(limits) {
+ListReader::ListReader(const fs::path& path, const ListLimits& limits)
+    : path_(path), limits_(limits) {
   file_.reset(std::fopen(path.c_str(), "rb"));
   if (!file_) throw ListError(path.string() + ": cannot open list: " + std::strerror(errno));
   struct stat st {};
@@ -56,7 +57,9 @@ void ListReader::fail(const std::string& what) const {
   throw ListError(path_.string() + ":" + std::to_string(number_) + ": " + what);
 }
 
-void ListReader::fail_file(const std::string& what) const { throw ListError(path_.string() + ": " + what); }
+void ListReader::fail_file(const std::string& what) const {
+  throw ListError(path_.string() + ": " + what);
+}
 
 bool ListReader::fill() {
   if (eof_) return false;
@@ -68,7 +71,8 @@ bool ListReader::fill() {
   }
   total_ += n;
   if (total_ > limits_.max_file_bytes)  // a file that grew, or not a regular file
-    fail_file("the list has more than " + std::to_string(limits_.max_file_bytes) + " bytes (--max-list-bytes)");
+    fail_file("the list has more than " + std::to_string(limits_.max_file_bytes) +
+              " bytes (--max-list-bytes)");
   pos_ = 0;
   end_ = n;
   return true;
@@ -83,7 +87,8 @@ bool ListReader::next_raw(std::string& line) {
     const char* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
     const size_t take = nl ? static_cast<size_t>(nl - start) : end_ - pos_;
     if (line.size() + take > limits_.max_line_bytes)
-      fail("line longer than " + std::to_string(limits_.max_line_bytes) + " bytes; not read further");
+      fail("line longer than " + std::to_string(limits_.max_line_bytes) +
+           " bytes; not read further");
     line.append(start, take);
     pos_ += take;
     if (nl) {
@@ -121,7 +126,8 @@ std::string ListReader::rest() {
   for (;;) {
     if (pos_ == end_ && !fill()) break;
     if (out.size() + (end_ - pos_) > limits_.max_line_bytes)
-      fail_file("a JSON list longer than " + std::to_string(limits_.max_line_bytes) + " bytes; not read further");
+      fail_file("a JSON list longer than " + std::to_string(limits_.max_line_bytes) +
+                " bytes; not read further");
     out.append(buf_.data() + pos_, end_ - pos_);
     pos_ = end_;
   }
@@ -153,7 +159,8 @@ std::vector<std::string> split_csv(std::string_view line) {
         }
         field += line[i++];
       }
-      if (i < line.size() && line[i] != ',') throw std::invalid_argument("text after a closing quote");
+      if (i < line.size() && line[i] != ',')
+        throw std::invalid_argument("text after a closing quote");
     } else {
       const size_t comma = line.find(',', i);
       const size_t stop = comma == std::string_view::npos ? line.size() : comma;
@@ -171,7 +178,8 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   size_t start = 0;
   for (;;) {
     const size_t at = s.find(sep, start);
-    out.push_back(s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    out.push_back(
+        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) return out;
     start = at + 1;
   }

@@ -14,7 +14,7 @@ namespace frameprint {
 struct MatchOptions {
   std::vector<std::string> lists;  // list specs (parse_list_spec)
   MatchRules rules;
-  bool allow_empty_list = false;               // --allow-empty-list
+  bool allow_empty_list = false;                          // --allow-empty-list
   uint64_t max_list_bytes = ListLimits{}.max_file_bytes;  // --max-list-bytes
   // >= 0: search the PDQ and vPDQ lists on this CUDA device (the one the
   // program hashes on); lists that cannot go there stay on the CPU.

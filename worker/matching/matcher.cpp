@@ -32,7 +32,8 @@ MatchQuery MatchQuery::from_result(const MediaResult& r) {
   for (const auto& f : r.frames) {
     auto m = frame_of(f.index, f.ts, f.quality, f.pdq);
     if (f.dihedral)
-      for (int k = 1; k < pdq::kDihedralCount; ++k) m.variants.push_back((*f.dihedral)[static_cast<size_t>(k)]);
+      for (int k = 1; k < pdq::kDihedralCount; ++k)
+        m.variants.push_back((*f.dihedral)[static_cast<size_t>(k)]);
     q.frames.push_back(std::move(m));
   }
   return q;
@@ -104,10 +105,13 @@ void report(nlohmann::ordered_json& out, const std::string& list, std::string_vi
 void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) const {
   static const nlohmann::ordered_json kNoFields = nlohmann::ordered_json::object();
   for (const auto& list : lists_.digests) {
-    const std::string& digest = list.type == ListType::kMd5 ? q.md5 : list.type == ListType::kSha1 ? q.sha1 : q.sha256;
+    const std::string& digest = list.type == ListType::kMd5    ? q.md5
+                                : list.type == ListType::kSha1 ? q.sha1
+                                                               : q.sha256;
     if (digest.empty()) continue;
     const auto it = list.index.find(digest);
-    if (it != list.index.end()) report(out, list.name, list_type_name(list.type), list.entries, it->second, kNoFields);
+    if (it != list.index.end())
+      report(out, list.name, list_type_name(list.type), list.entries, it->second, kNoFields);
   }
 }
 
@@ -117,8 +121,8 @@ namespace {
 // key_of(entry) maps an index entry to what is reported (the entry itself,
 // or the video owning a frame), or nullopt to skip the entry.
 template <typename KeyOf>
-std::map<uint32_t, int> best_hits(const pdq::HashSearch& index, const MatchQuery::Frame& f, int threshold,
-                                  KeyOf&& key_of) {
+std::map<uint32_t, int> best_hits(const pdq::HashSearch& index, const MatchQuery::Frame& f,
+                                  int threshold, KeyOf&& key_of) {
   std::map<uint32_t, int> best;
   std::vector<std::vector<pdq::HashHit>> variant_hits;
   index.search(f.variants, threshold, variant_hits);  // one batch: the hash and its variants
@@ -154,13 +158,16 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
       // An image against every frame of the list's videos: best distance per video.
       for (const auto& f : q.frames) {
         if (f.quality < rules_.min_quality) continue;
-        const auto best = best_hits(list.frames, f, rules_.threshold, [&](uint32_t entry) -> std::optional<uint32_t> {
-          const auto& owner = list.frame_owner[entry];
-          if (list.videos[owner.video][owner.frame].quality < rules_.min_quality) return std::nullopt;
-          return owner.video;
-        });
+        const auto best = best_hits(
+            list.frames, f, rules_.threshold, [&](uint32_t entry) -> std::optional<uint32_t> {
+              const auto& owner = list.frame_owner[entry];
+              if (list.videos[owner.video][owner.frame].quality < rules_.min_quality)
+                return std::nullopt;
+              return owner.video;
+            });
         for (const auto& [video, d] : best)
-          report(out, list.name, "vpdq", list.entries, video, {{"distance", d}, {"frame", f.index}});
+          report(out, list.name, "vpdq", list.entries, video,
+                 {{"distance", d}, {"frame", f.index}});
       }
       continue;
     }
@@ -180,7 +187,8 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
       const auto c = pdq::compare_videos(query, list.videos[v], vr);
       if (c.compared_pct < rules_.video_match_pct || c.query_pct < rules_.query_match_pct) continue;
       auto segments = nlohmann::ordered_json::array();
-      for (const auto& [t0, t1] : pdq::matched_segments(query, c.query_matched)) segments.push_back({t0, t1});
+      for (const auto& [t0, t1] : pdq::matched_segments(query, c.query_matched))
+        segments.push_back({t0, t1});
       report(out, list.name, "vpdq", list.entries, v,
              {{"query_pct", two_decimals(c.query_pct)},
               {"compared_pct", two_decimals(c.compared_pct)},

@@ -39,7 +39,8 @@ DeviceChoice choose_device(const std::string& device) {
     return c;
   }
   if (device != "auto") {
-    if (count > 0) why = std::to_string(count) + " CUDA device(s), no device " + std::to_string(index);
+    if (count > 0)
+      why = std::to_string(count) + " CUDA device(s), no device " + std::to_string(index);
     throw std::runtime_error("--device " + device + ": " + why);
   }
   c.make = cpu;

@@ -15,8 +15,8 @@ namespace frameprint {
 
 struct DeviceChoice {
   std::function<std::unique_ptr<pdq::PdqBackend>()> make;  // one backend per thread
-  std::string name;    // "cpu" or "cuda:N"
-  std::string notice;  // what to tell the user (empty for an explicit cpu)
+  std::string name;                                        // "cpu" or "cuda:N"
+  std::string notice;    // what to tell the user (empty for an explicit cpu)
   int cuda_device = -1;  // the device the backends run on, for list search; -1: the CPU
 };
 

@@ -48,7 +48,9 @@ class DigestSet {
         EVP_DigestUpdate(sha256_.get(), data, n) != 1)
       throw MediaError(ErrorCode::kInternal, "message digest update failed");
   }
-  FileDigests finish_all() { return FileDigests{finish(md5_.get()), finish(sha1_.get()), finish(sha256_.get())}; }
+  FileDigests finish_all() {
+    return FileDigests{finish(md5_.get()), finish(sha1_.get()), finish(sha256_.get())};
+  }
 
  private:
   MdCtx md5_, sha1_, sha256_;
@@ -61,7 +63,8 @@ constexpr size_t kChunk = 1 << 18;
 
 FileDigests compute_digests(std::span<const uint8_t> bytes) {
   DigestSet d;
-  for (size_t off = 0; off < bytes.size(); off += kChunk) d.update(bytes.data() + off, std::min(kChunk, bytes.size() - off));
+  for (size_t off = 0; off < bytes.size(); off += kChunk)
+    d.update(bytes.data() + off, std::min(kChunk, bytes.size() - off));
   return d.finish_all();
 }
 

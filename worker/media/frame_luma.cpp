@@ -54,9 +54,14 @@ LumaPlane FrameLuma::plane(const AVFrame* f) {
     if (!sd || sd->comp[0].plane != 0 || sd->nb_components < 1)
       throw MediaError(ErrorCode::kDecodeFailed, "unexpected NVDEC surface format");
     const int depth = sd->comp[0].depth + sd->comp[0].shift;
-    return LumaPlane{f->data[0],  f->linesize[0], f->width,
-                     f->height,   sample_type(depth), depth,
-                     f->color_range == AVCOL_RANGE_JPEG, MemoryLocation::kDevice};
+    return LumaPlane{f->data[0],
+                     f->linesize[0],
+                     f->width,
+                     f->height,
+                     sample_type(depth),
+                     depth,
+                     f->color_range == AVCOL_RANGE_JPEG,
+                     MemoryLocation::kDevice};
   }
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
   // Up to kNoBlurDim pixels on a side PDQ's box filter has a window of one
@@ -67,8 +72,8 @@ LumaPlane FrameLuma::plane(const AVFrame* f) {
   const bool tiny = f->width <= kNoBlurDim || f->height <= kNoBlurDim;
   if (has_direct_luma(d) && !tiny) {
     const int depth = d->comp[0].depth;
-    return LumaPlane{f->data[0],         f->linesize[0], f->width, f->height, sample_type(depth),
-                     depth, is_full_range(f, d)};
+    return LumaPlane{f->data[0],         f->linesize[0], f->width,           f->height,
+                     sample_type(depth), depth,          is_full_range(f, d)};
   }
   // Anything else (RGB, palette, ...), and tiny frames: convert to RGB24
   // with the flags the reference vPDQ hasher uses (SWS_AREA, no colour
@@ -77,14 +82,16 @@ LumaPlane FrameLuma::plane(const AVFrame* f) {
   sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height,
                                   static_cast<AVPixelFormat>(f->format), f->width, f->height,
                                   AV_PIX_FMT_RGB24, SWS_AREA, nullptr, nullptr, nullptr));
-  if (!sws_) throw MediaError(ErrorCode::kDecodeFailed, "unsupported pixel format for luma conversion");
+  if (!sws_)
+    throw MediaError(ErrorCode::kDecodeFailed, "unsupported pixel format for luma conversion");
   if (!rgb_) throw MediaError(ErrorCode::kInternal, "out of memory");
   if (rgb_->width != f->width || rgb_->height != f->height) {
     av_frame_unref(rgb_.get());
     rgb_->format = AV_PIX_FMT_RGB24;
     rgb_->width = f->width;
     rgb_->height = f->height;
-    if (av_frame_get_buffer(rgb_.get(), 0) < 0) throw MediaError(ErrorCode::kInternal, "out of memory");
+    if (av_frame_get_buffer(rgb_.get(), 0) < 0)
+      throw MediaError(ErrorCode::kInternal, "out of memory");
   }
   sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, rgb_->data, rgb_->linesize);
   luma_.resize(static_cast<size_t>(f->width) * static_cast<size_t>(f->height));
@@ -94,8 +101,13 @@ LumaPlane FrameLuma::plane(const AVFrame* f) {
     for (int x = 0; x < f->width; ++x)
       dst[x] = pdq::luma_from_rgb(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
   }
-  return LumaPlane{luma_.data(), static_cast<std::ptrdiff_t>(f->width * sizeof(float)), f->width,
-                   f->height, SampleType::kF32, 8, true};
+  return LumaPlane{luma_.data(),
+                   static_cast<std::ptrdiff_t>(f->width * sizeof(float)),
+                   f->width,
+                   f->height,
+                   SampleType::kF32,
+                   8,
+                   true};
 }
 
 }  // namespace frameprint

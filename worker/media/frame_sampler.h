@@ -87,7 +87,8 @@ class TimestampGuard {
 // earlier than it.
 class SkipPlanner {
  public:
-  explicit SkipPlanner(double seconds_per_hash) : sampler_(seconds_per_hash), on_(seconds_per_hash > 0) {}
+  explicit SkipPlanner(double seconds_per_hash)
+      : sampler_(seconds_per_hash), on_(seconds_per_hash > 0) {}
 
   bool active() const { return on_; }
 
@@ -146,7 +147,9 @@ class SkipPlanner {
   bool skipped_any() const { return asked_; }
 
   // Frames of the stream so far: output, and skipped.
-  int64_t frames() const { return output_ + skipped_before_ + static_cast<int64_t>(skipped_.size()); }
+  int64_t frames() const {
+    return output_ + skipped_before_ + static_cast<int64_t>(skipped_.size());
+  }
 
  private:
   FrameSampler sampler_;  // for its intervals only
@@ -155,7 +158,7 @@ class SkipPlanner {
   bool have_max_ = false;
   std::map<double, double> earliest_;  // interval -> earliest timestamp known in it
   std::map<double, int> seen_;         // recent timestamps (repeats turn skipping off)
-  std::multiset<double> skipped_;  // asked to skip and not (yet) seen come out
+  std::multiset<double> skipped_;      // asked to skip and not (yet) seen come out
   int64_t output_ = 0;
   int64_t skipped_before_ = 0;
   bool asked_ = false;

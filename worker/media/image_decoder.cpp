@@ -28,10 +28,20 @@ std::string image_decoder_library() {
 
 LumaPlane DecodedImage::plane() const {
   if (route == StillRoute::kJpegLuma)
-    return LumaPlane{grey.data(), static_cast<std::ptrdiff_t>(luma_width), luma_width, luma_height,
-                     SampleType::kU8, 8, true};
-  return LumaPlane{luma.data(), static_cast<std::ptrdiff_t>(luma_width * sizeof(float)), luma_width,
-                   luma_height, SampleType::kF32, 8, true};
+    return LumaPlane{grey.data(),
+                     static_cast<std::ptrdiff_t>(luma_width),
+                     luma_width,
+                     luma_height,
+                     SampleType::kU8,
+                     8,
+                     true};
+  return LumaPlane{luma.data(),
+                   static_cast<std::ptrdiff_t>(luma_width * sizeof(float)),
+                   luma_width,
+                   luma_height,
+                   SampleType::kF32,
+                   8,
+                   true};
 }
 
 int jpeg_dct_scale(int width, int height) {
@@ -123,24 +133,28 @@ void read_upright_shrunk(JpegLumaReader& reader, Orientation o, DecodedImage& ou
   reader.finish();
 }
 
-DecodedImage jpeg_luma_route(std::span<const uint8_t> bytes, const ImageProbe& probe, const StillOptions& o) {
+DecodedImage jpeg_luma_route(std::span<const uint8_t> bytes, const ImageProbe& probe,
+                             const StillOptions& o) {
   DecodedImage out;
   out.route = StillRoute::kJpegLuma;
   out.dct_scale = o.dct_scale > 0 ? o.dct_scale : jpeg_dct_scale(probe.width, probe.height);
   JpegLumaReader reader(bytes, probe.width, probe.height, out.dct_scale);
-  const Orientation orient = o.apply_exif_orientation ? exif_orientation(probe.exif_orientation) : Orientation{};
+  const Orientation orient =
+      o.apply_exif_orientation ? exif_orientation(probe.exif_orientation) : Orientation{};
   out.width = orient.transpose ? probe.height : probe.width;
   out.height = orient.transpose ? probe.width : probe.height;
   read_upright_shrunk(reader, orient, out);
   return out;
 }
 
-DecodedImage colour_route(std::span<const uint8_t> bytes, const ImageProbe& probe, const StillOptions& o) {
+DecodedImage colour_route(std::span<const uint8_t> bytes, const ImageProbe& probe,
+                          const StillOptions& o) {
   const stills::Module& module = stills_module();
   stills::ColourLuma decoded;
   module.decode_colour_luma({bytes.data(), bytes.size(), o.apply_exif_orientation}, decoded);
   if (decoded.error)
-    throw MediaError(decoded.error->code, "cannot decode " + std::string(image_format_name(probe.format)) +
+    throw MediaError(decoded.error->code, "cannot decode " +
+                                              std::string(image_format_name(probe.format)) +
                                               " image: " + decoded.error->message);
   check_picture_size(decoded.width, decoded.height, o.max_pixels, "image is");
   DecodedImage out;
@@ -157,7 +171,8 @@ DecodedImage colour_route(std::span<const uint8_t> bytes, const ImageProbe& prob
 
 }  // namespace
 
-DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const StillOptions& o) {
+DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe,
+                          const StillOptions& o) {
   const std::string fmt(image_format_name(probe.format));
 #if FRAMEPRINT_HAVE_IMAGES
   // The size must be known before decoding: an image whose header does not
@@ -165,18 +180,21 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
   if ((probe.width <= 0 || probe.height <= 0) && probe.truncated)
     throw MediaError(ErrorCode::kTruncated, fmt + " file is truncated before its picture size");
   if (probe.width <= 0 || probe.height <= 0)
-    throw MediaError(ErrorCode::kDecodeFailed, "cannot read the " + fmt + " image's size from its header");
+    throw MediaError(ErrorCode::kDecodeFailed,
+                     "cannot read the " + fmt + " image's size from its header");
   check_picture_size(probe.width, probe.height, o.max_pixels, "image is");
   // A file cut at (or just before) its end marker decodes fully once the
   // marker is back: libpng refuses a PNG without IEND and libjpeg reads a
   // JPEG without EOI with a short tail. Data cut inside decodes as far as
   // it goes (JPEG, grey below) or not at all (PNG).
   std::vector<uint8_t> repaired;
-  if (probe.truncated && (probe.format == ImageFormat::kJpeg || probe.format == ImageFormat::kPng)) {
+  if (probe.truncated &&
+      (probe.format == ImageFormat::kJpeg || probe.format == ImageFormat::kPng)) {
     static constexpr uint8_t kEoi[] = {0xFF, 0xD9};
     static constexpr uint8_t kIend[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-    const std::span<const uint8_t> end =
-        probe.format == ImageFormat::kJpeg ? std::span<const uint8_t>(kEoi) : std::span<const uint8_t>(kIend);
+    const std::span<const uint8_t> end = probe.format == ImageFormat::kJpeg
+                                             ? std::span<const uint8_t>(kEoi)
+                                             : std::span<const uint8_t>(kIend);
     repaired.reserve(bytes.size() + end.size());
     repaired.assign(bytes.begin(), bytes.end());
     repaired.insert(repaired.end(), end.begin(), end.end());
@@ -186,13 +204,15 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
   try {
     // JPEGs with a luma plane take the luma route unless asked to be exact;
     // 4-component (CMYK, YCCK) ones have none and go through colour.
-    out = !o.exact && probe.format == ImageFormat::kJpeg && (probe.components == 1 || probe.components == 3)
+    out = !o.exact && probe.format == ImageFormat::kJpeg &&
+                  (probe.components == 1 || probe.components == 3)
               ? jpeg_luma_route(bytes, probe, o)
               : colour_route(bytes, probe, o);
   } catch (const MediaError& e) {
     if (probe.truncated && e.code() == ErrorCode::kDecodeFailed)
-      throw MediaError(ErrorCode::kTruncated,
-                       fmt + " file is truncated (no end marker) and its pixels do not decode: " + e.what());
+      throw MediaError(
+          ErrorCode::kTruncated,
+          fmt + " file is truncated (no end marker) and its pixels do not decode: " + e.what());
     throw;
   }
   // Hashed like a viewer shows it; the result says the file was cut.
@@ -201,8 +221,9 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
 #else
   (void)bytes;
   (void)o;
-  throw MediaError(ErrorCode::kUnsupportedFormat,
-                   fmt + " images cannot be decoded by this build (built with FRAMEPRINT_IMAGES=OFF)");
+  throw MediaError(
+      ErrorCode::kUnsupportedFormat,
+      fmt + " images cannot be decoded by this build (built with FRAMEPRINT_IMAGES=OFF)");
 #endif
 }
 

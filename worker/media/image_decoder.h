@@ -32,11 +32,11 @@ struct StillOptions {
 enum class StillRoute { kColour, kJpegLuma };
 
 struct DecodedImage {
-  int width = 0;   // the picture as displayed (after EXIF orientation), full size
+  int width = 0;  // the picture as displayed (after EXIF orientation), full size
   int height = 0;
   StillRoute route = StillRoute::kColour;
-  int dct_scale = 1;    // JPEG luma: the DCT-domain scale it was decoded at
-  int luma_width = 0;   // the plane that is hashed (at most 512x512), upright
+  int dct_scale = 1;   // JPEG luma: the DCT-domain scale it was decoded at
+  int luma_width = 0;  // the plane that is hashed (at most 512x512), upright
   int luma_height = 0;
   std::vector<float> luma;    // colour route: float luma
   std::vector<uint8_t> grey;  // JPEG luma route: full-range Y codes
@@ -56,7 +56,8 @@ int jpeg_dct_scale(int width, int height);
 // decodes), kDecodeFailed, kUnsupportedFormat (the OpenCV module is missing
 // or this build has none). A cut file whose pixels decode is returned with
 // `truncated` set.
-DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const StillOptions& options);
+DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& probe,
+                          const StillOptions& options);
 
 // The still-image decoder library, for --version: "opencv: 4.6.0", or a
 // line saying the build has none.

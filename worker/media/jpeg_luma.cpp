@@ -56,7 +56,8 @@ class JpegLumaReader::Decompressor {
   template <typename Step>
   void run(Step step) {
     if (!run_step(step))
-      throw MediaError(ErrorCode::kDecodeFailed, std::string("cannot decode jpeg image: ") + errors_.message);
+      throw MediaError(ErrorCode::kDecodeFailed,
+                       std::string("cannot decode jpeg image: ") + errors_.message);
   }
 
   jpeg_decompress_struct& info() { return info_; }
@@ -88,11 +89,12 @@ JpegLumaReader::JpegLumaReader(std::span<const uint8_t> bytes, int width, int he
   if (static_cast<int>(info.image_width) != width || static_cast<int>(info.image_height) != height)
     throw MediaError(ErrorCode::kDecodeFailed,
                      "the jpeg image's frame is " + std::to_string(info.image_width) + "x" +
-                         std::to_string(info.image_height) + ", not the " + std::to_string(width) + "x" +
-                         std::to_string(height) + " its header was read as");
+                         std::to_string(info.image_height) + ", not the " + std::to_string(width) +
+                         "x" + std::to_string(height) + " its header was read as");
   if (info.num_components != 1 && info.num_components != 3)
-    throw MediaError(ErrorCode::kDecodeFailed, "a jpeg image of " + std::to_string(info.num_components) +
-                                                   " components has no luma plane");
+    throw MediaError(
+        ErrorCode::kDecodeFailed,
+        "a jpeg image of " + std::to_string(info.num_components) + " components has no luma plane");
   info.out_color_space = JCS_GRAYSCALE;  // Y as stored; from RGB files, libjpeg computes it
   info.scale_num = 1;
   info.scale_denom = static_cast<unsigned int>(scale);
@@ -100,8 +102,8 @@ JpegLumaReader::JpegLumaReader(std::span<const uint8_t> bytes, int width, int he
   d_->run([](j_decompress_ptr c) { jpeg_start_decompress(c); });
   width_ = jpeg_scaled_size(width, scale);
   height_ = jpeg_scaled_size(height, scale);
-  if (static_cast<int>(info.output_width) != width_ || static_cast<int>(info.output_height) != height_ ||
-      info.output_components != 1)
+  if (static_cast<int>(info.output_width) != width_ ||
+      static_cast<int>(info.output_height) != height_ || info.output_components != 1)
     throw MediaError(ErrorCode::kInternal, "libjpeg scaled the picture to an unexpected size");
 }
 
@@ -112,7 +114,8 @@ int JpegLumaReader::next_row() const { return static_cast<int>(d_->info().output
 int JpegLumaReader::read(std::span<uint8_t> out) {
   const auto pitch = static_cast<size_t>(width_);
   const JDIMENSION left = static_cast<JDIMENSION>(height_) - d_->info().output_scanline;
-  const auto want = static_cast<JDIMENSION>(std::min<size_t>({out.size() / pitch, size_t{16}, size_t{left}}));
+  const auto want =
+      static_cast<JDIMENSION>(std::min<size_t>({out.size() / pitch, size_t{16}, size_t{left}}));
   if (want == 0) {
     if (left > 0) throw MediaError(ErrorCode::kInternal, "JPEG row buffer smaller than a row");
     return 0;
@@ -122,7 +125,8 @@ int JpegLumaReader::read(std::span<uint8_t> out) {
   JDIMENSION got = 0;
   d_->run([&rows, want, &got](j_decompress_ptr c) { got = jpeg_read_scanlines(c, rows, want); });
   // A memory source never suspends: libjpeg pads a short stream itself.
-  if (got == 0) throw MediaError(ErrorCode::kDecodeFailed, "cannot decode jpeg image: no rows decoded");
+  if (got == 0)
+    throw MediaError(ErrorCode::kDecodeFailed, "cannot decode jpeg image: no rows decoded");
   return static_cast<int>(got);
 }
 

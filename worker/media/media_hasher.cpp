@@ -29,11 +29,13 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
 
 void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
                 pdq::PdqBackend& backend, MediaResult& out) {
-  const DecodedImage img = decode_image(bytes, probe, {o.exact_stills, o.exif_orientation, o.limits.max_pixels});
+  const DecodedImage img =
+      decode_image(bytes, probe, {o.exact_stills, o.exif_orientation, o.limits.max_pixels});
   out.kind = MediaKind::kImage;
   if (img.truncated)
-    out.warnings.push_back({"truncated", "the file has no end marker (cut short); hashed the picture as it "
-                                         "decodes, as a viewer would show it"});
+    out.warnings.push_back({"truncated",
+                            "the file has no end marker (cut short); hashed the picture as it "
+                            "decodes, as a viewer would show it"});
   out.width = img.width;
   out.height = img.height;
   out.exact = o.exact_stills;
@@ -47,7 +49,8 @@ void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const H
     cpu = pdq::make_cpu_backend();
     hasher = cpu.get();
   }
-  const auto downsampler = o.exact_stills ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable;
+  const auto downsampler =
+      o.exact_stills ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable;
   const pdq::PdqResult r = hasher->hash_one({img.plane(), {}, downsampler, o.dihedral});
   out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
 }
@@ -76,7 +79,8 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   out.rotation = info.rotation_cw;
   out.duration_s = info.duration_s;
   out.fps = info.fps;
-  const Orientation orient = o.autorotate ? Orientation::rotation_cw(info.rotation_cw) : Orientation{};
+  const Orientation orient =
+      o.autorotate ? Orientation::rotation_cw(info.rotation_cw) : Orientation{};
 
   FrameSampler sampler(o.seconds_per_hash);
   VideoFrame frame;
@@ -100,20 +104,20 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   // A limit reached mid-stream (time, frame count, an oversized frame) ends
   // decoding, but the frames hashed so far stay in the result (partial).
   try {
-  while (dec.next(frame)) {
-    ++decoded;
-    if (dec.repaired_timestamps() > 0 && dec.skipped_frames()) throw DecodeAgainWithoutSkipping{};
-    if (!sampler.take(frame.ts)) continue;
-    LumaPlane plane = frame.plane;
-    if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
-      throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
-    if (stager) plane = stager->stage(plane, std::move(frame.hold));
-    requests.push_back({plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
-    sampled.emplace_back(frame.index, frame.ts);
-    out.width = orient.transpose ? frame.plane.height : frame.plane.width;
-    out.height = orient.transpose ? frame.plane.width : frame.plane.height;
-    if (requests.size() == batch) flush();
-  }
+    while (dec.next(frame)) {
+      ++decoded;
+      if (dec.repaired_timestamps() > 0 && dec.skipped_frames()) throw DecodeAgainWithoutSkipping{};
+      if (!sampler.take(frame.ts)) continue;
+      LumaPlane plane = frame.plane;
+      if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
+        throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
+      if (stager) plane = stager->stage(plane, std::move(frame.hold));
+      requests.push_back({plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
+      sampled.emplace_back(frame.index, frame.ts);
+      out.width = orient.transpose ? frame.plane.height : frame.plane.width;
+      out.height = orient.transpose ? frame.plane.width : frame.plane.height;
+      if (requests.size() == batch) flush();
+    }
   } catch (const MediaError&) {
     flush();
     throw;
@@ -121,15 +125,17 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   flush();
   out.decoder = dec.info().decoder;  // may have fallen back while decoding
   if (dec.repaired_timestamps() > 0)
-    out.warnings.push_back({"timestamps_repaired",
-                            std::to_string(dec.repaired_timestamps()) +
-                                " frames had missing, repeated, backward or absurd timestamps; each was placed "
-                                "one frame interval after the frame before it, and every frame that decoded "
-                                "was sampled on that timeline"});
+    out.warnings.push_back(
+        {"timestamps_repaired",
+         std::to_string(dec.repaired_timestamps()) +
+             " frames had missing, repeated, backward or absurd timestamps; each was placed "
+             "one frame interval after the frame before it, and every frame that decoded "
+             "was sampled on that timeline"});
   if (!dec.info().nvdec_fallback.empty())
     out.warnings.push_back({"nvdec_fallback", dec.info().nvdec_fallback + "; decoded on the CPU"});
   if (decoded > 0 && out.frames.empty())
-    throw MediaError(ErrorCode::kNoFrames, "no frame has a timestamp at or after the stream's start");
+    throw MediaError(ErrorCode::kNoFrames,
+                     "no frame has a timestamp at or after the stream's start");
   if (decoded == 0) {
     throw MediaError(dec.corrupt_packets() > 0 ? ErrorCode::kDecodeFailed : ErrorCode::kNoFrames,
                      dec.corrupt_packets() > 0
@@ -140,17 +146,21 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   if (dec.corrupt_packets() > 0)
     out.warnings.push_back({"corrupt_packets", std::to_string(dec.corrupt_packets()) +
                                                    " packets or frames could not be decoded; the " +
-                                                   std::to_string(decoded) + " frames that decoded were used"});
+                                                   std::to_string(decoded) +
+                                                   " frames that decoded were used"});
   if (dec.concealed_frames() > 0)
-    out.warnings.push_back({"corrupt_frames", std::to_string(dec.concealed_frames()) +
-                                                  " frames were damaged; the decoder concealed the errors"});
+    out.warnings.push_back(
+        {"corrupt_frames", std::to_string(dec.concealed_frames()) +
+                               " frames were damaged; the decoder concealed the errors"});
   if (dec.read_error()) {
     out.warnings.push_back({"truncated", "the file ended unexpectedly; hashed the " +
                                              std::to_string(decoded) + " frames before the end"});
-  } else if (dec.indexed_frames() - dec.stream_frames() > dec.corrupt_packets()) {  // more missing than failed
-    out.warnings.push_back({"truncated", "the container lists " + std::to_string(dec.indexed_frames()) +
-                                             " frames but only " + std::to_string(dec.stream_frames()) +
-                                             " could be read; the file may be truncated"});
+  } else if (dec.indexed_frames() - dec.stream_frames() >
+             dec.corrupt_packets()) {  // more missing than failed
+    out.warnings.push_back(
+        {"truncated", "the container lists " + std::to_string(dec.indexed_frames()) +
+                          " frames but only " + std::to_string(dec.stream_frames()) +
+                          " could be read; the file may be truncated"});
   }
 }
 

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "kernels/pdq_backend.h"
+#include "worker/media/limits.h"
 #include "worker/media/media_result.h"
 #include "worker/media/media_source.h"
-#include "worker/media/limits.h"
 
 namespace frameprint {
 
@@ -23,8 +23,8 @@ struct HashOptions {
   // Off: JPEG luma without colour conversion and the separable downsampler,
   // within the reference's tolerance (benchmarks/RESULTS.md).
   bool exact_stills = false;
-  VideoLimits limits;             // max_pixels applies to images too
-  int decoder_threads = 0;        // video decoder threads; 0 lets FFmpeg choose
+  VideoLimits limits;       // max_pixels applies to images too
+  int decoder_threads = 0;  // video decoder threads; 0 lets FFmpeg choose
 };
 
 // Enough leading bytes to recognise every still-image format.
@@ -34,7 +34,8 @@ inline constexpr uint64_t kMaxImageFileBytes = uint64_t{1} << 30;
 
 MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::PdqBackend& backend);
 
-// Opens the file (read with pread, never mapped) and hashes it; result.path is set to `display_path`.
+// Opens the file (read with pread, never mapped) and hashes it; result.path is set to
+// `display_path`.
 MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
                       const HashOptions& options, pdq::PdqBackend& backend);
 

@@ -57,7 +57,8 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
     fj["pdq"] = f.pdq.to_hex();
     if (f.dihedral) {
       nlohmann::ordered_json d;
-      for (int k = 1; k < pdq::kDihedralCount; ++k) d[kDihedralNames[k]] = (*f.dihedral)[k].to_hex();
+      for (int k = 1; k < pdq::kDihedralCount; ++k)
+        d[kDihedralNames[k]] = (*f.dihedral)[k].to_hex();
       fj["dihedral"] = std::move(d);
     }
     frames.push_back(std::move(fj));
@@ -76,7 +77,8 @@ std::string to_vpdq_text(const MediaResult& r) {
   char ts[64];
   for (const FrameHash& f : r.frames) {
     std::snprintf(ts, sizeof ts, "%.3f", f.ts);
-    out += std::to_string(f.index) + "," + std::to_string(f.quality) + "," + f.pdq.to_hex() + "," + ts + "\n";
+    out += std::to_string(f.index) + "," + std::to_string(f.quality) + "," + f.pdq.to_hex() + "," +
+           ts + "\n";
   }
   return out;
 }

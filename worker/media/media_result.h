@@ -32,14 +32,14 @@ struct MediaWarning {
 enum class MediaKind { kImage, kVideo };
 
 struct MediaResult {
-  std::string path;  // as given by the caller
+  std::string path;                 // as given by the caller
   std::optional<MediaError> error;  // set: status "error"
 
   MediaKind kind = MediaKind::kImage;
   std::string md5;
   std::string sha1;
   std::string sha256;
-  int width = 0;   // of the pictures as hashed (after EXIF orientation / autorotation)
+  int width = 0;  // of the pictures as hashed (after EXIF orientation / autorotation)
   int height = 0;
   bool exact = false;  // images: hashed the reference's way (--exact)
   // videos only

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,13 +19,17 @@ MediaSource MediaSource::open_file(const std::filesystem::path& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
   // below anyway.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (!fd) throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
+  if (!fd)
+    throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
   return from_fd(std::move(fd));
 }
 
-MediaSource MediaSource::open_beneath(const std::filesystem::path& root, const std::filesystem::path& relative) {
+MediaSource MediaSource::open_beneath(const std::filesystem::path& root,
+                                      const std::filesystem::path& relative) {
   UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) throw MediaError(ErrorCode::kIoError, "cannot open the allowed root: " + std::string(std::strerror(errno)));
+  if (!dir)
+    throw MediaError(ErrorCode::kIoError,
+                     "cannot open the allowed root: " + std::string(std::strerror(errno)));
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
@@ -42,14 +46,18 @@ MediaSource MediaSource::open_beneath(const std::filesystem::path& root, const s
   for (; it != relative.end(); ++it) {
     const std::string part = it->string();
     if (part.empty() || part == ".") continue;
-    if (part == "..") throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
+    if (part == "..")
+      throw MediaError(ErrorCode::kPathNotAllowed, "path is outside every allowed root");
     const bool last = std::next(it) == relative.end();
-    const int flags = last ? (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW) : (O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    const int flags = last ? (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+                           : (O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     UniqueFd next(::openat(at.get(), part.c_str(), flags));
     if (!next) {
       if (errno == ELOOP || errno == ENOTDIR)
-        throw MediaError(ErrorCode::kPathNotAllowed, "symbolic links are not followed on this kernel");
-      throw MediaError(ErrorCode::kIoError, "cannot open file: " + std::string(std::strerror(errno)));
+        throw MediaError(ErrorCode::kPathNotAllowed,
+                         "symbolic links are not followed on this kernel");
+      throw MediaError(ErrorCode::kIoError,
+                       "cannot open file: " + std::string(std::strerror(errno)));
     }
     at = std::move(next);
   }
@@ -94,8 +102,8 @@ size_t MediaSource::read_at(uint64_t offset, std::span<uint8_t> out) const {
   }
   size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
-                              static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw MediaError(ErrorCode::kIoError, "read failed: " + std::string(std::strerror(errno)));
@@ -117,9 +125,9 @@ std::span<const uint8_t> MediaSource::head(size_t n) {
 
 std::span<const uint8_t> MediaSource::contiguous(uint64_t max_bytes) {
   if (size_ > max_bytes)
-    throw MediaError(ErrorCode::kTooLarge, "the file has " + std::to_string(size_) +
-                                               " bytes, more than the limit of " + std::to_string(max_bytes) +
-                                               " for this kind of file");
+    throw MediaError(ErrorCode::kTooLarge,
+                     "the file has " + std::to_string(size_) + " bytes, more than the limit of " +
+                         std::to_string(max_bytes) + " for this kind of file");
   if (!fd_) return memory_;
   if (owned_.size() != size_) {
     owned_.resize(size_);
@@ -135,10 +143,12 @@ std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes) {
   for (;;) {
     if (used == out.size()) {
       if (used > max_bytes)
-        throw MediaError(ErrorCode::kTooLarge,
-                         "the input has more than " + std::to_string(max_bytes) + " bytes (--max-bytes)");
+        throw MediaError(
+            ErrorCode::kTooLarge,
+            "the input has more than " + std::to_string(max_bytes) + " bytes (--max-bytes)");
       // Grow geometrically, never past one byte over the limit (which proves there is more).
-      const uint64_t want = std::min<uint64_t>(std::max<size_t>(out.size() * 2, size_t{1} << 16), max_bytes + 1);
+      const uint64_t want =
+          std::min<uint64_t>(std::max<size_t>(out.size() * 2, size_t{1} << 16), max_bytes + 1);
       out.resize(static_cast<size_t>(want));
     }
     const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
@@ -150,7 +160,8 @@ std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes) {
     used += static_cast<size_t>(n);
   }
   if (used > max_bytes)
-    throw MediaError(ErrorCode::kTooLarge, "the input has more than " + std::to_string(max_bytes) + " bytes (--max-bytes)");
+    throw MediaError(ErrorCode::kTooLarge, "the input has more than " + std::to_string(max_bytes) +
+                                               " bytes (--max-bytes)");
   out.resize(used);
   return out;
 }

@@ -23,7 +23,8 @@ class MediaSource {
   // that would resolve outside are refused by the kernel while opening
   // (openat2 RESOLVE_BENEATH), so a path swapped after it was checked
   // cannot redirect the read. Throws MediaError(kPathNotAllowed / kIoError).
-  static MediaSource open_beneath(const std::filesystem::path& root, const std::filesystem::path& relative);
+  static MediaSource open_beneath(const std::filesystem::path& root,
+                                  const std::filesystem::path& relative);
   static MediaSource from_bytes(std::vector<uint8_t> bytes);
   // Bytes owned elsewhere (e.g. a received message) that outlive the source.
   static MediaSource view(std::span<const uint8_t> bytes);
@@ -49,9 +50,9 @@ class MediaSource {
   MediaSource() = default;
   static MediaSource from_fd(UniqueFd fd);
 
-  UniqueFd fd_;                  // file sources
+  UniqueFd fd_;                      // file sources
   std::span<const uint8_t> memory_;  // memory sources (owned_ or borrowed)
-  std::vector<uint8_t> owned_;   // bytes from memory, or a file read into memory
+  std::vector<uint8_t> owned_;       // bytes from memory, or a file read into memory
   uint64_t size_ = 0;
 };
 

@@ -11,7 +11,8 @@ namespace {
 using Bytes = std::span<const uint8_t>;
 
 bool starts_with(Bytes b, size_t at, std::string_view magic) {
-  return b.size() >= at + magic.size() && std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
+  return b.size() >= at + magic.size() &&
+         std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
 }
 uint32_t be16(Bytes b, size_t at) { return (uint32_t{b[at]} << 8) | b[at + 1]; }
 uint32_t le16(Bytes b, size_t at) { return uint32_t{b[at]} | (uint32_t{b[at + 1]} << 8); }
@@ -67,7 +68,12 @@ int exif_orientation(Bytes app1) {
     entry += 2;
     for (uint32_t e = 0; e < count; ++e, entry += 12) {
       switch (u16(entry)) {
-        case 0x010E: case 0x010F: case 0x0110: case 0x0131: case 0x0132: case 0x8298: {  // strings
+        case 0x010E:
+        case 0x010F:
+        case 0x0110:
+        case 0x0131:
+        case 0x0132:
+        case 0x8298: {  // strings
           const uint64_t size = u32(entry + 4);
           const uint64_t at = size > 4 ? u32(entry + 8) : 8;
           if (at > t.size() || at + size > t.size()) throw Stop{};
@@ -79,11 +85,14 @@ int exif_orientation(Bytes app1) {
           seen = true;
           break;
         }
-        case 0x0128: case 0x0213: u16(entry + 8); break;  // resolution unit, YCbCr positioning
-        case 0x011A: case 0x011B: rationals(entry, 1); break;  // x and y resolution
-        case 0x013E: rationals(entry, 2); break;               // white point
-        case 0x0211: rationals(entry, 3); break;               // YCbCr coefficients
-        case 0x013F: case 0x0214: rationals(entry, 6); break;  // chromaticities, black/white
+        case 0x0128:
+        case 0x0213: u16(entry + 8); break;  // resolution unit, YCbCr positioning
+        case 0x011A:
+        case 0x011B: rationals(entry, 1); break;  // x and y resolution
+        case 0x013E: rationals(entry, 2); break;  // white point
+        case 0x0211: rationals(entry, 3); break;  // YCbCr coefficients
+        case 0x013F:
+        case 0x0214: rationals(entry, 6); break;  // chromaticities, black/white
         default: break;
       }
     }
@@ -117,7 +126,8 @@ void probe_jpeg(Bytes b, ImageProbe& p) {
     }
     if (m == 0xE1 && !seen_app1 && len >= 2) {  // the first APP1 segment, as far as it is present
       seen_app1 = true;
-      p.exif_orientation = exif_orientation(b.subspan(pos + 2, std::min<size_t>(len - 2, b.size() - pos - 2)));
+      p.exif_orientation =
+          exif_orientation(b.subspan(pos + 2, std::min<size_t>(len - 2, b.size() - pos - 2)));
     }
     if (len < 2) return;
     pos += len;
@@ -194,7 +204,8 @@ void probe_tiff(Bytes b, ImageProbe& p) {
     if (at + 12 > b.size()) return;
     const uint32_t tag = u16(static_cast<size_t>(at));
     const uint32_t type = u16(static_cast<size_t>(at) + 2);
-    const uint32_t value = type == 3 ? u16(static_cast<size_t>(at) + 8) : u32(static_cast<size_t>(at) + 8);
+    const uint32_t value =
+        type == 3 ? u16(static_cast<size_t>(at) + 8) : u32(static_cast<size_t>(at) + 8);
     // libtiff keeps the first of duplicated tags; so must the size check.
     if (tag == 256 && p.width == 0) p.width = clamp_dim(value);
     if (tag == 257 && p.height == 0) p.height = clamp_dim(value);

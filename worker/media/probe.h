@@ -14,7 +14,7 @@ enum class ImageFormat { kJpeg, kPng, kWebp, kBmp, kTiff, kGif };
 
 struct ImageProbe {
   ImageFormat format;
-  int width = 0;   // 0 when the header could not be read
+  int width = 0;  // 0 when the header could not be read
   int height = 0;
   bool truncated = false;  // the file ends before the format's end marker
   // JPEG only: colour components in the frame header (1 grey, 3 YCbCr or

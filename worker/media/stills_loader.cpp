@@ -46,7 +46,8 @@ SharedLibrary::~SharedLibrary() {
   if (handle_) dlclose(handle_);
 }
 
-SharedLibrary::SharedLibrary(SharedLibrary&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+SharedLibrary::SharedLibrary(SharedLibrary&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)) {}
 
 SharedLibrary& SharedLibrary::operator=(SharedLibrary&& other) noexcept {
   if (this != &other) {
@@ -84,7 +85,8 @@ struct LoadedModule {
     const std::string path = stills_module_path();
     try {
       library.emplace(path);
-      const auto entry = reinterpret_cast<stills::ModuleEntry>(library->symbol(stills::kModuleEntry));
+      const auto entry =
+          reinterpret_cast<stills::ModuleEntry>(library->symbol(stills::kModuleEntry));
       const stills::Module* m = entry();
       if (!m || m->abi != stills::kModuleAbi || m->request_size != sizeof(stills::ColourRequest) ||
           m->result_size != sizeof(stills::ColourLuma))
@@ -92,8 +94,9 @@ struct LoadedModule {
       module = m;
     } catch (const std::exception& e) {
       library.reset();
-      error = std::string("still images other than the default JPEG route need the OpenCV module: ") + e.what() +
-              " (set FRAMEPRINT_STILLS_MODULE to its path)";
+      error =
+          std::string("still images other than the default JPEG route need the OpenCV module: ") +
+          e.what() + " (set FRAMEPRINT_STILLS_MODULE to its path)";
     }
   }
 };

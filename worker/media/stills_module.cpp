@@ -29,7 +29,8 @@ void decode(const ColourRequest& request, ColourLuma& out) {
   if (!request.apply_exif_orientation) flags |= cv::IMREAD_IGNORE_ORIENTATION;
   cv::Mat img;
   try {
-    const cv::Mat buf(1, static_cast<int>(request.size), CV_8UC1, const_cast<uint8_t*>(request.data));
+    const cv::Mat buf(1, static_cast<int>(request.size), CV_8UC1,
+                      const_cast<uint8_t*>(request.data));
     img = cv::imdecode(buf, flags);
   } catch (const cv::Exception& e) {
     // OpenCV refuses sizes over OPENCV_IO_MAX_IMAGE_PIXELS before allocating.
@@ -56,7 +57,8 @@ void decode(const ColourRequest& request, ColourLuma& out) {
     const uint8_t* row = img.ptr<uint8_t>(shrink ? pdq::shrink_index(y, img.rows) : y);
     float* dst = out.luma.data() + static_cast<size_t>(y) * static_cast<size_t>(out.luma_width);
     if (img.channels() == 1) {
-      for (int x = 0; x < out.luma_width; ++x) dst[x] = static_cast<float>(row[src_x[static_cast<size_t>(x)]]);
+      for (int x = 0; x < out.luma_width; ++x)
+        dst[x] = static_cast<float>(row[src_x[static_cast<size_t>(x)]]);
     } else {
       for (int x = 0; x < out.luma_width; ++x) {
         const uint8_t* px = row + 3 * src_x[static_cast<size_t>(x)];
@@ -85,6 +87,7 @@ const Module kModule{kModuleAbi, sizeof(ColourRequest), sizeof(ColourLuma), &dec
 
 }  // namespace frameprint::stills
 
-extern "C" __attribute__((visibility("default"))) const frameprint::stills::Module* frameprint_stills_module() noexcept {
+extern "C" __attribute__((visibility("default"))) const frameprint::stills::Module*
+frameprint_stills_module() noexcept {
   return &frameprint::stills::kModule;
 }

@@ -187,7 +187,8 @@ std::optional<double> VideoDecoder::State::timestamp(const AVFrame* f) {
   const int64_t pts = f->best_effort_timestamp;
   if (pts != AV_NOPTS_VALUE && start_pts == AV_NOPTS_VALUE) start_pts = pts;
   int64_t since_start = 0;
-  if (pts == AV_NOPTS_VALUE || __builtin_sub_overflow(pts, start_pts, &since_start)) return std::nullopt;
+  if (pts == AV_NOPTS_VALUE || __builtin_sub_overflow(pts, start_pts, &since_start))
+    return std::nullopt;
   return static_cast<double>(since_start) * av_q2d(input->stream()->time_base);
 }
 
@@ -210,9 +211,9 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
     const int err = avcodec_receive_frame(codec.get(), frame.get());
     if (err == 0) {
       if (++decoded > limits.max_frames)
-        throw MediaError(ErrorCode::kTooLarge, "video has more than " +
-                                                   std::to_string(limits.max_frames) +
-                                                   " frames (--max-frames)");
+        throw MediaError(
+            ErrorCode::kTooLarge,
+            "video has more than " + std::to_string(limits.max_frames) + " frames (--max-frames)");
       // Decoders conceal damage (and still return the frame); count it.
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++concealed;
       check_picture_size(frame->width, frame->height, limits.max_pixels);

@@ -34,7 +34,7 @@ struct VideoFrame {
   // Seconds from the stream's start: the frame's PTS when the stream's
   // timestamps are sane, else repaired (TimestampGuard in frame_sampler.h).
   double ts = 0;
-  LumaPlane plane;    // valid until the next call to next(), or while `hold` is kept
+  LumaPlane plane;  // valid until the next call to next(), or while `hold` is kept
   // For frames in device memory: keeps the decoder's surface (and so the
   // plane) alive until released, so callers can batch them without copying.
   std::shared_ptr<void> hold;

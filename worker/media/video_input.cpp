@@ -59,11 +59,38 @@ struct SourceReader {
 // manifests (hls, dash, concat) that would open other files or URLs, image
 // sequences, raw formats — is refused.
 bool allowed_container(std::string_view name) {
-  static constexpr std::string_view kAllowed[] = {
-      "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "flv", "mpegts", "mpeg", "mpegvideo",
-      "asf", "ogg", "nut", "mxf", "rm", "dv", "gif", "h264", "hevc", "m4v", "vc1", "av1", "obu",
-      "ivf", "mjpeg", "yuv4mpegpipe", "wav", "mp3", "aac", "flac", "aiff", "amr", "w64", "caf",
-      "wv"};
+  static constexpr std::string_view kAllowed[] = {"mov,mp4,m4a,3gp,3g2,mj2",
+                                                  "matroska,webm",
+                                                  "avi",
+                                                  "flv",
+                                                  "mpegts",
+                                                  "mpeg",
+                                                  "mpegvideo",
+                                                  "asf",
+                                                  "ogg",
+                                                  "nut",
+                                                  "mxf",
+                                                  "rm",
+                                                  "dv",
+                                                  "gif",
+                                                  "h264",
+                                                  "hevc",
+                                                  "m4v",
+                                                  "vc1",
+                                                  "av1",
+                                                  "obu",
+                                                  "ivf",
+                                                  "mjpeg",
+                                                  "yuv4mpegpipe",
+                                                  "wav",
+                                                  "mp3",
+                                                  "aac",
+                                                  "flac",
+                                                  "aiff",
+                                                  "amr",
+                                                  "w64",
+                                                  "caf",
+                                                  "wv"};
   return std::find(std::begin(kAllowed), std::end(kAllowed), name) != std::end(kAllowed);
 }
 

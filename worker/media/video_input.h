@@ -21,9 +21,9 @@ struct VideoInfo {
   std::string codec;      // e.g. "h264"
   int width = 0;          // stored (coded) picture size
   int height = 0;
-  int rotation_cw = 0;    // display matrix: rotate the stored picture this much clockwise
-  double duration_s = 0;  // 0 when unknown
-  double fps = 0;         // average frame rate; 0 when unknown
+  int rotation_cw = 0;          // display matrix: rotate the stored picture this much clockwise
+  double duration_s = 0;        // 0 when unknown
+  double fps = 0;               // average frame rate; 0 when unknown
   std::string decoder = "cpu";  // "nvdec" when frames come from the GPU's decoder
   // Why frames were decoded on the CPU although NVDEC was asked for; "" when
   // it was not asked for or was used.

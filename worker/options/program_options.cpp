@@ -12,9 +12,10 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
   cmd.add_flag("--dihedral", o.dihedral, "Also output the 7 rotated/flipped variants of each hash");
   cmd.add_flag("!--no-exif-orientation", o.exif_orientation,
                "Hash images as stored, ignoring their EXIF orientation");
-  cmd.add_flag("--exact", o.exact_stills,
-               "Hash still images exactly as Meta's reference does (colour decode, its box filter): "
-               "bit-identical on lossless files; about three times the CPU of the default on JPEG photos");
+  cmd.add_flag(
+      "--exact", o.exact_stills,
+      "Hash still images exactly as Meta's reference does (colour decode, its box filter): "
+      "bit-identical on lossless files; about three times the CPU of the default on JPEG photos");
   cmd.add_flag("!--no-autorotate", o.autorotate,
                "Hash videos as stored, ignoring their rotation metadata (display matrix)");
   cmd.add_option("--max-pixels", o.limits.max_pixels, "Largest image or video frame, in pixels")
@@ -30,24 +31,31 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
 
 void add_match_options(CLI::App& cmd, MatchOptions& o) {
   cmd.add_option("--list", o.lists,
-                 "Hash list to match against (repeatable): TYPE:PATH, TYPE:FORMAT:PATH, FORMAT:PATH or auto:PATH; "
-                 "TYPE pdq, vpdq, md5, sha1, sha256 (video_md5, video_sha256); FORMAT auto, plain, te, te-csv, "
+                 "Hash list to match against (repeatable): TYPE:PATH, TYPE:FORMAT:PATH, "
+                 "FORMAT:PATH or auto:PATH; "
+                 "TYPE pdq, vpdq, md5, sha1, sha256 (video_md5, video_sha256); FORMAT auto, plain, "
+                 "te, te-csv, "
                  "pdq-hasher, vpdq, vpdq-json (docs/output.md)")
       ->allow_extra_args(false);
-  cmd.add_flag("--allow-empty-list", o.allow_empty_list, "Accept a list with no usable entry (otherwise an error)");
+  cmd.add_flag("--allow-empty-list", o.allow_empty_list,
+               "Accept a list with no usable entry (otherwise an error)");
   cmd.add_option("--max-list-bytes", o.max_list_bytes, "Largest list file read")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd.add_option("--threshold", o.rules.threshold, "PDQ match when the Hamming distance is at most this")
+  cmd.add_option("--threshold", o.rules.threshold,
+                 "PDQ match when the Hamming distance is at most this")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
-  cmd.add_option("--min-quality", o.rules.min_quality, "Hashes below this quality (either side) are not compared")
+  cmd.add_option("--min-quality", o.rules.min_quality,
+                 "Hashes below this quality (either side) are not compared")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
-  cmd.add_option("--video-match-pct", o.rules.video_match_pct, "vPDQ: share of the listed video's frames matched")
+  cmd.add_option("--video-match-pct", o.rules.video_match_pct,
+                 "vPDQ: share of the listed video's frames matched")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
-  cmd.add_option("--query-match-pct", o.rules.query_match_pct, "vPDQ: share of the query video's frames matched")
+  cmd.add_option("--query-match-pct", o.rules.query_match_pct,
+                 "vPDQ: share of the query video's frames matched")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd.add_flag("--unique-frames", o.rules.unique_frames,
@@ -55,9 +63,12 @@ void add_match_options(CLI::App& cmd, MatchOptions& o) {
 }
 
 void add_transport_options(CLI::App& cmd, TransportOptions& o) {
-  cmd.add_option("--curve-key", o.curve_key, "Our CURVE secret key file (frameprint keygen), to encrypt and authenticate");
-  cmd.add_option("--broker-key", o.broker_key, "The broker's public key file (.pub): only that broker is trusted");
-  cmd.add_flag("--insecure", o.insecure, "Without keys, connect to non-loopback endpoints in plaintext anyway");
+  cmd.add_option("--curve-key", o.curve_key,
+                 "Our CURVE secret key file (frameprint keygen), to encrypt and authenticate");
+  cmd.add_option("--broker-key", o.broker_key,
+                 "The broker's public key file (.pub): only that broker is trusted");
+  cmd.add_flag("--insecure", o.insecure,
+               "Without keys, connect to non-loopback endpoints in plaintext anyway");
 }
 
 curve::ClientKeys transport_keys(const TransportOptions& o, const std::string& endpoint) {

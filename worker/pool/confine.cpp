@@ -40,8 +40,8 @@ class Filter {
  private:
   static void check(int rc, int syscall) {
     if (rc != 0)
-      throw std::runtime_error("seccomp_rule_add failed for syscall " + std::to_string(syscall) + ": " +
-                               std::to_string(rc));
+      throw std::runtime_error("seccomp_rule_add failed for syscall " + std::to_string(syscall) +
+                               ": " + std::to_string(rc));
   }
   scmp_filter_ctx ctx_;
 };
@@ -69,22 +69,62 @@ void confine_decoder(uint64_t memory_bytes) {
   limit(RLIMIT_FSIZE, 0);
   limit(RLIMIT_CORE, 0);
   limit(RLIMIT_NOFILE, 64);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw std::runtime_error("PR_SET_NO_NEW_PRIVS failed");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    throw std::runtime_error("PR_SET_NO_NEW_PRIVS failed");
 
   Filter f(SCMP_ACT_ERRNO(EPERM));
   // Computing, memory, time, threads, and I/O on descriptors already held.
-  for (int sc : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
-                 SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
-                 SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect),
-                 SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(futex), SCMP_SYS(set_robust_list),
-                 SCMP_SYS(get_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
-                 SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(exit), SCMP_SYS(exit_group),
-                 SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
-                 SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getrandom), SCMP_SYS(sched_yield),
-                 SCMP_SYS(sched_getaffinity), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid),
-                 SCMP_SYS(geteuid), SCMP_SYS(getrusage), SCMP_SYS(sysinfo), SCMP_SYS(prctl),
-                 SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(membarrier),
-                 SCMP_SYS(uname), SCMP_SYS(getcwd), SCMP_SYS(restart_syscall)})
+  for (int sc : {SCMP_SYS(read),
+                 SCMP_SYS(write),
+                 SCMP_SYS(readv),
+                 SCMP_SYS(writev),
+                 SCMP_SYS(pread64),
+                 SCMP_SYS(lseek),
+                 SCMP_SYS(close),
+                 SCMP_SYS(fstat),
+                 SCMP_SYS(newfstatat),
+                 SCMP_SYS(statx),
+                 SCMP_SYS(fcntl),
+                 SCMP_SYS(dup),
+                 SCMP_SYS(mmap),
+                 SCMP_SYS(munmap),
+                 SCMP_SYS(mprotect),
+                 SCMP_SYS(mremap),
+                 SCMP_SYS(madvise),
+                 SCMP_SYS(brk),
+                 SCMP_SYS(futex),
+                 SCMP_SYS(set_robust_list),
+                 SCMP_SYS(get_robust_list),
+                 SCMP_SYS(rseq),
+                 SCMP_SYS(rt_sigaction),
+                 SCMP_SYS(rt_sigprocmask),
+                 SCMP_SYS(rt_sigreturn),
+                 SCMP_SYS(sigaltstack),
+                 SCMP_SYS(exit),
+                 SCMP_SYS(exit_group),
+                 SCMP_SYS(clock_gettime),
+                 SCMP_SYS(clock_getres),
+                 SCMP_SYS(clock_nanosleep),
+                 SCMP_SYS(nanosleep),
+                 SCMP_SYS(gettimeofday),
+                 SCMP_SYS(getrandom),
+                 SCMP_SYS(sched_yield),
+                 SCMP_SYS(sched_getaffinity),
+                 SCMP_SYS(getpid),
+                 SCMP_SYS(gettid),
+                 SCMP_SYS(getuid),
+                 SCMP_SYS(geteuid),
+                 SCMP_SYS(getrusage),
+                 SCMP_SYS(sysinfo),
+                 SCMP_SYS(prctl),
+                 SCMP_SYS(recvmsg),
+                 SCMP_SYS(sendmsg),
+                 SCMP_SYS(poll),
+                 SCMP_SYS(ppoll),
+                 SCMP_SYS(membarrier),
+                 SCMP_SYS(uname),
+                 SCMP_SYS(getcwd),
+                 SCMP_SYS(restart_syscall)})
     f.rule(SCMP_ACT_ALLOW, sc);
   // Threads only (FFmpeg's decoder threads): clone without CLONE_THREAD would
   // be a new process. clone3's flags are out of the filter's reach, so it
@@ -92,19 +132,39 @@ void confine_decoder(uint64_t memory_bytes) {
   f.rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
   f.rule(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3));
   // Signals to itself only (abort() raises SIGABRT with tgkill).
-  f.rule(SCMP_ACT_ALLOW, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+  f.rule(SCMP_ACT_ALLOW, SCMP_SYS(tgkill),
+         SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
   // No file may be opened: the lists, the keys and other jobs are out of reach.
   for (int sc : {SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(creat)})
     f.rule(SCMP_ACT_ERRNO(EACCES), sc);
   // Never legitimate for a decoder: the process dies (SIGSYS) and the job's
   // result says so.
-  for (int sc : {SCMP_SYS(socket), SCMP_SYS(socketpair), SCMP_SYS(connect), SCMP_SYS(bind),
-                 SCMP_SYS(listen), SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(execve),
-                 SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(ptrace),
-                 SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kill), SCMP_SYS(tkill),
-                 SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at), SCMP_SYS(mount),
-                 SCMP_SYS(unshare), SCMP_SYS(setns), SCMP_SYS(bpf), SCMP_SYS(io_uring_setup),
-                 SCMP_SYS(memfd_create), SCMP_SYS(userfaultfd)})
+  for (int sc : {SCMP_SYS(socket),
+                 SCMP_SYS(socketpair),
+                 SCMP_SYS(connect),
+                 SCMP_SYS(bind),
+                 SCMP_SYS(listen),
+                 SCMP_SYS(accept),
+                 SCMP_SYS(accept4),
+                 SCMP_SYS(sendto),
+                 SCMP_SYS(execve),
+                 SCMP_SYS(execveat),
+                 SCMP_SYS(fork),
+                 SCMP_SYS(vfork),
+                 SCMP_SYS(ptrace),
+                 SCMP_SYS(process_vm_readv),
+                 SCMP_SYS(process_vm_writev),
+                 SCMP_SYS(kill),
+                 SCMP_SYS(tkill),
+                 SCMP_SYS(open_by_handle_at),
+                 SCMP_SYS(name_to_handle_at),
+                 SCMP_SYS(mount),
+                 SCMP_SYS(unshare),
+                 SCMP_SYS(setns),
+                 SCMP_SYS(bpf),
+                 SCMP_SYS(io_uring_setup),
+                 SCMP_SYS(memfd_create),
+                 SCMP_SYS(userfaultfd)})
     f.rule(SCMP_ACT_KILL_PROCESS, sc);
   f.load();
 }

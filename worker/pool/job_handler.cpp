@@ -30,7 +30,8 @@ std::pair<fs::path, fs::path> allowed_path(const std::string& given, const JobPo
   const fs::path p(given);
   if (!p.is_absolute()) throw MediaError(ErrorCode::kBadRequest, "path must be absolute");
   if (policy.allow_roots.empty())
-    throw MediaError(ErrorCode::kPathNotAllowed, "this worker takes no path jobs (no --allow-root)");
+    throw MediaError(ErrorCode::kPathNotAllowed,
+                     "this worker takes no path jobs (no --allow-root)");
   // Judge the resolved path when it exists (symlinks inside the root that
   // point out are refused here, and again by the kernel when opening).
   std::error_code ec;
@@ -62,11 +63,12 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
                        "a job carries either a \"path\" or the file's bytes, not both or neither");
     const HashOptions& options = header.options;
     if (options.seconds_per_hash < policy.min_seconds_per_hash)
-      throw MediaError(ErrorCode::kBadRequest,
-                       "this worker hashes at most one frame every " +
-                           std::to_string(policy.min_seconds_per_hash) + " s (--min-seconds-per-hash)");
+      throw MediaError(ErrorCode::kBadRequest, "this worker hashes at most one frame every " +
+                                                   std::to_string(policy.min_seconds_per_hash) +
+                                                   " s (--min-seconds-per-hash)");
     if (options.dihedral && !policy.allow_dihedral)
-      throw MediaError(ErrorCode::kBadRequest, "this worker does not compute dihedral hashes for jobs");
+      throw MediaError(ErrorCode::kBadRequest,
+                       "this worker does not compute dihedral hashes for jobs");
     if (bytes) {
       check_size(bytes->size(), policy);
       MediaSource source = MediaSource::view(*bytes);
@@ -76,7 +78,8 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
       const std::string& given = *header.path;
       if (header.name.empty()) header.name = given;
       const auto [root, relative] = allowed_path(given, policy);
-      MediaSource source = MediaSource::open_beneath(root, relative);  // the size is that of what was opened
+      MediaSource source =
+          MediaSource::open_beneath(root, relative);  // the size is that of what was opened
       check_size(source.size(), policy);
       out.reply = hash(source, options);
       out.bytes = source.size();
@@ -91,7 +94,9 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
   }
   out.reply["path"] = header.name;
   out.ok = out.reply.contains("status") && out.reply["status"] == "ok";
-  out.frames = out.reply.contains("frames") && out.reply["frames"].is_array() ? out.reply["frames"].size() : 0;
+  out.frames = out.reply.contains("frames") && out.reply["frames"].is_array()
+                   ? out.reply["frames"].size()
+                   : 0;
   out.reply["id"] = header.id;
   out.reply["worker"] = policy.worker_name;
   return out;
@@ -106,24 +111,28 @@ HashStep in_process(pdq::PdqBackend& backend) {
 bool cap_reply(nlohmann::ordered_json& reply, size_t max_bytes) {
   size_t size = json_text(reply).size();
   if (size <= max_bytes) return true;
-  if (!reply.contains("frames") || !reply["frames"].is_array() || reply["frames"].empty()) return true;
+  if (!reply.contains("frames") || !reply["frames"].is_array() || reply["frames"].empty())
+    return true;
   auto& frames = reply["frames"];
   const size_t total = frames.size();
   // Cut in proportion, then trim until it fits (a few passes at most).
   while (size > max_bytes && !frames.empty()) {
     const double keep = static_cast<double>(max_bytes) / static_cast<double>(size) * 0.95;
-    const size_t n = std::min(frames.size() - 1, static_cast<size_t>(static_cast<double>(frames.size()) * keep));
+    const size_t n =
+        std::min(frames.size() - 1, static_cast<size_t>(static_cast<double>(frames.size()) * keep));
     frames.erase(frames.begin() + static_cast<std::ptrdiff_t>(n), frames.end());
     size = json_text(reply).size();
   }
   const size_t kept = frames.size();  // `frames` dangles once keys are added below
   reply["partial"] = true;
-  if (!reply.contains("warnings") || !reply["warnings"].is_array()) reply["warnings"] = nlohmann::ordered_json::array();
+  if (!reply.contains("warnings") || !reply["warnings"].is_array())
+    reply["warnings"] = nlohmann::ordered_json::array();
   reply["warnings"].push_back(
       {{"code", "reply_truncated"},
-       {"message", "the result was larger than the worker's --max-reply-bytes (" + std::to_string(max_bytes) +
-                       "): only the first " + std::to_string(kept) + " of " + std::to_string(total) +
-                       " frames are in it; hash with a larger --seconds-per-hash or without --dihedral"}});
+       {"message",
+        "the result was larger than the worker's --max-reply-bytes (" + std::to_string(max_bytes) +
+            "): only the first " + std::to_string(kept) + " of " + std::to_string(total) +
+            " frames are in it; hash with a larger --seconds-per-hash or without --dihedral"}});
   return false;
 }
 

@@ -33,14 +33,15 @@ struct JobPolicy {
 struct JobOutcome {
   nlohmann::ordered_json reply;
   bool ok = false;
-  uint64_t bytes = 0;   // media bytes hashed
-  size_t frames = 0;    // frames hashed
+  uint64_t bytes = 0;  // media bytes hashed
+  size_t frames = 0;   // frames hashed
 };
 
 // The step that hashes a job's media: in this process, or in a confined
 // child (sandbox.h). Returns the result object (to_json(MediaResult));
 // throws MediaError for failures of its own.
-using HashStep = std::function<nlohmann::ordered_json(MediaSource& source, const HashOptions& options)>;
+using HashStep =
+    std::function<nlohmann::ordered_json(MediaSource& source, const HashOptions& options)>;
 HashStep in_process(pdq::PdqBackend& backend);
 
 // header: the job's JSON header frame; bytes: the media, when sent inline.

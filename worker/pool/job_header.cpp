@@ -23,7 +23,8 @@ void parse_job_header(std::string_view text, const HashOptions& worker_defaults,
   if (!header.is_object())
     throw MediaError(ErrorCode::kBadRequest, "the job header is not a JSON object");
   const nlohmann::json* id = job_id(header);
-  if (!id) throw MediaError(ErrorCode::kBadRequest, "the job header has no string or integer \"id\"");
+  if (!id)
+    throw MediaError(ErrorCode::kBadRequest, "the job header has no string or integer \"id\"");
   out.id = *id;
   if (header.contains("name") && header["name"].is_string())
     out.name = header["name"].get<std::string>();

@@ -24,18 +24,22 @@ template <typename T>
 T number(const nlohmann::json& j, const char* key, T fallback, T min_value) {
   if (!j.contains(key)) return fallback;
   const auto& v = j[key];
-  if (!v.is_number()) throw std::invalid_argument(std::string("option ") + key + " must be a number");
+  if (!v.is_number())
+    throw std::invalid_argument(std::string("option ") + key + " must be a number");
   if constexpr (std::is_integral_v<T>) {
-    if (!v.is_number_integer()) throw std::invalid_argument(std::string("option ") + key + " must be an integer");
+    if (!v.is_number_integer())
+      throw std::invalid_argument(std::string("option ") + key + " must be an integer");
   }
   const T x = v.get<T>();
-  if (!(x >= min_value)) throw std::invalid_argument(std::string("option ") + key + " is out of range");
+  if (!(x >= min_value))
+    throw std::invalid_argument(std::string("option ") + key + " is out of range");
   return x;
 }
 
 bool flag(const nlohmann::json& j, const char* key, bool fallback) {
   if (!j.contains(key)) return fallback;
-  if (!j[key].is_boolean()) throw std::invalid_argument(std::string("option ") + key + " must be true or false");
+  if (!j[key].is_boolean())
+    throw std::invalid_argument(std::string("option ") + key + " must be true or false");
   return j[key].get<bool>();
 }
 
@@ -51,9 +55,12 @@ HashOptions options_from_json(const nlohmann::json& j, const HashOptions& d) {
   // A job may ask for the exact path; a worker started with --exact hashes
   // every still exactly, whatever the job says.
   o.exact_stills = flag(j, "exact", false) || d.exact_stills;
-  o.limits.max_pixels = std::min(number<int64_t>(j, "max_pixels", d.limits.max_pixels, 1), d.limits.max_pixels);
-  o.limits.max_frames = std::min(number<int64_t>(j, "max_frames", d.limits.max_frames, 1), d.limits.max_frames);
-  o.limits.max_seconds = std::min(number<double>(j, "max_seconds", d.limits.max_seconds, 0.0), d.limits.max_seconds);
+  o.limits.max_pixels =
+      std::min(number<int64_t>(j, "max_pixels", d.limits.max_pixels, 1), d.limits.max_pixels);
+  o.limits.max_frames =
+      std::min(number<int64_t>(j, "max_frames", d.limits.max_frames, 1), d.limits.max_frames);
+  o.limits.max_seconds =
+      std::min(number<double>(j, "max_seconds", d.limits.max_seconds, 0.0), d.limits.max_seconds);
   return o;
 }
 

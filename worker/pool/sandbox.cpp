@@ -78,11 +78,13 @@ bool send_frame(int sock, const std::string& text, int fd_to_pass) {
 
 // Reads exactly n bytes, waiting until `deadline` (nullopt: forever).
 // Returns false on EOF, error or timeout (then `timed_out`).
-bool read_exact(int fd, void* data, size_t n, std::optional<Clock::time_point> deadline, bool& timed_out) {
+bool read_exact(int fd, void* data, size_t n, std::optional<Clock::time_point> deadline,
+                bool& timed_out) {
   auto* p = static_cast<uint8_t*>(data);
   while (n > 0) {
     if (deadline) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()).count();
       if (left <= 0) {
         timed_out = true;
         return false;
@@ -129,7 +131,8 @@ bool receive_request(int sock, uint64_t& len, UniqueFd& fd) {
 // Inline bytes go to the child in a memfd, sealed so nothing changes them.
 UniqueFd memfd_with(std::span<const uint8_t> bytes) {
   UniqueFd fd(::memfd_create("frameprint-job", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (!fd) throw MediaError(ErrorCode::kInternal, std::string("memfd_create: ") + std::strerror(errno));
+  if (!fd)
+    throw MediaError(ErrorCode::kInternal, std::string("memfd_create: ") + std::strerror(errno));
   if (!write_all(fd.get(), bytes.data(), bytes.size()))
     throw MediaError(ErrorCode::kInternal, "cannot stage the job's bytes for the decoder process");
   (void)::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
@@ -150,13 +153,15 @@ void child_fault(const std::string& fault) {
       ::close(fd);
       throw MediaError(ErrorCode::kInternal, "sandbox test: opened " + fault.substr(5));
     }
-    throw MediaError(ErrorCode::kInternal, "sandbox test: open refused: " + std::string(std::strerror(errno)));
+    throw MediaError(ErrorCode::kInternal,
+                     "sandbox test: open refused: " + std::string(std::strerror(errno)));
   }
 }
 
 }  // namespace
 
-Sandbox::Sandbox(std::string program, SandboxLimits limits) : program_(std::move(program)), limits_(limits) {}
+Sandbox::Sandbox(std::string program, SandboxLimits limits)
+    : program_(std::move(program)), limits_(limits) {}
 
 Sandbox::~Sandbox() { stop(SIGKILL); }
 
@@ -190,7 +195,8 @@ void Sandbox::spawn() {
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0)
-    throw MediaError(ErrorCode::kInternal, "cannot start the decoder process: " + std::string(std::strerror(rc)));
+    throw MediaError(ErrorCode::kInternal,
+                     "cannot start the decoder process: " + std::string(std::strerror(rc)));
   pid_ = pid;
   socket_ = std::move(mine);
 }
@@ -226,7 +232,8 @@ std::string Sandbox::death() {
   return "exited with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-nlohmann::ordered_json Sandbox::hash(MediaSource& source, const HashOptions& options, const std::string& fault) {
+nlohmann::ordered_json Sandbox::hash(MediaSource& source, const HashOptions& options,
+                                     const std::string& fault) {
   if (pid_ <= 0) spawn();
   UniqueFd staged;
   int fd = source.fd();
@@ -241,8 +248,9 @@ nlohmann::ordered_json Sandbox::hash(MediaSource& source, const HashOptions& opt
     throw MediaError(ErrorCode::kDecoderCrashed, "the decoder process is gone (" + death() + ")");
   staged.reset();
 
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                                           std::min(options.limits.max_seconds, 3.2e7) + limits_.grace_seconds));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                         std::min(options.limits.max_seconds, 3.2e7) + limits_.grace_seconds));
   bool timed_out = false;
   uint8_t header[8];
   if (!read_exact(socket_.get(), header, sizeof header, deadline, timed_out)) {
@@ -252,8 +260,8 @@ nlohmann::ordered_json Sandbox::hash(MediaSource& source, const HashOptions& opt
                                                 std::to_string(options.limits.max_seconds) +
                                                 " s (--max-seconds) and was killed");
     }
-    throw MediaError(ErrorCode::kDecoderCrashed,
-                     "the decoder process died on this input (" + death() + "); the worker goes on");
+    throw MediaError(ErrorCode::kDecoderCrashed, "the decoder process died on this input (" +
+                                                     death() + "); the worker goes on");
   }
   uint64_t len = 0;
   for (int i = 0; i < 8; ++i) len |= uint64_t{header[i]} << (8 * i);
@@ -315,7 +323,8 @@ int sandbox_child_main(int sock, uint64_t memory_bytes) {
     } catch (const MediaError& e) {
       result.error = e;
     } catch (const std::bad_alloc&) {
-      result.error = MediaError(ErrorCode::kTooLarge, "the decoder ran out of its memory limit on this input");
+      result.error =
+          MediaError(ErrorCode::kTooLarge, "the decoder ran out of its memory limit on this input");
     } catch (const std::exception& e) {
       result.error = MediaError(ErrorCode::kInternal, std::string("decoder process: ") + e.what());
     }

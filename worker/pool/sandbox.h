@@ -43,14 +43,15 @@ class Sandbox {
   // the child died (it is started again for the next job), kTimeout when it
   // ran past max_seconds + grace (it is killed), kInternal when it cannot
   // be started. `fault` is for tests only (see sandbox_child_main).
-  nlohmann::ordered_json hash(MediaSource& source, const HashOptions& options, const std::string& fault = "");
+  nlohmann::ordered_json hash(MediaSource& source, const HashOptions& options,
+                              const std::string& fault = "");
 
   pid_t pid() const { return pid_; }
 
  private:
   void spawn();
   void stop(int signal);
-  std::string death() ;  // reaps the child; how it ended, in words
+  std::string death();  // reaps the child; how it ended, in words
 
   std::string program_;
   SandboxLimits limits_;

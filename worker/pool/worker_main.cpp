@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -23,9 +23,10 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include "ipc/common/json_text.h"
+#include "ipc/common/unique_fd.h"
 #include "ipc/mdp_worker.h"
 #include "ipc/metrics.h"
-#include "ipc/common/unique_fd.h"
 #include "kernels/pdq_backend.h"
 #include "worker/matching/match_options.h"
 #include "worker/media/decoder_memory.h"
@@ -34,7 +35,6 @@ extern "C" {
 #include "worker/options/program_options.h"
 #include "worker/pool/job_handler.h"
 #include "worker/pool/sandbox.h"
-#include "ipc/common/json_text.h"
 
 namespace frameprint {
 namespace {
@@ -48,11 +48,11 @@ struct WorkerSettings {
   std::string metrics;
   double job_timeout_s = 0;  // 0: max_seconds * 2 + 60
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
-  MatchOptions match;   // --list ...: results leave the worker matched
+  MatchOptions match;        // --list ...: results leave the worker matched
   options::TransportOptions transport;
   std::string sandbox = "auto";  // auto: on with the CPU backend
   SandboxLimits sandbox_limits;
-  std::string program;           // this executable, for the decoder processes
+  std::string program;  // this executable, for the decoder processes
   DeviceChoice backend;
 };
 
@@ -98,16 +98,21 @@ class WorkerProgram {
         stop_fd_(std::move(stop_fd)),
         reload_fd_(std::move(reload_fd)),
         metrics_(s_.metrics),
-        done_(metrics_.counter("frameprint_worker_jobs_done_total", "Jobs answered with a hash result")),
-        failed_(metrics_.counter("frameprint_worker_jobs_failed_total", "Jobs answered with an error result")),
+        done_(metrics_.counter("frameprint_worker_jobs_done_total",
+                               "Jobs answered with a hash result")),
+        failed_(metrics_.counter("frameprint_worker_jobs_failed_total",
+                                 "Jobs answered with an error result")),
         frames_(metrics_.counter("frameprint_worker_frames_hashed_total", "Frames hashed")),
         bytes_(metrics_.counter("frameprint_worker_bytes_hashed_total", "Media bytes hashed")),
         busy_(metrics_.gauge("frameprint_worker_jobs_in_flight", "Jobs being hashed")),
-        latency_(metrics_.histogram("frameprint_worker_job_seconds", "Time to hash one job", latency_buckets())),
-        crashed_(metrics_.counter("frameprint_worker_decoder_crashes_total",
-                                  "Jobs whose confined decoder process died (crash or forbidden system call)")),
-        truncated_(metrics_.counter("frameprint_worker_replies_truncated_total",
-                                    "Results cut to --max-reply-bytes (frames dropped, marked partial)")),
+        latency_(metrics_.histogram("frameprint_worker_job_seconds", "Time to hash one job",
+                                    latency_buckets())),
+        crashed_(metrics_.counter(
+            "frameprint_worker_decoder_crashes_total",
+            "Jobs whose confined decoder process died (crash or forbidden system call)")),
+        truncated_(
+            metrics_.counter("frameprint_worker_replies_truncated_total",
+                             "Results cut to --max-reply-bytes (frames dropped, marked partial)")),
         started_(static_cast<size_t>(s_.mdp.slots)) {}
 
   int run() {
@@ -124,8 +129,8 @@ class WorkerProgram {
     std::jthread watchdog([&](std::stop_token st) { watch(st); });
     std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd_.get()); });
     const int stop_fd = stop_fd_.get();
-    spdlog::info("{}: {} slots on {}, device {}", s_.policy.worker_name, s_.mdp.slots, s_.mdp.endpoint,
-                 s_.backend.name);
+    spdlog::info("{}: {} slots on {}, device {}", s_.policy.worker_name, s_.mdp.slots,
+                 s_.mdp.endpoint, s_.backend.name);
     mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd);
     queue_.close();
     threads.clear();
@@ -155,7 +160,8 @@ class WorkerProgram {
         bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
       decoder_fault = inject_fault(header);
       JobOutcome r = handle_job(header, bytes, s_.policy, sandbox ? in_sandbox : here);
-      if (r.reply.contains("error") && r.reply["error"].value("code", "") == "decoder_crashed") crashed_.Increment();
+      if (r.reply.contains("error") && r.reply["error"].value("code", "") == "decoder_crashed")
+        crashed_.Increment();
       if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
       if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
       mdp::Message reply;
@@ -174,7 +180,8 @@ class WorkerProgram {
   // that cannot be cancelled: exit so the broker requeues it (and, after
   // three such deliveries, answers it as poison) and a supervisor restarts us.
   void watch(std::stop_token st) {
-    const double limit = s_.job_timeout_s > 0 ? s_.job_timeout_s : s_.policy.defaults.limits.max_seconds * 2 + 60;
+    const double limit =
+        s_.job_timeout_s > 0 ? s_.job_timeout_s : s_.policy.defaults.limits.max_seconds * 2 + 60;
     while (!st.stop_requested()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       const auto now = Clock::now().time_since_epoch().count();
@@ -272,14 +279,16 @@ int run_main(int argc, char** argv) {
   int heartbeat_ms = static_cast<int>(s.mdp.heartbeat.count());
   bool verbose = false;
   CLI::App app{"frameprint-worker: hashes jobs from a frameprint-broker"};
-  app.set_version_flag("--version", [] { return version_text("frameprint-worker", media_library_versions()); });
+  app.set_version_flag("--version",
+                       [] { return version_text("frameprint-worker", media_library_versions()); });
   app.add_option("--connect", s.mdp.endpoint, "Broker backend endpoint")->capture_default_str();
   app.add_option("--slots", s.mdp.slots, "Jobs in flight (one broker connection each)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   options::add_device_option(app, s.device);
   options::add_transport_options(app, s.transport);
-  app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")->allow_extra_args(false);
+  app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--max-message-bytes", s.mdp.max_message_bytes,
                  "Largest message taken from the broker (a larger one drops the connection)")
       ->check(CLI::PositiveNumber)
@@ -292,32 +301,39 @@ int run_main(int argc, char** argv) {
                  "Refuse jobs asking for denser sampling than this (0: any)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_flag("!--no-dihedral-jobs", s.policy.allow_dihedral, "Refuse jobs that ask for dihedral hashes");
+  app.add_flag("!--no-dihedral-jobs", s.policy.allow_dihedral,
+               "Refuse jobs that ask for dihedral hashes");
   app.add_option("--max-bytes", s.policy.max_bytes, "Largest file a job may carry or name")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--metrics", s.metrics, "Serve Prometheus metrics on HOST:PORT");
   app.add_option("--name", s.policy.worker_name, "Name put in replies (default HOST:PID)");
-  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval; the broker is dead after 3 missed")
+  app.add_option("--heartbeat-ms", heartbeat_ms,
+                 "Heartbeat interval; the broker is dead after 3 missed")
       ->check(CLI::Range(10, 600000))
       ->capture_default_str();
-  app.add_option("--job-timeout", s.job_timeout_s,
-                 "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
+  app.add_option(
+      "--job-timeout", s.job_timeout_s,
+      "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
   options::add_hashing_options(app, s.policy.defaults);
   options::add_match_options(app, s.match);
   app.add_option("--sandbox", s.sandbox,
-                 "Hash in confined decoder processes (seccomp, rlimits, no files or network): auto (on with the "
+                 "Hash in confined decoder processes (seccomp, rlimits, no files or network): auto "
+                 "(on with the "
                  "CPU backend), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
-  app.add_option("--sandbox-memory", s.sandbox_limits.memory_bytes, "Address space of each decoder process")
+  app.add_option("--sandbox-memory", s.sandbox_limits.memory_bytes,
+                 "Address space of each decoder process")
       ->check(CLI::Range(uint64_t{256} << 20, uint64_t{1} << 40))
       ->capture_default_str();
   app.add_option("--sandbox-grace", s.sandbox_limits.grace_seconds,
                  "Seconds a decoder process may run past --max-seconds before it is killed")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
-  app.add_option("--fault-injection", s.fault, "Testing only: crash:NAME, hang:NAME or decoder:FAULT:NAME")->group("");
+  app.add_option("--fault-injection", s.fault,
+                 "Testing only: crash:NAME, hang:NAME or decoder:FAULT:NAME")
+      ->group("");
   app.add_flag("-v,--verbose", verbose, "Log more");
   try {
     app.parse(argc, argv);
@@ -335,13 +351,16 @@ int run_main(int argc, char** argv) {
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
     if (s.sandbox == "auto") s.sandbox = s.backend.cuda_device < 0 ? "on" : "off";
     if (s.sandbox == "on" && s.backend.cuda_device >= 0)
-      throw std::invalid_argument("--sandbox on works with --device cpu only: the GPU driver needs what the "
-                                  "filter forbids (device files, ioctls)");
+      throw std::invalid_argument(
+          "--sandbox on works with --device cpu only: the GPU driver needs what the "
+          "filter forbids (device files, ioctls)");
     if (s.sandbox == "off")
-      spdlog::warn("decoders run in the worker process itself (--sandbox off{}): hostile media parsed here "
-                   "shares memory with the lists and the broker connection",
-                   s.backend.cuda_device >= 0 ? ", as with any GPU device" : "");
-    s.sandbox_limits.max_reply_bytes = std::max<uint64_t>(s.policy.max_reply_bytes, uint64_t{1} << 20) * 4;
+      spdlog::warn(
+          "decoders run in the worker process itself (--sandbox off{}): hostile media parsed here "
+          "shares memory with the lists and the broker connection",
+          s.backend.cuda_device >= 0 ? ", as with any GPU device" : "");
+    s.sandbox_limits.max_reply_bytes =
+        std::max<uint64_t>(s.policy.max_reply_bytes, uint64_t{1} << 20) * 4;
     std::error_code ec;
     s.program = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     if (ec) throw std::runtime_error("cannot find this program's path for the decoder processes");
