@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ipc/common/build_info.h"
+#include "ipc/common/guarded_main.h"
 #include "ipc/common/logging.h"
 
 extern "C" {
@@ -377,15 +378,4 @@ int run_main(int argc, char** argv) {
 }
 }  // namespace
 
-// No exception may abort the process (and with it a batch): anything that
-// escapes is reported and the program exits 1.
-int main(int argc, char** argv) {
-  try {
-    return run_main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
-  } catch (...) {
-    std::fprintf(stderr, "%s: unexpected error\n", argv[0]);
-  }
-  return 1;
-}
+int main(int argc, char** argv) { return frameprint::guarded_main(argc, argv, run_main); }
