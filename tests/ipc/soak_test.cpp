@@ -154,14 +154,18 @@ TEST(Soak, ThousandsOfMixedJobsLoseNothingAndLeakNothing) {
   for (const auto& [c, n] : codes) report << ' ' << c << '=' << n;
   report << "; broker RSS " << broker_rss0 / 1024 << " -> " << broker_rss1 / 1024 << " MiB, fds "
          << broker_fds0 << " -> " << open_fds(broker.pid());
-  if (kRssMeaningful) EXPECT_LT(broker_rss1 - broker_rss0, 32 * 1024) << "broker memory grew";
+  if (kRssMeaningful) {
+    EXPECT_LT(broker_rss1 - broker_rss0, 32 * 1024) << "broker memory grew";
+  }
   EXPECT_LE(open_fds(broker.pid()), broker_fds0 + 2);
   for (size_t w = 0; w < workers.size(); ++w) {
     const long rss1 = rss_kib(workers[w]->pid());
     const size_t fds1 = open_fds(workers[w]->pid());
     report << "; worker" << w << " RSS " << worker_rss0[w] / 1024 << " -> " << rss1 / 1024
            << " MiB, fds " << worker_fds0[w] << " -> " << fds1;
-    if (kRssMeaningful) EXPECT_LT(rss1 - worker_rss0[w], 64 * 1024) << "worker memory grew";
+    if (kRssMeaningful) {
+      EXPECT_LT(rss1 - worker_rss0[w], 64 * 1024) << "worker memory grew";
+    }
     EXPECT_LE(fds1, worker_fds0[w] + 2) << "worker descriptors leaked";
   }
   std::cout << "soak: " << report.str() << '\n';
