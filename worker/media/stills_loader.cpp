@@ -26,9 +26,19 @@ std::string dl_error(const std::string& what) {
 // it is left out when anything is preloaded (an allocator replaced through
 // LD_PRELOAD must hold for every library) and under sanitizers, which
 // refuse it.
+// GCC names sanitizer builds with macros, clang with __has_feature.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define FP_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define FP_SANITIZED 1
+#endif
+
 int open_flags() {
   int flags = RTLD_LAZY | RTLD_LOCAL;
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if !defined(FP_SANITIZED)
   const char* preload = std::getenv("LD_PRELOAD");
   if ((!preload || !*preload) && access("/etc/ld.so.preload", F_OK) != 0) flags |= RTLD_DEEPBIND;
 #endif
