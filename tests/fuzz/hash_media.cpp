@@ -3,7 +3,8 @@
 // decoder (OpenCV) or the container and video decoder (FFmpeg), luma,
 // sampling and the CPU PDQ backend, with tight limits so that one input
 // stays fast. hash_media never throws; a result is an error with no
-// frames, or frames within the limits; either is written as JSON.
+// frames, or frames within the limits (with an error only when partial);
+// either is written as JSON.
 #include "ipc/common/json_text.h"
 #include "kernels/pdq_backend.h"
 #include "tests/fuzz/fuzz_targets.h"
@@ -26,14 +27,17 @@ void hash_media(Input input) {
   MediaSource source = MediaSource::view(input);
   const MediaResult r = frameprint::hash_media(source, o, *backend);
 
-  if (r.error) {
+  // An error keeps the frames hashed before it only as a partial result
+  // (a limit or a decoder failure part-way through a video).
+  FUZZ_CHECK(r.partial == (r.error && !r.frames.empty()));
+  if (r.error && !r.partial) {
     FUZZ_CHECK(r.frames.empty());
   } else {
     FUZZ_CHECK(!r.frames.empty());
     FUZZ_CHECK(static_cast<int64_t>(r.frames.size()) <= o.limits.max_frames);
     FUZZ_CHECK(r.width > 0 && r.height > 0);
     FUZZ_CHECK(int64_t{r.width} * r.height <= o.limits.max_pixels);
-    FUZZ_CHECK(r.md5.size() == 32 && r.sha256.size() == 64);
+    FUZZ_CHECK(r.md5.size() == 32 && r.sha1.size() == 40 && r.sha256.size() == 64);
     for (const FrameHash& f : r.frames) {
       FUZZ_CHECK(f.quality >= 0 && f.quality <= 100);
       FUZZ_CHECK(f.dihedral.has_value());

@@ -192,6 +192,7 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
       } catch (const DecodeAgainWithoutSkipping&) {
         MediaResult again;
         again.md5 = out.md5;
+        again.sha1 = out.sha1;
         again.sha256 = out.sha256;
         out = std::move(again);
         hash_video(source, options, backend, out, false);
