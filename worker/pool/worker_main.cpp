@@ -35,7 +35,7 @@ extern "C" {
 #include "worker/media/library_versions.h"
 #include "worker/options/program_options.h"
 #include "worker/pool/job_handler.h"
-#include "worker/pool/sandbox.h"
+#include "worker/pool/hash_slot.h"
 
 namespace frameprint {
 namespace {
@@ -51,9 +51,7 @@ struct WorkerSettings {
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
   MatchOptions match;        // --list ...: results leave the worker matched
   options::TransportOptions transport;
-  std::string sandbox = "auto";  // auto: on with the CPU backend
-  SandboxLimits sandbox_limits;
-  std::string program;  // this executable, for the decoder processes
+  SandboxSettings sandbox;
   DeviceChoice backend;
 };
 
@@ -141,15 +139,8 @@ class WorkerProgram {
 
  private:
   void hash_loop(MdpWorker& mdp) {
-    auto backend = s_.backend.make();
-    // One confined decoder process per hashing thread (= per slot).
-    std::unique_ptr<Sandbox> sandbox =
-        s_.sandbox == "on" ? std::make_unique<Sandbox>(s_.program, s_.sandbox_limits) : nullptr;
-    std::string decoder_fault;
-    const HashStep in_sandbox = [&](MediaSource& source, const HashOptions& options) {
-      return sandbox->hash(source, options, decoder_fault);
-    };
-    const HashStep here = in_process(*backend);
+    // A backend and (confined) one decoder process per hashing thread = per slot.
+    HashSlot hashing(s_.backend, s_.sandbox);
     while (auto job = queue_.pop()) {
       const auto slot = static_cast<size_t>(job->slot);
       const auto t0 = Clock::now();
@@ -159,8 +150,7 @@ class WorkerProgram {
       std::optional<std::span<const uint8_t>> bytes;
       if (job->body.size() >= 2)
         bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
-      decoder_fault = inject_fault(header);
-      JobOutcome r = handle_job(header, bytes, s_.policy, sandbox ? in_sandbox : here);
+      JobOutcome r = hashing.run(header, bytes, s_.policy, inject_fault(header));
       if (r.reply.contains("error") && r.reply["error"].value("code", "") == "decoder_crashed")
         crashed_.Increment();
       if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
@@ -266,14 +256,8 @@ int run_main(int argc, char** argv) {
   using namespace frameprint;
   keep_decoder_memory_for_reuse();
   // A confined decoder process (sandbox.h) started by a worker.
-  if (argc == 4 && std::string_view(argv[1]) == "--sandbox-child") {
-    try {
-      return sandbox_child_main(std::stoi(argv[2]), std::stoull(argv[3]));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "frameprint-worker decoder process: %s\n", e.what());
-      return 3;
-    }
-  }
+  if (const auto status = run_sandbox_child_if_asked(argc, argv, "frameprint-worker"))
+    return *status;
   WorkerSettings s;
   s.policy.defaults.seconds_per_hash = 1.0;
   std::vector<std::string> roots;
@@ -318,20 +302,7 @@ int run_main(int argc, char** argv) {
       "Exit when one job runs longer than this (a hung decoder); default 2 x --max-seconds + 60");
   options::add_hashing_options(app, s.policy.defaults);
   options::add_match_options(app, s.match);
-  app.add_option("--sandbox", s.sandbox,
-                 "Hash in confined decoder processes (seccomp, rlimits, no files or network): auto "
-                 "(on with the "
-                 "CPU backend), on, off")
-      ->check(CLI::IsMember({"auto", "on", "off"}))
-      ->capture_default_str();
-  app.add_option("--sandbox-memory", s.sandbox_limits.memory_bytes,
-                 "Address space of each decoder process")
-      ->check(CLI::Range(uint64_t{256} << 20, uint64_t{1} << 40))
-      ->capture_default_str();
-  app.add_option("--sandbox-grace", s.sandbox_limits.grace_seconds,
-                 "Seconds a decoder process may run past --max-seconds before it is killed")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
+  add_sandbox_options(app, s.sandbox);
   app.add_option("--fault-injection", s.fault,
                  "Testing only: crash:NAME, hang:NAME or decoder:FAULT:NAME")
       ->group("");
@@ -350,29 +321,7 @@ int run_main(int argc, char** argv) {
     s.backend = choose_device(s.device);
     if (!s.backend.notice.empty()) spdlog::info("{}", s.backend.notice);
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    // Sanitizer builds: the confined child exits on its first job under
-    // ASan (its report goes to /dev/null; not yet understood), so such
-    // builds hash in the worker unless --sandbox on is given.
-    constexpr bool kSanitized = true;
-#else
-    constexpr bool kSanitized = false;
-#endif
-    if (s.sandbox == "auto") s.sandbox = s.backend.cuda_device < 0 && !kSanitized ? "on" : "off";
-    if (s.sandbox == "on" && s.backend.cuda_device >= 0)
-      throw std::invalid_argument(
-          "--sandbox on works with --device cpu only: the GPU driver needs what the "
-          "filter forbids (device files, ioctls)");
-    if (s.sandbox == "off")
-      spdlog::warn(
-          "decoders run in the worker process itself (--sandbox off{}): hostile media parsed here "
-          "shares memory with the lists and the broker connection",
-          s.backend.cuda_device >= 0 ? ", as with any GPU device" : "");
-    s.sandbox_limits.max_reply_bytes =
-        std::max<uint64_t>(s.policy.max_reply_bytes, uint64_t{1} << 20) * 4;
-    std::error_code ec;
-    s.program = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    if (ec) throw std::runtime_error("cannot find this program's path for the decoder processes");
+    resolve_sandbox(s.sandbox, s.backend, s.policy.max_reply_bytes);
     s.policy.allow_roots = canonical_roots(roots);
     s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
     raise_fd_limit();
