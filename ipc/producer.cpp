@@ -39,7 +39,7 @@ bool overloaded(const std::string& reply) {
 
 bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
                    const std::function<void(const std::string&, const std::string&)>& on_result,
-                   int stop_fd) {
+                   int stop_fd, int wake_fd) {
   zmq::socket_t socket(ctx_, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::sndhwm, 0);
@@ -73,7 +73,9 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
       spdlog::info("job {}: no reply yet, sending again (attempt {})", id, p.attempts);
   };
 
-  while (more || !pending.empty()) {
+  const bool streaming = wake_fd >= 0;
+  while (streaming || more || !pending.empty()) {
+    more = more || streaming;  // a stream may have more at any time
     while (more && pending.size() < static_cast<size_t>(config_.window) &&
            (pending.empty() || pending_bytes < config_.window_bytes)) {
       std::optional<ProducerJob> job = next();
@@ -90,17 +92,21 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
         send(it->first, it->second);
       }
     }
-    if (pending.empty()) continue;
+    if (pending.empty() && !streaming) continue;
 
     auto now = Clock::now();
     auto soonest = now + std::chrono::milliseconds(200);
     for (const auto& [id, p] : pending) soonest = std::min(soonest, p.deadline);
     std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    const size_t stop_item = items.size();
     if (stop_fd >= 0) items.push_back({nullptr, stop_fd, ZMQ_POLLIN, 0});
+    // While the window is full, new jobs wait in the caller's queue.
+    const bool room = pending.size() < static_cast<size_t>(config_.window);
+    if (streaming && room) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
     zmq::poll(items,
               std::max(std::chrono::milliseconds(0),
                        std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now)));
-    if (stop_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) return false;
+    if (stop_fd >= 0 && (items[stop_item].revents & ZMQ_POLLIN)) return false;
 
     if (items[0].revents & ZMQ_POLLIN) {
       for (;;) {

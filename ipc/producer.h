@@ -42,9 +42,14 @@ class Producer {
   // per job with the reply's JSON text, or with an error result after the
   // last retry timed out. Returns when every job has a result, or early when
   // `stop_fd` (if >= 0) becomes readable (returns false then).
+  //
+  // With `wake_fd` >= 0 the producer serves a stream (BrokerClient): nullopt
+  // from `next` means "nothing yet", `next` is asked again whenever
+  // `wake_fd` becomes readable (the caller drains it: an eventfd), and only
+  // `stop_fd` ends the run.
   bool run(const std::function<std::optional<ProducerJob>()>& next,
            const std::function<void(const std::string& id, const std::string& json)>& on_result,
-           int stop_fd = -1);
+           int stop_fd = -1, int wake_fd = -1);
 
  private:
   zmq::context_t& ctx_;
