@@ -82,15 +82,8 @@ std::string csv_rows(const MediaResult& r) {
 std::string te_lines(const MediaResult& r) {
   if (r.kind == MediaKind::kImage)
     return r.frames.empty() ? "" : "pdq " + r.frames[0].pdq.to_hex() + "\n";
-  std::string vpdq = "[";
-  char ts[32];
-  for (size_t i = 0; i < r.frames.size(); ++i) {
-    std::snprintf(ts, sizeof ts, "%.3f", r.frames[i].ts);
-    vpdq += (i ? ", \"" : "\"") + r.frames[i].pdq.to_hex() + "," +
-            std::to_string(r.frames[i].quality) + "," + ts + "\"";
-  }
-  vpdq += "]";
-  return "video_md5 " + r.md5 + "\nvideo_sha256 " + r.sha256 + "\nvpdq " + vpdq + "\n";
+  return "video_md5 " + r.md5 + "\nvideo_sha256 " + r.sha256 + "\nvpdq " +
+         to_vpdq_signal(r.frames) + "\n";
 }
 
 // Writes results in input order, as they complete.

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -390,6 +391,44 @@ class RowReader {
 };
 
 }  // namespace
+
+ListRow parse_signal(ListType type, std::string_view signal) {
+  ListRow row;
+  row.type = type;
+  const std::string_view s = trim(signal);
+  const auto bad = [&](const std::string& what) {
+    throw std::invalid_argument(what + ": \"" + snippet(s) + "\"");
+  };
+  if (type == ListType::kPdq) {
+    const auto h = Hash256::from_hex(s);
+    if (!h) bad("not a 64-digit hex PDQ hash");
+    row.pdq = *h;
+    return row;
+  }
+  if (type != ListType::kVpdq) {
+    const size_t len = digest_length(type);
+    row.digest = normalized_hex(s, len, &row.uppercase);
+    if (row.digest.empty())
+      bad("not a " + std::to_string(len) + "-digit hex " + std::string(list_type_name(type)) +
+          " digest");
+    return row;
+  }
+  if (s.size() > ListLimits{}.max_line_bytes) bad("a vpdq signal over 16 MiB");
+  const json j = json::parse(s, nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty())
+    bad("a vpdq signal is a JSON list of \"hex,quality,timestamp\" strings");
+  for (const auto& f : j) {
+    if (!f.is_string()) bad("a vpdq signal is a JSON list of \"hex,quality,timestamp\" strings");
+    const auto parts = split(f.get_ref<const std::string&>(), ',');
+    const auto h = parts.size() == 3 ? Hash256::from_hex(trim(parts[0])) : std::nullopt;
+    const auto q = parts.size() == 3 ? parse_quality(parts[1]) : std::nullopt;
+    const auto t = parts.size() == 3 ? parse_number<double>(parts[2]) : std::nullopt;
+    if (!h || !q || !t || *t < 0)
+      bad("a vPDQ frame is \"hex,quality,timestamp\" (quality 0..100, timestamp >= 0)");
+    row.frames.push_back({*h, *q, *t});
+  }
+  return row;
+}
 
 ListFormat read_list_rows(ListReader& reader, std::optional<ListType> want, ListFormat format,
                           const std::string& stem, const std::function<void(ListRow&&)>& sink) {

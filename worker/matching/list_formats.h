@@ -71,6 +71,13 @@ struct ListRow {
   bool uppercase = false;  // hex digits were upper case
 };
 
+// One signal as the ecosystem's APIs pass it (HMA's `signal`, the te
+// format's second field): a PDQ hex hash, a hex digest of the type's
+// length, or for vPDQ python-threatexchange's JSON list of
+// "hex,quality,timestamp" strings. Digests come back in lower case in
+// `digest`. Throws std::invalid_argument saying what is wrong.
+ListRow parse_signal(ListType type, std::string_view signal);
+
 // Reads every row of the reader's file in `format` (kAuto: detected from
 // the first line). `want` is the type the caller asked for, which decides
 // what untyped lines hold; without it untyped lines must show their type

@@ -50,6 +50,10 @@ class Matcher {
   // Adds "matches" to a result object that has hashes (others unchanged).
   void annotate(nlohmann::ordered_json& result) const;
 
+  const MatchRules& rules() const { return rules_; }
+  // What each --list held when loaded.
+  const std::vector<ListStats>& stats() const { return lists_.stats; }
+
  private:
   void match_digests(const MatchQuery& q, nlohmann::ordered_json& out) const;
   void match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const;

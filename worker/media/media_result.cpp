@@ -72,6 +72,17 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   return j;
 }
 
+std::string to_vpdq_signal(const std::vector<FrameHash>& frames) {
+  std::string out = "[";
+  char ts[64];
+  for (size_t i = 0; i < frames.size(); ++i) {
+    std::snprintf(ts, sizeof ts, "%.3f", frames[i].ts);
+    out += (i ? ", \"" : "\"") + frames[i].pdq.to_hex() + "," +
+           std::to_string(frames[i].quality) + "," + ts + "\"";
+  }
+  return out + "]";
+}
+
 std::string to_vpdq_text(const MediaResult& r) {
   std::string out;
   char ts[64];

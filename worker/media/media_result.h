@@ -67,4 +67,9 @@ nlohmann::ordered_json to_json(const MediaResult& r);
 // hashed frame, timestamp with 3 decimals.
 std::string to_vpdq_text(const MediaResult& r);
 
+// python-threatexchange's vpdq signal (and Hasher-Matcher-Actioner's): a
+// JSON list of "hex,quality,timestamp" strings, timestamp with 3
+// decimals, spaced as Python's json.dumps writes it.
+std::string to_vpdq_signal(const std::vector<FrameHash>& frames);
+
 }  // namespace frameprint
