@@ -60,12 +60,12 @@ void write_exclusive(const fs::path& path, const std::string& text, mode_t mode)
     throw std::runtime_error(path.string() + ": cannot write");
 }
 
+}  // namespace
+
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost" || host == "[::1]" || host == "::1") return true;
   return host.substr(0, 4) == "127.";
 }
-
-}  // namespace
 
 KeyPair generate() {
   char pub[kZ85KeyLength + 1] = {}, sec[kZ85KeyLength + 1] = {};

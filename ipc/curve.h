@@ -50,6 +50,9 @@ struct ClientKeys {
 };
 void apply(zmq::socket_t& socket, const ClientKeys& keys);
 
+// localhost, 127.x.y.z, ::1 or [::1].
+bool is_loopback_host(std::string_view host);
+
 // Without CURVE a program binds and connects only to loopback, ipc:// and
 // inproc:// endpoints, unless --insecure was given. Throws
 // std::invalid_argument saying so for any other endpoint.

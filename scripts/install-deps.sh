@@ -18,8 +18,10 @@ packages=(
   libzmq3-dev cppzmq-dev prometheus-cpp-dev
   # the seccomp filter that confines decoder processes (worker --sandbox)
   libseccomp-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # frameprint serve: cpp-httplib serves the HTTP API, libcurl fetches url=
+  libcpp-httplib-dev libcurl4-openssl-dev
+  # tests and benchmarks (curl and Python's urllib drive frameprint serve as clients would)
+  libgtest-dev libgmock-dev libbenchmark-dev curl python3
   # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks
   ffmpeg
   # scripts/check-format.sh (run by scripts/test.sh, so by CI): formatting per .clang-format

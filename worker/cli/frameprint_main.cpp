@@ -16,13 +16,18 @@ extern "C" {
 #include "worker/cli/hash_command.h"
 #include "worker/cli/keygen_command.h"
 #include "worker/cli/match_command.h"
+#include "worker/cli/serve_command.h"
 #include "worker/cli/submit_command.h"
 #include "worker/media/decoder_memory.h"
 #include "worker/media/library_versions.h"
+#include "worker/pool/hash_slot.h"
 
 namespace {
 int run_main(int argc, char** argv) {
   frameprint::keep_decoder_memory_for_reuse();
+  // A confined decoder process (worker/pool/sandbox.h) started by `serve`.
+  if (const auto status = frameprint::run_sandbox_child_if_asked(argc, argv, "frameprint"))
+    return *status;
   CLI::App app{"frameprint: PDQ/vPDQ perceptual hashes and MD5/SHA-256 of images and videos"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
@@ -34,6 +39,7 @@ int run_main(int argc, char** argv) {
   auto run_submit = frameprint::cli::add_submit_command(app);
   auto run_match = frameprint::cli::add_match_command(app);
   auto run_keygen = frameprint::cli::add_keygen_command(app);
+  auto run_serve = frameprint::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);
@@ -51,6 +57,7 @@ int run_main(int argc, char** argv) {
   if (app.got_subcommand("submit")) return run_submit();
   if (app.got_subcommand("match")) return run_match();
   if (app.got_subcommand("keygen")) return run_keygen();
+  if (app.got_subcommand("serve")) return run_serve();
   return 1;
 }
 }  // namespace

@@ -1,0 +1,250 @@
+#include "worker/cli/serve_command.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "ipc/common/unique_fd.h"
+#include "ipc/curve.h"
+#include "ipc/metrics.h"
+#include "worker/matching/match_options.h"
+#include "worker/media/device.h"
+#include "worker/options/program_options.h"
+#include "worker/pool/hash_slot.h"
+#include "worker/serve/http_server.h"
+#include "worker/serve/lookup_service.h"
+#include "worker/serve/media_hashing.h"
+#include "worker/serve/tokens.h"
+#include "worker/serve/url_fetcher.h"
+
+namespace frameprint::cli {
+
+namespace {
+
+using namespace frameprint::serve;
+
+struct ServeCommand {
+  std::string listen = "127.0.0.1:8080";
+  std::string token_file;
+  std::string broker;
+  options::TransportOptions transport;
+  MatchOptions match;
+  HashOptions hash_options;  // what every request is hashed with
+  std::string device = "auto";
+  SandboxSettings sandbox;
+  int slots = 2;
+  size_t queue = 16;
+  int threads = 16;
+  uint64_t max_bytes = uint64_t{100} << 20;
+  double url_timeout_s = 30;
+  std::vector<std::string> allow_url_hosts;
+  bool only_allowed_url_hosts = false;
+  double pool_timeout_s = 120;
+  int pool_retries = 2;
+  std::string metrics;
+
+  int run();
+};
+
+// "HOST:PORT" or "[V6]:PORT". Throws std::invalid_argument.
+std::pair<std::string, int> host_port(const std::string& s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::invalid_argument("--listen takes HOST:PORT, not " + s);
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    port = std::stoi(s.substr(colon + 1));
+  } catch (const std::exception&) {
+  }
+  if (port < 0 || port > 65535) throw std::invalid_argument("--listen: bad port in " + s);
+  return {host, port};
+}
+
+std::shared_ptr<const TokenSet> load_tokens(const std::string& file) {
+  if (file.empty()) return nullptr;
+  return std::make_shared<const TokenSet>(TokenSet::load(file));
+}
+
+// SIGHUP: the lists and the tokens again; what fails to load keeps the old.
+void reload(const ServeCommand& cmd, LookupService& lookups, TokenGate& tokens) {
+  try {
+    if (!cmd.match.lists.empty()) lookups.replace(load_matcher(cmd.match));
+    spdlog::info("reloaded the lists");
+  } catch (const std::exception& e) {
+    spdlog::error("reload: {}; keeping the lists loaded before", e.what());
+  }
+  try {
+    if (!cmd.token_file.empty()) {
+      tokens.replace(load_tokens(cmd.token_file));
+      spdlog::info("reloaded the tokens");
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("reload: {}; keeping the tokens loaded before", e.what());
+  }
+}
+
+int ServeCommand::run() {
+  // Signals become fds before any thread starts, so that every thread
+  // inherits them blocked.
+  UniqueFd stop_fd = stop_signal_fd();
+  UniqueFd reload_fd = signal_fd({SIGHUP});
+  CurlGlobal curl;
+  raise_fd_limit();
+
+  HttpSettings http;
+  std::tie(http.host, http.port) = host_port(listen);
+  http.threads = threads;
+  http.max_body_bytes = max_bytes;
+  const bool loopback = curve::is_loopback_host(http.host);
+  if (!loopback && token_file.empty() && !transport.insecure)
+    throw std::invalid_argument(
+        "--listen " + listen +
+        " is not a loopback address: without --token-file anyone who reaches it could use the "
+        "lists as an oracle and the server to hash; give --token-file, or --insecure to serve "
+        "openly anyway");
+  if (!loopback && token_file.empty())
+    spdlog::warn("serving {} without tokens (--insecure): anyone who reaches it may look up and hash",
+                 listen);
+
+  TokenGate tokens;
+  tokens.replace(load_tokens(token_file));
+  LookupService lookups(!match.lists.empty());
+  // Hashing through the pool leaves the device to the workers; lists are
+  // searched where this process hashes.
+  const DeviceChoice backend = choose_device(broker.empty() ? device : std::string("cpu"));
+  if (broker.empty() && !backend.notice.empty()) spdlog::info("{}", backend.notice);
+  match.cuda_device = backend.cuda_device;
+  if (!match.lists.empty()) lookups.replace(load_matcher(match));
+
+  std::unique_ptr<MediaHashing> hashing;
+  if (broker.empty()) {
+    LocalHashingConfig lc;
+    lc.slots = slots;
+    lc.waiting = queue;
+    lc.policy.defaults = hash_options;
+    lc.policy.max_bytes = max_bytes;
+    lc.policy.worker_name = "serve";
+    lc.sandbox = sandbox;
+    resolve_sandbox(lc.sandbox, backend, lc.policy.max_reply_bytes);
+    hashing = local_hashing(backend, std::move(lc));
+  } else {
+    PoolHashingConfig pc;
+    pc.producer.endpoint = broker;
+    pc.producer.keys = options::transport_keys(transport, broker);
+    pc.producer.window = slots * 4;
+    pc.producer.timeout = std::chrono::milliseconds(static_cast<int64_t>(pool_timeout_s * 1000));
+    pc.producer.retries = pool_retries;
+    pc.waiting = queue;
+    pc.options = hash_options;
+    hashing = pool_hashing(std::move(pc));
+  }
+
+  UrlPolicy url;
+  for (auto h : allow_url_hosts) {
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    url.allow_hosts.push_back(h);
+  }
+  url.only_allowed_hosts = only_allowed_url_hosts;
+  url.max_bytes = max_bytes;
+  url.timeout = std::chrono::milliseconds(static_cast<int64_t>(url_timeout_s * 1000));
+  url.user_agent = "frameprint-serve";
+
+  MetricsEndpoint metrics_endpoint(metrics);
+  HttpServer server(http, ServeDeps{lookups, *hashing, tokens, url, metrics_endpoint});
+  spdlog::info("listening on {}:{} (hashing with {}{})", http.host, server.port(), hashing->where(),
+               tokens.get() ? ", bearer tokens required" : "");
+
+  std::thread signals([&] {
+    for (;;) {
+      pollfd fds[2] = {{stop_fd.get(), POLLIN, 0}, {reload_fd.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;
+      if (fds[0].revents & POLLIN) break;
+      if (fds[1].revents & POLLIN) {
+        signalfd_siginfo info;
+        (void)!::read(reload_fd.get(), &info, sizeof info);
+        reload(*this, lookups, tokens);
+      }
+    }
+    spdlog::info("stopping");
+    server.stop();
+  });
+  const bool ok = server.run();
+  if (!ok) {
+    spdlog::critical("the HTTP server stopped on a socket error");
+    ::kill(::getpid(), SIGTERM);  // ends the signal thread
+  }
+  signals.join();
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+std::function<int()> add_serve_command(CLI::App& app) {
+  auto cmd = std::make_shared<ServeCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "serve", "HTTP API modelled on Hasher-Matcher-Actioner's: hash, look up, compare");
+  sub->add_option("--listen", cmd->listen, "HOST:PORT to serve HTTP on")->capture_default_str();
+  sub->add_option("--token-file", cmd->token_file,
+                  "Bearer tokens, one per line (mode 600): required for every API call; needed to "
+                  "listen beyond loopback");
+  sub->add_option("--broker", cmd->broker,
+                  "Hash through the pool at this broker frontend instead of here");
+  options::add_transport_options(*sub, cmd->transport);
+  options::add_match_options(*sub, cmd->match);
+  options::add_hashing_options(*sub, cmd->hash_options);
+  options::add_device_option(*sub, cmd->device);
+  add_sandbox_options(*sub, cmd->sandbox);
+  sub->add_option("--slots", cmd->slots, "Files hashed at once (here), or x4 jobs in flight (pool)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  sub->add_option("--queue", cmd->queue, "Requests that may wait to be hashed; beyond: 503")
+      ->check(CLI::Range(size_t{0}, size_t{100000}))
+      ->capture_default_str();
+  sub->add_option("--threads", cmd->threads, "HTTP connections served at once")
+      ->check(CLI::Range(2, 1024))
+      ->capture_default_str();
+  sub->add_option("--max-bytes", cmd->max_bytes,
+                  "Largest request body or fetched url= content")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--allow-url-host", cmd->allow_url_hosts,
+                  "A host that url= may fetch from even at a loopback or private address "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+  sub->add_flag("--only-allowed-url-hosts", cmd->only_allowed_url_hosts,
+                "Fetch url= from the --allow-url-host hosts only");
+  sub->add_option("--url-timeout", cmd->url_timeout_s, "Longest time fetching one url=, seconds")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  sub->add_option("--pool-timeout", cmd->pool_timeout_s,
+                  "With --broker: seconds to wait for a reply before sending again")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  sub->add_option("--pool-retries", cmd->pool_retries, "With --broker: resends after the first")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  sub->add_option("--metrics", cmd->metrics, "Serve Prometheus metrics on HOST:PORT");
+  return [cmd] {
+    try {
+      return cmd->run();
+    } catch (const std::exception& e) {
+      std::cerr << "frameprint serve: " << e.what() << '\n';
+      return 1;
+    }
+  };
+}
+
+}  // namespace frameprint::cli

@@ -1,0 +1,308 @@
+#include "worker/serve/lookup_service.h"
+
+#include <cstdio>
+#include <map>
+#include <utility>
+
+#include "kernels/vpdq_compare.h"
+#include "worker/media/media_result.h"
+
+namespace frameprint::serve {
+
+using nlohmann::ordered_json;
+
+std::string ApiError::code() const {
+  if (!code_.empty()) return code_;
+  switch (status_) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 413: return "too_large";
+    case 415: return "unsupported_media_type";
+    case 503: return "busy";
+    default: return status_ >= 500 ? "internal" : "bad_request";
+  }
+}
+
+ListType signal_type(std::string_view name) {
+  const auto t = list_type_from_name(name);
+  if (!t) throw ApiError(400, "No such SignalType '" + std::string(name) + "'");
+  return *t;
+}
+
+Banks parse_banks(const std::string& param) {
+  if (param.empty()) return std::nullopt;
+  std::set<std::string> banks;
+  size_t start = 0;
+  while (start <= param.size()) {
+    const size_t comma = std::min(param.find(',', start), param.size());
+    if (comma > start) banks.insert(param.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (banks.empty()) return std::nullopt;
+  return banks;
+}
+
+namespace {
+
+ListRow parse_or_400(ListType t, std::string_view signal) {
+  try {
+    return parse_signal(t, signal);
+  } catch (const std::invalid_argument& e) {
+    throw ApiError(400, std::string("invalid signal: ") + e.what());
+  }
+}
+
+MatchQuery::Frame frame_of(int64_t index, double ts, int quality, const Hash256& h) {
+  MatchQuery::Frame f;
+  f.index = index;
+  f.ts = ts;
+  f.quality = quality;
+  f.pdq = h;
+  f.variants = {h};
+  return f;
+}
+
+MatchQuery query_of(ListType t, const ListRow& row) {
+  MatchQuery q;
+  switch (t) {
+    case ListType::kPdq:
+      // A bare hash says nothing of its quality: HMA compares it whatever it is.
+      q.frames.push_back(frame_of(0, 0, 100, row.pdq));
+      break;
+    case ListType::kVpdq:
+      q.video = true;
+      for (size_t i = 0; i < row.frames.size(); ++i)
+        q.frames.push_back(frame_of(static_cast<int64_t>(i), row.frames[i].ts,
+                                    row.frames[i].quality, row.frames[i].hash));
+      break;
+    case ListType::kMd5: q.md5 = row.digest; break;
+    case ListType::kSha1: q.sha1 = row.digest; break;
+    case ListType::kSha256: q.sha256 = row.digest; break;
+  }
+  return q;
+}
+
+// python-threatexchange's pretty_str of a match: the distance, vPDQ's
+// "query%[compared%]", or "-" for exact digests.
+std::string distance_text(const ordered_json& m) {
+  if (m.contains("distance")) return std::to_string(m["distance"].get<int>());
+  if (m.contains("query_pct")) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0f%%[%.0f%%]", m["query_pct"].get<double>(),
+                  m["compared_pct"].get<double>());
+    return buf;
+  }
+  return "-";
+}
+
+bool in_banks(const ordered_json& m, const Banks& banks) {
+  return !banks || banks->count(m["list"].get<std::string>()) > 0;
+}
+
+// {LIST: [{"bank_content_id": ID, "distance": D}, ...]}; one item per list
+// entry (the best distance when several frames hit it).
+ordered_json by_bank(const ordered_json& matches, const Banks& banks) {
+  ordered_json out = ordered_json::object();
+  std::map<std::pair<std::string, std::string>, std::pair<size_t, int>> seen;  // -> item, distance
+  for (const auto& m : matches) {
+    if (!in_banks(m, banks)) continue;
+    const std::string list = m["list"].get<std::string>();
+    const std::string id = m["id"].get<std::string>();
+    auto& items = out[list];
+    if (items.is_null()) items = ordered_json::array();
+    const int d = m.contains("distance") ? m["distance"].get<int>() : -1;
+    const auto [it, fresh] = seen.try_emplace({list, id}, items.size(), d);
+    if (fresh) {
+      items.push_back({{"bank_content_id", id}, {"distance", distance_text(m)}});
+    } else if (d >= 0 && d < it->second.second) {
+      it->second.second = d;
+      items[it->second.first]["distance"] = distance_text(m);
+    }
+  }
+  return out;
+}
+
+// The signal type a match object came from, as HMA names it for the kind
+// of media queried.
+std::string hma_type(const std::string& match_type, bool video) {
+  if (video && match_type == "md5") return "video_md5";
+  if (video && match_type == "sha256") return "video_sha256";
+  return match_type;
+}
+
+std::vector<FrameHash> frames_of(const ordered_json& result) {
+  std::vector<FrameHash> out;
+  if (!result.contains("frames") || !result["frames"].is_array()) return out;
+  for (const auto& f : result["frames"]) {
+    FrameHash h;
+    h.index = f.value("index", int64_t{0});
+    h.ts = f.value("ts", 0.0);
+    h.quality = f.value("quality", 0);
+    if (const auto p = Hash256::from_hex(f.value("pdq", std::string()))) h.pdq = *p;
+    out.push_back(h);
+  }
+  return out;
+}
+
+}  // namespace
+
+ordered_json signals_of(const ordered_json& result, const std::vector<std::string>& types,
+                        int min_quality) {
+  const bool video = result.value("kind", std::string()) == "video";
+  std::vector<std::string> wanted = types;
+  if (wanted.empty()) wanted = video ? std::vector<std::string>{"video_md5", "vpdq"}
+                                     : std::vector<std::string>{"pdq"};
+  const std::vector<FrameHash> frames = frames_of(result);
+  ordered_json out = ordered_json::object();
+  for (const auto& name : wanted) {
+    switch (signal_type(name)) {
+      case ListType::kPdq:
+        if (video) throw ApiError(400, "signal type 'pdq' is a photo's; a video has vpdq");
+        out[name] = frames.empty() || frames[0].quality < min_quality ? std::string()
+                                                                      : frames[0].pdq.to_hex();
+        break;
+      case ListType::kVpdq:
+        if (!video) throw ApiError(400, "signal type 'vpdq' is a video's; a photo has pdq");
+        out[name] = to_vpdq_signal(frames);
+        break;
+      case ListType::kMd5: out[name] = result.value("md5", std::string()); break;
+      case ListType::kSha1: out[name] = result.value("sha1", std::string()); break;
+      case ListType::kSha256: out[name] = result.value("sha256", std::string()); break;
+    }
+  }
+  return out;
+}
+
+ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules) {
+  if (!body.is_object() || body.empty())
+    throw ApiError(400, "expected a JSON object {\"SIGNAL_TYPE\": [SIGNAL, SIGNAL], ...}");
+  ordered_json out = ordered_json::object();
+  for (const auto& [name, pair] : body.items()) {
+    const ListType t = signal_type(name);
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+      throw ApiError(400, "comparison hashes for " + name + " must be a list of exactly 2 strings");
+    const ListRow a = parse_or_400(t, pair[0].get<std::string>());
+    const ListRow b = parse_or_400(t, pair[1].get<std::string>());
+    if (t == ListType::kPdq) {
+      const int d = hamming_distance(a.pdq, b.pdq);
+      out[name] = {d <= rules.threshold, {{"distance", d}}};
+    } else if (t == ListType::kVpdq) {
+      const pdq::VpdqRules vr{rules.threshold, rules.min_quality, rules.unique_frames};
+      const auto c = pdq::compare_videos(a.frames, b.frames, vr);
+      const bool match =
+          c.compared_pct >= rules.video_match_pct && c.query_pct >= rules.query_match_pct;
+      out[name] = {match,
+                   {{"query_match_percent", c.query_pct}, {"compared_match_percent", c.compared_pct}}};
+    } else {
+      out[name] = {a.digest == b.digest, ordered_json::object()};
+    }
+  }
+  return out;
+}
+
+void LookupService::replace(std::shared_ptr<const Matcher> matcher) {
+  auto s = std::make_shared<State>();
+  s->matcher = std::move(matcher);
+  s->loaded_at = s->matcher ? std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()
+                            : -1;
+  std::lock_guard lock(mu_);
+  state_ = std::move(s);
+}
+
+std::shared_ptr<const LookupService::State> LookupService::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+bool LookupService::ready() const { return state()->matcher != nullptr; }
+
+MatchRules LookupService::rules() const {
+  const auto s = state();
+  return s->matcher ? s->matcher->rules() : MatchRules{};
+}
+
+ordered_json LookupService::matches_of(std::string_view type, std::string_view signal,
+                                       ListType& parsed) const {
+  parsed = signal_type(type);
+  const ListRow row = parse_or_400(parsed, signal);
+  const auto s = state();
+  if (!s->matcher)
+    throw ApiError(503, "no hash lists are loaded (frameprint serve --list)", "no_lists");
+  return s->matcher->matches(query_of(parsed, row));
+}
+
+ordered_json LookupService::raw_lookup(std::string_view type, std::string_view signal,
+                                       bool include_distance, const Banks& banks) const {
+  ListType t{};
+  const ordered_json matches = matches_of(type, signal, t);
+  ordered_json out = ordered_json::array();
+  const ordered_json banked = by_bank(matches, banks);  // items() refers to it
+  for (const auto& [list, items] : banked.items())
+    for (const auto& it : items) {
+      if (!include_distance) {
+        out.push_back(it["bank_content_id"]);
+        continue;
+      }
+      ordered_json m = it;
+      m["bank"] = list;
+      out.push_back(std::move(m));
+    }
+  return {{"matches", std::move(out)}};
+}
+
+ordered_json LookupService::lookup(std::string_view type, std::string_view signal,
+                                   const Banks& banks) const {
+  ListType t{};
+  return by_bank(matches_of(type, signal, t), banks);
+}
+
+ordered_json LookupService::lookup_result(const ordered_json& result, const Banks& banks) const {
+  const auto s = state();
+  if (!s->matcher)
+    throw ApiError(503, "no hash lists are loaded (frameprint serve --list)", "no_lists");
+  const bool video = result.value("kind", std::string()) == "video";
+  ordered_json out = ordered_json::object();
+  // Every signal the file has is answered, matched or not (as HMA does).
+  const ordered_json signals = signals_of(result, {}, 0);  // items() refers to it
+  for (const auto& [name, value] : signals.items()) out[name] = ordered_json::object();
+  const auto q = MatchQuery::from_json(result);
+  if (!q) return out;
+  ordered_json grouped = ordered_json::object();
+  for (const auto& m : s->matcher->matches(*q))
+    grouped[hma_type(m["type"].get<std::string>(), video)].push_back(m);
+  for (const auto& [type, matches] : grouped.items()) out[type] = by_bank(matches, banks);
+  return out;
+}
+
+void LookupService::annotate(ordered_json& result) const {
+  if (const auto s = state(); s->matcher) s->matcher->annotate(result);
+}
+
+ordered_json LookupService::index_status(const std::string& only_type) const {
+  const auto s = state();
+  std::vector<std::pair<std::string, ListType>> types = {{"pdq", ListType::kPdq},
+                                                         {"vpdq", ListType::kVpdq},
+                                                         {"md5", ListType::kMd5},
+                                                         {"sha1", ListType::kSha1},
+                                                         {"sha256", ListType::kSha256}};
+  if (!only_type.empty()) types = {{only_type, signal_type(only_type)}};
+  ordered_json out = ordered_json::object();
+  for (const auto& [name, t] : types) {
+    size_t size = 0;
+    bool present = false;
+    if (s->matcher)
+      for (const auto& st : s->matcher->stats())
+        if (const auto it = st.entries.find(t); it != st.entries.end()) {
+          present = true;
+          size += it->second;
+        }
+    out[name] = {{"present", present},
+                 {"built_to", present ? s->loaded_at : int64_t{-1}},
+                 {"size", size}};
+  }
+  return out;
+}
+
+}  // namespace frameprint::serve
