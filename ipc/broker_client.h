@@ -46,14 +46,13 @@ class BrokerClient {
   ProducerConfig config_;
   size_t max_waiting_;
   mutable std::mutex mu_;
-  std::deque<ProducerJob> queue_;                                 // not yet taken by the producer
+  std::deque<ProducerJob> queue_;  // not yet taken by the producer
   std::unordered_map<std::string, std::promise<std::string>> replies_;  // every job in hand
   UniqueFd wake_, stop_;
   std::thread thread_;
 };
 
 // The reply text for a job that got no answer from the pool.
-std::string error_reply(const std::string& id, const std::string& code,
-                        const std::string& message);
+std::string error_reply(const std::string& id, const std::string& code, const std::string& message);
 
 }  // namespace frameprint

@@ -130,7 +130,8 @@ TEST_F(Lookups, CompareGivesTheDistanceAndTheVerdict) {
     EXPECT_EQ(c["pdq"][1]["distance"], d);
     EXPECT_EQ(c["pdq"][0], d <= 31);
   }
-  const json digests = {{"video_md5", {"d41d8cd98f00b204e9800998ecf8427e", "D41D8CD98F00B204E9800998ECF8427E"}}};
+  const json digests = {
+      {"video_md5", {"d41d8cd98f00b204e9800998ecf8427e", "D41D8CD98F00B204E9800998ECF8427E"}}};
   EXPECT_EQ(compare_signals(digests, service_.rules())["video_md5"][0], true);
   for (const json& bad : {json::array(), json{{"pdq", {a}}}, json{{"pdq", {a, "nothex"}}},
                           json{{"nosuchtype", {a, a}}}, json{{"pdq", {a, 3}}}})
@@ -155,17 +156,21 @@ TEST_F(Lookups, BadRequestsAndMissingLists) {
   EXPECT_EQ(api_status([&] { service_.raw_lookup("photo", rows_[0].at("pdq"), false, {}); }), 400);
   EXPECT_EQ(api_status([&] { service_.lookup("vpdq", "[\"x,1,0\"]", std::nullopt); }), 400);
   EXPECT_EQ(api_status([&] { service_.lookup("vpdq", "[[[[[[]]]]]]", std::nullopt); }), 400);
-  EXPECT_EQ(api_status([&] { service_.lookup("md5", "d41d8cd98f00b204e9800998ecf8427", {}); }), 400);
+  EXPECT_EQ(api_status([&] { service_.lookup("md5", "d41d8cd98f00b204e9800998ecf8427", {}); }),
+            400);
   LookupService empty(true);
   EXPECT_FALSE(empty.ready());
   EXPECT_EQ(api_status([&] { empty.raw_lookup("pdq", rows_[0].at("pdq"), false, {}); }), 503);
 }
 
 TEST(Signals, AnImageHasPdqAVideoHasMd5AndVpdq) {
-  ordered_json image = {{"status", "ok"}, {"kind", "image"}, {"md5", "m"}, {"sha1", "s1"},
-                        {"sha256", "s2"},
-                        {"frames", {{{"index", 0}, {"ts", 0}, {"quality", 100},
-                                     {"pdq", std::string(64, 'a')}}}}};
+  ordered_json image = {
+      {"status", "ok"},
+      {"kind", "image"},
+      {"md5", "m"},
+      {"sha1", "s1"},
+      {"sha256", "s2"},
+      {"frames", {{{"index", 0}, {"ts", 0}, {"quality", 100}, {"pdq", std::string(64, 'a')}}}}};
   EXPECT_EQ(signals_of(image, {}, 50), (ordered_json{{"pdq", std::string(64, 'a')}}));
   EXPECT_EQ(signals_of(image, {"pdq", "md5", "sha256"}, 50),
             (ordered_json{{"pdq", std::string(64, 'a')}, {"md5", "m"}, {"sha256", "s2"}}));
@@ -173,10 +178,14 @@ TEST(Signals, AnImageHasPdqAVideoHasMd5AndVpdq) {
   EXPECT_EQ(signals_of(image, {}, 50)["pdq"], "");
   EXPECT_EQ(api_status([&] { signals_of(image, {"vpdq"}, 50); }), 400);
 
-  ordered_json video = {{"status", "ok"}, {"kind", "video"}, {"md5", "m"}, {"sha256", "s2"},
-                        {"frames",
-                         {{{"index", 0}, {"ts", 0.0}, {"quality", 90}, {"pdq", std::string(64, 'b')}},
-                          {{"index", 30}, {"ts", 1.001}, {"quality", 80}, {"pdq", std::string(64, 'c')}}}}};
+  ordered_json video = {
+      {"status", "ok"},
+      {"kind", "video"},
+      {"md5", "m"},
+      {"sha256", "s2"},
+      {"frames",
+       {{{"index", 0}, {"ts", 0.0}, {"quality", 90}, {"pdq", std::string(64, 'b')}},
+        {{"index", 30}, {"ts", 1.001}, {"quality", 80}, {"pdq", std::string(64, 'c')}}}}};
   const ordered_json s = signals_of(video, {}, 50);
   EXPECT_EQ(s["video_md5"], "m");
   EXPECT_EQ(s["vpdq"], "[\"" + std::string(64, 'b') + ",90,0.000\", \"" + std::string(64, 'c') +

@@ -78,18 +78,18 @@ class Serve : public ::testing::Test {
   // Starts `frameprint serve` on a free loopback port with the lists.
   void start(std::vector<std::string> extra = {}) {
     port_ = testing::free_port();
-    std::vector<std::string> argv = {FRAMEPRINT_CLI,
-                                     "serve",
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--list",
-                                     "pdq:" + (dir_ / "photos.txt").string(),
-                                     "--list",
-                                     "vpdq:" + (testing::testdata_dir() / "vpdq/reference").string()};
+    std::vector<std::string> argv = {
+        FRAMEPRINT_CLI, "serve",
+        "--listen",     "127.0.0.1:" + std::to_string(port_),
+        "--list",       "pdq:" + (dir_ / "photos.txt").string(),
+        "--list",       "vpdq:" + (testing::testdata_dir() / "vpdq/reference").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    serve_ = std::make_unique<ChildProcess>(argv, dir_ / ("serve" + std::to_string(++starts_) + ".log"));
+    serve_ =
+        std::make_unique<ChildProcess>(argv, dir_ / ("serve" + std::to_string(++starts_) + ".log"));
     ASSERT_TRUE(testing::eventually(
-        [&] { return serve_->log().find("listening on") != std::string::npos || !serve_->running(); },
+        [&] {
+          return serve_->log().find("listening on") != std::string::npos || !serve_->running();
+        },
         30s))
         << serve_->log();
     ASSERT_TRUE(serve_->running()) << serve_->log();
@@ -176,8 +176,7 @@ TEST_F(Serve, HashesAndLooksUpLikeTheCommandLine) {
   std::set<std::string> got;
   for (const auto& m : looked["pdq"]["photos"]) got.insert(m["bank_content_id"]);
   EXPECT_EQ(got, want) << looked.dump();
-  const json raw_lookup =
-      curl({base() + "/m/raw_lookup?signal_type=pdq&signal=" + pdq}).j();
+  const json raw_lookup = curl({base() + "/m/raw_lookup?signal_type=pdq&signal=" + pdq}).j();
   EXPECT_EQ(raw_lookup["matches"].size(), want.size());
   const json by_signal = curl({base() + "/m/lookup?signal_type=pdq&signal=" + pdq}).j();
   EXPECT_EQ(by_signal["photos"].size(), want.size());
@@ -215,7 +214,10 @@ TEST_F(Serve, FetchesUrlsOnlyFromHostsItIsAllowedToReach) {
                    dir_ / "web.log");
   const std::string photo_url = "http://127.0.0.1:" + std::to_string(web_port) + "/photo.jpg";
   ASSERT_TRUE(testing::eventually(
-      [&] { return curl({"-o", "/dev/null", photo_url}).status == 200; }, 20s));
+      [&] {
+        return curl({"-o", "/dev/null", photo_url}).status == 200;
+      },
+      20s));
 
   start();  // no --allow-url-host: loopback is off limits
   Answer refused = urllib("GET", base() + "/h/hash?url=" + photo_url);
@@ -264,8 +266,7 @@ TEST_F(Serve, TokensGuardEverythingButHealthChecks) {
 
   // Beyond loopback only with tokens (or --insecure).
   const auto r = testing::run_process(
-      {FRAMEPRINT_CLI, "serve", "--listen", "0.0.0.0:" + std::to_string(testing::free_port())},
-      30);
+      {FRAMEPRINT_CLI, "serve", "--listen", "0.0.0.0:" + std::to_string(testing::free_port())}, 30);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--token-file"), std::string::npos) << r.err;
 }
@@ -284,33 +285,34 @@ TEST_F(Serve, BadRequestsGetClearErrorsAndTheServerStaysUp) {
   expect(curl({base() + "/m/lookup"}), 400, "nothing to look up");
   expect(curl({base() + "/h/hash"}), 400, "no url");
   expect(curl({base() + "/nowhere"}), 404, "no such path");
-  expect(curl({"-X", "POST", "-H", "Content-Type: application/json", "-d", "{}",
-               base() + "/h/hash"}),
-         415, "JSON is not media");
+  expect(
+      curl({"-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", base() + "/h/hash"}),
+      415, "JSON is not media");
   expect(curl({"-X", "POST", "--data-binary", "@" + (images_ / "bridge-1-original.jpg").string(),
                base() + "/h/hash"}),
          413, "over --max-bytes");
   const auto junk = dir_ / "junk.bin";
   std::ofstream(junk) << std::string(5000, '\x7f');
   expect(curl({"-X", "POST", "--data-binary", "@" + junk.string(), "-H",
-                "Content-Type: application/octet-stream", base() + "/h/hash"}),
+               "Content-Type: application/octet-stream", base() + "/h/hash"}),
          415, "not media");
   const auto empty = dir_ / "empty.bin";
   std::ofstream{empty};
   expect(curl({"-X", "POST", "--data-binary", "@" + empty.string(), "-H",
-                "Content-Type: application/octet-stream", base() + "/h/hash"}),
+               "Content-Type: application/octet-stream", base() + "/h/hash"}),
          400, "empty");
   const std::string json_body = "Content-Type: application/json";
   expect(curl({"-X", "POST", "-H", json_body, "-d", "not json", base() + "/m/compare"}), 400,
          "compare not JSON");
-  expect(curl({"-X", "POST", "-H", json_body, "-d", std::string(100000, '['), base() + "/m/compare"}),
-         400, "deeply nested");
-  expect(curl({"-X", "POST", "-H", json_body, "-d",
-               "{\"pdq\": [" + std::string(50000, '[') + "]}", base() + "/m/compare"}),
+  expect(
+      curl({"-X", "POST", "-H", json_body, "-d", std::string(100000, '['), base() + "/m/compare"}),
+      400, "deeply nested");
+  expect(curl({"-X", "POST", "-H", json_body, "-d", "{\"pdq\": [" + std::string(50000, '[') + "]}",
+               base() + "/m/compare"}),
          400, "deeply nested inside");
-  expect(curl({"-F", "photo=@" + junk.string(), "-F", "video=@" + junk.string(),
-               base() + "/h/hash"}),
-         400, "two files");
+  expect(
+      curl({"-F", "photo=@" + junk.string(), "-F", "video=@" + junk.string(), base() + "/h/hash"}),
+      400, "two files");
   EXPECT_EQ(curl({base() + "/status/live"}).status, 200);
   EXPECT_TRUE(serve_->running());
 }
@@ -354,9 +356,9 @@ TEST_F(Serve, EveryPathInTheOpenApiDocumentAnswers) {
 TEST_F(Serve, HashesThroughThePool) {
   const std::string frontend = testing::loopback(testing::free_port());
   const std::string backend = testing::loopback(testing::free_port());
-  ChildProcess broker({FRAMEPRINT_BROKER, "--frontend", frontend, "--backend", backend,
-                       "--heartbeat-ms", "200"},
-                      dir_ / "broker.log");
+  ChildProcess broker(
+      {FRAMEPRINT_BROKER, "--frontend", frontend, "--backend", backend, "--heartbeat-ms", "200"},
+      dir_ / "broker.log");
   ChildProcess worker({FRAMEPRINT_WORKER, "--connect", backend, "--slots", "2", "--heartbeat-ms",
                        "200", "--name", "pool-worker"},
                       dir_ / "worker.log");

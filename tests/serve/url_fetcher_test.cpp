@@ -38,9 +38,9 @@ TEST(AddressPolicy, OnlyPublicUnicastAddressesArePublic) {
     EXPECT_FALSE(public_v4(a)) << a;
   for (const char* a : {"2606:4700:4700::1111", "2001:4860:4860::8888", "64:ff9b::808:808"})
     EXPECT_TRUE(public_v6(a)) << a;
-  for (const char* a : {"::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
-                        "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2001:db8::1",
-                        "2002:7f00:1::1", "::127.0.0.1"})
+  for (const char* a :
+       {"::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2001:db8::1", "2002:7f00:1::1", "::127.0.0.1"})
     EXPECT_FALSE(public_v6(a)) << a;
 }
 
@@ -69,13 +69,12 @@ class Fetching : public ::testing::Test {
       std::this_thread::sleep_for(1500ms);
       res.set_content("late", "image/png");
     });
-    server_.Get("/missing", [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
-    server_.Get("/to-img", [](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect("/img");
-    });
-    server_.Get("/loop", [](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect("/loop");
-    });
+    server_.Get("/missing",
+                [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
+    server_.Get("/to-img",
+                [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/img"); });
+    server_.Get("/loop",
+                [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop"); });
     server_.Get("/to-localhost", [this](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("http://localhost:" + std::to_string(port_) + "/img");
     });
@@ -142,9 +141,9 @@ TEST_F(Fetching, RefusesLoopbackAndPrivateAddressesUnlessTheHostIsNamed) {
 }
 
 TEST_F(Fetching, OnlyHttpAndHttps) {
-  for (const char* u : {"file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1/",
-                        "dict://127.0.0.1:11211/stat", "not a url", "/etc/passwd",
-                        "http://user:pw@127.0.0.1/img"})
+  for (const char* u :
+       {"file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1/",
+        "dict://127.0.0.1:11211/stat", "not a url", "/etc/passwd", "http://user:pw@127.0.0.1/img"})
     EXPECT_EQ(status_of(u, policy_), 400) << u;
   EXPECT_EQ(status_of(url("/to-file"), policy_), 400);
 }

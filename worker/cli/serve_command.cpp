@@ -115,8 +115,9 @@ int ServeCommand::run() {
         "lists as an oracle and the server to hash; give --token-file, or --insecure to serve "
         "openly anyway");
   if (!loopback && token_file.empty())
-    spdlog::warn("serving {} without tokens (--insecure): anyone who reaches it may look up and hash",
-                 listen);
+    spdlog::warn(
+        "serving {} without tokens (--insecure): anyone who reaches it may look up and hash",
+        listen);
 
   TokenGate tokens;
   tokens.replace(load_tokens(token_file));
@@ -216,8 +217,7 @@ std::function<int()> add_serve_command(CLI::App& app) {
   sub->add_option("--threads", cmd->threads, "HTTP connections served at once")
       ->check(CLI::Range(2, 1024))
       ->capture_default_str();
-  sub->add_option("--max-bytes", cmd->max_bytes,
-                  "Largest request body or fetched url= content")
+  sub->add_option("--max-bytes", cmd->max_bytes, "Largest request body or fetched url= content")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--allow-url-host", cmd->allow_url_hosts,

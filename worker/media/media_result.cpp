@@ -77,8 +77,8 @@ std::string to_vpdq_signal(const std::vector<FrameHash>& frames) {
   char ts[64];
   for (size_t i = 0; i < frames.size(); ++i) {
     std::snprintf(ts, sizeof ts, "%.3f", frames[i].ts);
-    out += (i ? ", \"" : "\"") + frames[i].pdq.to_hex() + "," +
-           std::to_string(frames[i].quality) + "," + ts + "\"";
+    out += (i ? ", \"" : "\"") + frames[i].pdq.to_hex() + "," + std::to_string(frames[i].quality) +
+           "," + ts + "\"";
   }
   return out + "]";
 }

@@ -67,10 +67,9 @@ HashSlot::HashSlot(const DeviceChoice& device, const SandboxSettings& sandbox)
 JobOutcome HashSlot::run(std::string_view header, std::optional<std::span<const uint8_t>> bytes,
                          const JobPolicy& policy, const std::string& decoder_fault) {
   if (!sandbox_) return handle_job(header, bytes, policy, in_process(*backend_));
-  return handle_job(header, bytes, policy,
-                    [&](MediaSource& source, const HashOptions& options) {
-                      return sandbox_->hash(source, options, decoder_fault);
-                    });
+  return handle_job(header, bytes, policy, [&](MediaSource& source, const HashOptions& options) {
+    return sandbox_->hash(source, options, decoder_fault);
+  });
 }
 
 }  // namespace frameprint

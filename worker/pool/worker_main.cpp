@@ -34,8 +34,8 @@ extern "C" {
 #include "worker/media/device.h"
 #include "worker/media/library_versions.h"
 #include "worker/options/program_options.h"
-#include "worker/pool/job_handler.h"
 #include "worker/pool/hash_slot.h"
+#include "worker/pool/job_handler.h"
 
 namespace frameprint {
 namespace {

@@ -154,8 +154,10 @@ std::string_view posted_media(const httplib::Request& req, std::string& name) {
   const bool media = type.empty() || type == "application/octet-stream" ||
                      type.starts_with("image/") || type.starts_with("video/");
   if (!media)
-    throw ApiError(415, "send the media as the body (application/octet-stream, image/*, "
-                        "video/*) or as one multipart/form-data file, not " + type);
+    throw ApiError(415,
+                   "send the media as the body (application/octet-stream, image/*, "
+                   "video/*) or as one multipart/form-data file, not " +
+                       type);
   name = "upload";
   return req.body;
 }

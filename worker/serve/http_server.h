@@ -29,9 +29,9 @@ namespace frameprint::serve {
 
 struct HttpSettings {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (see HttpServer::port)
-  int threads = 16;                          // connections served at once
-  size_t max_pending_connections = 256;      // accepted, waiting for a thread
+  int port = 8080;                       // 0: any free port (see HttpServer::port)
+  int threads = 16;                      // connections served at once
+  size_t max_pending_connections = 256;  // accepted, waiting for a thread
   uint64_t max_body_bytes = uint64_t{100} << 20;
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{30};

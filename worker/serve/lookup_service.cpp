@@ -150,8 +150,9 @@ ordered_json signals_of(const ordered_json& result, const std::vector<std::strin
                         int min_quality) {
   const bool video = result.value("kind", std::string()) == "video";
   std::vector<std::string> wanted = types;
-  if (wanted.empty()) wanted = video ? std::vector<std::string>{"video_md5", "vpdq"}
-                                     : std::vector<std::string>{"pdq"};
+  if (wanted.empty())
+    wanted =
+        video ? std::vector<std::string>{"video_md5", "vpdq"} : std::vector<std::string>{"pdq"};
   const std::vector<FrameHash> frames = frames_of(result);
   ordered_json out = ordered_json::object();
   for (const auto& name : wanted) {
@@ -191,8 +192,9 @@ ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules
       const auto c = pdq::compare_videos(a.frames, b.frames, vr);
       const bool match =
           c.compared_pct >= rules.video_match_pct && c.query_pct >= rules.query_match_pct;
-      out[name] = {match,
-                   {{"query_match_percent", c.query_pct}, {"compared_match_percent", c.compared_pct}}};
+      out[name] = {
+          match,
+          {{"query_match_percent", c.query_pct}, {"compared_match_percent", c.compared_pct}}};
     } else {
       out[name] = {a.digest == b.digest, ordered_json::object()};
     }
@@ -298,9 +300,8 @@ ordered_json LookupService::index_status(const std::string& only_type) const {
           present = true;
           size += it->second;
         }
-    out[name] = {{"present", present},
-                 {"built_to", present ? s->loaded_at : int64_t{-1}},
-                 {"size", size}};
+    out[name] = {
+        {"present", present}, {"built_to", present ? s->loaded_at : int64_t{-1}}, {"size", size}};
   }
   return out;
 }

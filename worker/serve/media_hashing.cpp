@@ -39,7 +39,8 @@ class LocalHashing : public MediaHashing {
 
   ordered_json hash(std::span<const uint8_t> bytes, const std::string& name) override {
     std::unique_ptr<HashSlot> slot = take();
-    const std::string header = make_job_header(ids_.next(), name, std::nullopt, config_.policy.defaults);
+    const std::string header =
+        make_job_header(ids_.next(), name, std::nullopt, config_.policy.defaults);
     JobOutcome r;
     try {
       r = slot->run(header, bytes, config_.policy);

@@ -77,11 +77,12 @@ bool public_v6(const uint8_t* b) {
     }
     return true;
   };
-  const uint32_t tail = uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 | b[15];
+  const uint32_t tail =
+      uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 | b[15];
   const bool zero96 = std::all_of(b, b + 12, [](uint8_t x) { return x == 0; });
   if (zero96) return false;  // ::, ::1 and the deprecated IPv4-compatible form
   if (starts({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF}, 96)) return public_v4(tail);  // mapped
-  if (starts({0x00, 0x64, 0xFF, 0x9B}, 96)) return public_v4(tail);  // NAT64 (64:ff9b::/96)
+  if (starts({0x00, 0x64, 0xFF, 0x9B}, 96)) return public_v4(tail);    // NAT64 (64:ff9b::/96)
   if (starts({0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01}, 48)) return false;  // local NAT64
   if (starts({0x01, 0x00}, 64)) return false;                          // discard-only
   if (starts({0x20, 0x01, 0x0D, 0xB8}, 32)) return false;              // documentation
@@ -96,7 +97,7 @@ bool public_v6(const uint8_t* b) {
 
 struct Transfer {
   const UrlPolicy* policy = nullptr;
-  bool private_ok = false;      // the current URL's host is named in allow_hosts
+  bool private_ok = false;       // the current URL's host is named in allow_hosts
   bool refused_address = false;  // the open-socket check said no
   std::string refused_text;
   bool too_large = false;
@@ -116,8 +117,7 @@ size_t on_data(char* data, size_t size, size_t n, void* user) {
 
 curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* a) {
   auto* t = static_cast<Transfer*>(user);
-  if (purpose != CURLSOCKTYPE_IPCXN ||
-      (a->family != AF_INET && a->family != AF_INET6)) {
+  if (purpose != CURLSOCKTYPE_IPCXN || (a->family != AF_INET && a->family != AF_INET6)) {
     t->refused_address = true;
     t->refused_text = "not an IP connection";
     return CURL_SOCKET_BAD;
@@ -192,7 +192,8 @@ Fetched fetch_url(const std::string& first_url, const UrlPolicy& policy) {
     std::unique_ptr<CURL, EasyDeleter> c(curl_easy_init());
     if (!c) throw FetchError(500, "libcurl could not start a transfer");
     CURL* h = c.get();
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) throw FetchError(504, "fetching the URL took too long");
     out.bytes.clear();
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -214,8 +215,8 @@ Fetched fetch_url(const std::string& first_url, const UrlPolicy& policy) {
       throw FetchError(400, "the URL's host is at an address this server does not fetch from (" +
                                 t.refused_text + "); name it with --allow-url-host");
     if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-      throw FetchError(413, "the URL's content is larger than " +
-                                std::to_string(policy.max_bytes) + " bytes");
+      throw FetchError(
+          413, "the URL's content is larger than " + std::to_string(policy.max_bytes) + " bytes");
     if (rc == CURLE_OPERATION_TIMEDOUT) throw FetchError(504, "fetching the URL took too long");
     if (rc == CURLE_UNSUPPORTED_PROTOCOL) throw FetchError(400, "only http and https are fetched");
     if (rc != CURLE_OK)
@@ -226,8 +227,8 @@ Fetched fetch_url(const std::string& first_url, const UrlPolicy& policy) {
     curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next);
     if (code >= 300 && code < 400 && next) {
       if (hop >= policy.max_redirects)
-        throw FetchError(502, "the URL redirected more than " +
-                                  std::to_string(policy.max_redirects) + " times");
+        throw FetchError(
+            502, "the URL redirected more than " + std::to_string(policy.max_redirects) + " times");
       url = next;
       continue;
     }
