@@ -5,13 +5,24 @@
 # in build/fuzz/artifacts/<target>/. See docs/fuzzing.md.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60)
 #   FUZZ_TARGETS="mdp broker" scripts/fuzz.sh 300
+#   FUZZ_CI=1 scripts/fuzz.sh 20             (what CI runs: see below)
+# CI must give the same answer on every run of the same tree, so with
+# FUZZ_CI=1 each target runs a fixed number of inputs (about SECONDS on the
+# project's 2-core machines) from a fixed seed, on a fresh corpus: a run
+# that passes here passes there. Longer runs without FUZZ_CI explore, and
+# what they find is kept in tests/fuzz/regressions/ (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
 jobs=${JOBS:-2}
-targets=${FUZZ_TARGETS:-"mdp broker job_header hash_lists probe_image hash_media"}
+targets=${FUZZ_TARGETS:-"mdp broker job_header hash_lists probe_image hash_media signals"}
+ci=${FUZZ_CI:-0}
+# Inputs per target for FUZZ_CI=1: what about 20 s ran on the project's
+# machines (stat::number_of_executed_units in docs/fuzzing.md), scaled by SECONDS/20.
+declare -A ci_runs=([mdp]=500000 [broker]=100000 [job_header]=400000 [hash_lists]=8000
+  [probe_image]=2000000 [hash_media]=15000 [signals]=300000)
 testdata=../shared/testdata
 
 # The fuzz build: only the fuzz targets and the libraries they need.
@@ -62,6 +73,7 @@ if [ ! -f "$media/.done" ]; then
   ff "${clipopt[@]}" "$media/clip.gif"
   touch "$media/.done"
 fi
+if [ "$ci" = 1 ]; then rm -rf "$corpus"; fi  # a fresh corpus: the same start every time
 for t in probe_image hash_media; do cp -n "$media"/* "$(seeds $t)"/; done
 lists=$(seeds hash_lists)
 if [ -d "$testdata" ]; then
@@ -70,7 +82,7 @@ if [ -d "$testdata" ]; then
   done
   { printf '\000'; cut -d, -f3 "$testdata/pdq/vectors.csv" | tail -n +2 | head -n 20; } >"$lists/pdq-vectors"
 fi
-for t in mdp broker job_header; do seeds $t >/dev/null; done
+for t in mdp broker job_header signals; do seeds $t >/dev/null; done
 
 # Each target in turn. Inputs it finds interesting are added to its corpus
 # (kept between runs); a crash input goes to artifacts/<target>/.
@@ -79,9 +91,16 @@ for t in $targets; do
   mkdir -p "$build/artifacts/$t"
   dict=()
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-  echo "fuzz.sh: $t for ${seconds}s"
+  bound=(-max_total_time="$seconds")
+  if [ "$ci" = 1 ]; then
+    # A fixed seed and count; the time bound (4x) only guards a much slower machine.
+    bound=(-seed=1 -runs=$((${ci_runs[$t]} * seconds / 20)) -max_total_time=$((seconds * 4)))
+    echo "fuzz.sh: $t, ${bound[1]#-runs=} inputs from seed 1"
+  else
+    echo "fuzz.sh: $t for ${seconds}s"
+  fi
   if ! OPENCV_LOG_LEVEL=SILENT nice -n 19 "$build/bin/fuzz_$t" "$corpus/$t" "${dict[@]}" \
-      -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+      "${bound[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$build/artifacts/$t/" >"$build/fuzz-$t.log" 2>&1; then
     failed+=("$t")
     echo "fuzz.sh: $t FAILED; the end of $build/fuzz-$t.log:" >&2
@@ -95,4 +114,8 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: ${failed[*]} found problems; inputs in $build/artifacts/" >&2
   exit 1
 fi
-echo "fuzz.sh: no crash in $targets (${seconds}s each)"
+if [ "$ci" = 1 ]; then
+  echo "fuzz.sh: no crash in $targets (fixed seed and input counts)"
+else
+  echo "fuzz.sh: no crash in $targets (${seconds}s each)"
+fi

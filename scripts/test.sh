@@ -36,8 +36,9 @@ if [ "${FRAMEPRINT_SKIP_ASAN:-0}" != 1 ]; then
   ctest --preset asan -j "$JOBS"
 fi
 
-# A short run of every fuzz target (clang build in build/fuzz; docs/fuzzing.md).
+# A short, reproducible run of every fuzz target (clang build in build/fuzz;
+# fixed seed and input count: docs/fuzzing.md).
 if [ "${FRAMEPRINT_SKIP_FUZZ:-0}" != 1 ]; then
-  JOBS="$JOBS" scripts/fuzz.sh 20
+  FUZZ_CI=1 JOBS="$JOBS" scripts/fuzz.sh 20
 fi
 

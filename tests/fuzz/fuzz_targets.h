@@ -24,6 +24,7 @@ void job_header(Input input);   // worker/pool: parse_job_header, options_from_j
 void hash_lists(Input input);   // worker/matching/hash_lists.h: every list type
 void probe_image(Input input);  // worker/media/probe.h
 void hash_media(Input input);   // worker/media/media_hasher.h: image and video decoding
+void signals(Input input);      // worker/serve: signals and /m/compare bodies from clients
 
 struct Target {
   std::string_view name;  // also the folder of its seeds and regressions
@@ -36,6 +37,7 @@ inline constexpr Target kTargets[] = {
     {"hash_lists", &hash_lists},
     {"probe_image", &probe_image},
     {"hash_media", &hash_media},
+    {"signals", &signals},
 };
 
 // Silences the libraries' logging (spdlog, FFmpeg, OpenCV): hostile input

@@ -14,6 +14,17 @@ namespace frameprint {
 
 namespace {
 
+// A comparison on a syscall's first argument. (libseccomp's SCMP_A0 macro
+// is a C99 compound literal, which C++ compilers warn about.)
+scmp_arg_cmp arg0(scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  scmp_arg_cmp c{};
+  c.arg = 0;
+  c.op = op;
+  c.datum_a = a;
+  c.datum_b = b;
+  return c;
+}
+
 // Owner of a libseccomp filter context.
 class Filter {
  public:
@@ -129,11 +140,11 @@ void confine_decoder(uint64_t memory_bytes) {
   // Threads only (FFmpeg's decoder threads): clone without CLONE_THREAD would
   // be a new process. clone3's flags are out of the filter's reach, so it
   // answers ENOSYS and the C library falls back to clone.
-  f.rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+  f.rule(SCMP_ACT_ALLOW, SCMP_SYS(clone), arg0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
   f.rule(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3));
   // Signals to itself only (abort() raises SIGABRT with tgkill).
   f.rule(SCMP_ACT_ALLOW, SCMP_SYS(tgkill),
-         SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+         arg0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
   // No file may be opened: the lists, the keys and other jobs are out of reach.
   for (int sc : {SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(creat)})
     f.rule(SCMP_ACT_ERRNO(EACCES), sc);
