@@ -157,6 +157,30 @@ TEST_F(SampledDecoding, SharedVideosAtTheDefaultRate) {
   }
 }
 
+// Timestamps that turn out bad after frames were skipped: decoding starts
+// again without skipping, and the result is whole (every digest too).
+TEST_F(SampledDecoding, ARepairedTimelineAfterSkippingDecodesAgainWhole) {
+  if (!testing::have_encoder("libx264")) GTEST_SKIP() << "no libx264";
+  VideoSpec s = streams().front().spec;  // B-pyramid: skipping starts early
+  s.container = "matroska";
+  // Packet times in write order, one far in the future two thirds of the way.
+  s.rewrite_pts = [](int64_t k) { return k == 100 ? int64_t{1'000'000'000} : k * 33 + 200; };
+  const auto file = dir_ / "late-bad-times.mkv";
+  testing::write_video(file, s);
+  const MediaResult every = hash(file, 0);
+  const MediaResult sampled = hash(file, 1.0);
+  ASSERT_TRUE(every.ok() && sampled.ok());
+  ASSERT_FALSE(sampled.warnings.empty());
+  EXPECT_EQ(sampled.warnings.back().code, "timestamps_repaired");
+  EXPECT_EQ(sampled.md5, every.md5);
+  EXPECT_EQ(sampled.sha1, every.sha1);
+  EXPECT_EQ(sampled.sha1.size(), 40u);
+  EXPECT_EQ(sampled.sha256, every.sha256);
+  const auto want = sampled_from(every, 1.0);
+  ASSERT_EQ(sampled.frames.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(sampled.frames[i].index, want[i].index) << i;
+}
+
 TEST(SkipPlanner, TheEarliestFrameOfEachIntervalIsAlwaysDecoded) {
   SkipPlanner p(1.0);
   // Decode order of a B-pyramid: I0 P4 B2 b1 b3 ... at 0.25 s a frame.

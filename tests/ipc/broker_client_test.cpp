@@ -1,0 +1,121 @@
+// BrokerClient (ipc/broker_client.h) against a real broker and an echo
+// worker on TCP loopback: many threads' jobs each get their own reply, a
+// full queue refuses instead of growing, and stopping answers what is left.
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ipc/broker_client.h"
+#include "ipc/broker_server.h"
+#include "ipc/mdp_worker.h"
+
+namespace frameprint {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A broker, and (when asked) a worker that answers every job with its own body.
+class EchoPool {
+ public:
+  explicit EchoPool(bool with_worker) {
+    BrokerServerConfig bc;
+    bc.frontend = "tcp://127.0.0.1:*";
+    bc.backend = "tcp://127.0.0.1:*";
+    broker_ = std::make_unique<BrokerServer>(ctx_, bc);
+    broker_thread_ = std::thread([this] { broker_->run(stop_); });
+    if (!with_worker) return;
+    MdpWorkerConfig wc;
+    wc.endpoint = broker_->backend_endpoint();
+    wc.slots = 4;
+    worker_ = std::make_unique<MdpWorker>(ctx_, wc);
+    worker_thread_ = std::thread([this] {
+      worker_->run(
+          [this](MdpJob job) { worker_->complete(job.slot, job.ticket, std::move(job.body)); },
+          stop_fd_.get());
+    });
+  }
+  ~EchoPool() {
+    if (worker_) {
+      const uint64_t one = 1;
+      (void)!::write(stop_fd_.get(), &one, sizeof one);
+      worker_thread_.join();
+    }
+    stop_ = true;
+    broker_thread_.join();
+  }
+  std::string frontend() const { return broker_->frontend_endpoint(); }
+
+ private:
+  zmq::context_t ctx_;
+  std::atomic<bool> stop_{false};
+  UniqueFd stop_fd_{::eventfd(0, EFD_CLOEXEC)};
+  std::unique_ptr<BrokerServer> broker_;
+  std::unique_ptr<MdpWorker> worker_;
+  std::thread broker_thread_, worker_thread_;
+};
+
+ProducerJob job(const std::string& id) {
+  ProducerJob j;
+  j.id = id;
+  j.body.push_back(mdp::frame_of(nlohmann::json{{"id", id}, {"payload", "p-" + id}}.dump()));
+  return j;
+}
+
+TEST(BrokerClient, EveryThreadGetsItsOwnReplies) {
+  EchoPool pool(true);
+  ProducerConfig pc;
+  pc.endpoint = pool.frontend();
+  pc.window = 8;
+  pc.timeout = 10s;
+  BrokerClient client(pc, 1000);
+  std::vector<std::thread> threads;
+  std::atomic<int> right{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        auto reply = client.submit(job(id));
+        ASSERT_TRUE(reply.has_value());
+        const auto j = nlohmann::json::parse(reply->get());
+        if (j["id"] == id && j["payload"] == "p-" + id) ++right;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(right.load(), 200);
+}
+
+TEST(BrokerClient, RefusesBeyondItsQueueAndAnswersWhatIsLeftWhenStopped) {
+  EchoPool pool(false);  // no worker: nothing is ever answered
+  ProducerConfig pc;
+  pc.endpoint = pool.frontend();
+  pc.window = 2;
+  pc.timeout = 60s;
+  std::vector<std::future<std::string>> replies;
+  {
+    BrokerClient client(pc, 3);
+    for (int i = 0; i < 5; ++i) {
+      auto r = client.submit(job("j" + std::to_string(i)));
+      ASSERT_TRUE(r.has_value()) << i;  // 2 in the window, 3 waiting (taken as the thread runs)
+      replies.push_back(std::move(*r));
+      // Wait until the producer has taken what fits in its window.
+      for (int k = 0; k < 200 && client.waiting() > 0 && i < 2; ++k)
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_FALSE(client.submit(job("j-extra")).has_value()) << "a full queue refuses";
+    EXPECT_FALSE(client.submit(job("j0")).has_value()) << "an id in hand is refused";
+  }
+  for (auto& r : replies) {
+    ASSERT_EQ(r.wait_for(1s), std::future_status::ready);
+    const auto j = nlohmann::json::parse(r.get());
+    EXPECT_EQ(j["status"], "error");
+    EXPECT_EQ(j["error"]["code"], "internal");
+  }
+}
+
+}  // namespace
+}  // namespace frameprint
