@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     pool.emplace_back([&, t] {
       httplib::Client client(host, port);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       client.set_read_timeout(std::chrono::seconds(120));
       httplib::Headers headers;
       if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);

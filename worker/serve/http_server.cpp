@@ -198,6 +198,7 @@ HttpServer::HttpServer(const HttpSettings& settings, ServeDeps deps)
   server_->set_write_timeout(settings_.write_timeout);
   server_->set_keep_alive_timeout(settings_.keep_alive.count());
   server_->set_keep_alive_max_count(100);
+  server_->set_tcp_nodelay(true);  // small answers go out at once, not after a delayed ACK
   install();
   if (settings_.port == 0) {
     port_ = server_->bind_to_any_port(settings_.host);
