@@ -250,6 +250,21 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   const auto inline_run = run({"hash", "--list", pdq_list, "--list", md5_list, media});
   EXPECT_EQ(lines_of(inline_run.out), m);  // hash --list == hash | match
 
+  // A result whose quality is a string is matched no further and said so (exit 2).
+  std::string edited = hashed.out;
+  const size_t q = edited.find("\"quality\":");
+  ASSERT_NE(q, std::string::npos);
+  const size_t value = q + 10, comma = edited.find(',', value);
+  edited.replace(value, comma - value, "\"" + edited.substr(value, comma - value) + "\"");
+  dir_.write("edited.jsonl", std::vector<uint8_t>(edited.begin(), edited.end()));
+  const auto strict = run({"match", "--list", pdq_list, (dir_ / "edited.jsonl").string()});
+  EXPECT_EQ(strict.exit_code, 2);
+  EXPECT_NE(strict.err.find("edited.jsonl:1: 1 fields could not be matched"), std::string::npos)
+      << strict.err;
+  const auto first = lines_of(strict.out).at(0);
+  EXPECT_TRUE(first["matches"].empty());
+  EXPECT_EQ(first["warnings"].back()["code"], "unmatched_fields");
+
   dir_.write("lists/bad.txt", std::vector<uint8_t>{'z', 'z', '\n'});
   const auto bad = run({"match", "--list", "pdq:" + (dir_ / "lists/bad.txt").string(),
                         (dir_ / "results.jsonl").string()});

@@ -203,8 +203,40 @@ TEST_F(Matching, ResultsFromJsonAreAnnotated) {
   ASSERT_EQ(ok["matches"].size(), 1u);
   EXPECT_EQ(ok["matches"][0]["id"], "k1");
   nlohmann::ordered_json err = {{"path", "y"}, {"status", "error"}};
-  m.annotate(err);
+  EXPECT_EQ(m.annotate(err), 0u);
   EXPECT_FALSE(err.contains("matches"));
+}
+
+// A field that cannot be used is never matched as if it were absent or 0
+// (issue 14): a quality given as a string would silently keep a frame from
+// being compared. What is usable is still matched; the rest is named.
+TEST_F(Matching, UnusableFieldsAreNamedNotSilentlyDropped) {
+  const Hash256 a = random_hash(rng_), b = random_hash(rng_);
+  const Matcher m(HashLists::load({spec("pdq:k.txt", a.to_hex() + ",ka\n" + b.to_hex() + ",kb\n")}),
+                  {});
+  nlohmann::ordered_json r = {
+      {"path", "x.mp4"},
+      {"status", "ok"},
+      {"kind", "video"},
+      {"md5", "not-a-digest"},
+      {"frames",
+       {{{"index", 0}, {"ts", 0.0}, {"quality", "100"}, {"pdq", a.to_hex()}},
+        {{"index", 1}, {"ts", 1.0}, {"quality", 100}, {"pdq", b.to_hex()}},
+        {{"index", 2}, {"ts", 2.0}, {"quality", 100}, {"pdq", "xyz"}},
+        {{"index", 3}, {"ts", 3.0}, {"quality", 101}, {"pdq", a.to_hex()}}}}};
+  EXPECT_EQ(m.annotate(r), 4u);
+  ASSERT_EQ(r["matches"].size(), 1u);  // frame 1, the only usable one
+  EXPECT_EQ(r["matches"][0]["id"], "kb");
+  ASSERT_TRUE(r.contains("warnings"));
+  const auto& w = r["warnings"].back();
+  EXPECT_EQ(w["code"], "unmatched_fields");
+  const std::string message = w["message"];
+  for (const char* part :
+       {"4 fields", "frame 0: quality \"100\"", "frame 2: pdq", "frame 3: quality 101", "md5"})
+    EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
+  nlohmann::ordered_json odd = {
+      {"path", "z"}, {"status", "done"}, {"frames", nlohmann::json::array()}};
+  EXPECT_EQ(m.annotate(odd), 1u);
 }
 
 }  // namespace

@@ -75,7 +75,11 @@ struct MatchCommand {
         all_ok = false;
         continue;
       }
-      matcher->annotate(result);
+      if (const size_t skipped = matcher->annotate(result)) {
+        std::cerr << "frameprint match: " << input << ":" << number << ": " << skipped
+                  << " fields could not be matched (see the result's unmatched_fields warning)\n";
+        all_ok = false;
+      }
       std::cout << json_text(result) << '\n';
     }
     std::cout.flush();

@@ -1,6 +1,7 @@
 #include "worker/matching/matcher.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -50,28 +51,95 @@ T number_field(const nlohmann::json& o, const char* key, T fallback) {
 }
 }  // namespace
 
-std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r) {
-  // Results with hashes: ok ones, and errors that kept the frames hashed
-  // before a limit stopped decoding ("partial").
-  const bool partial = r.is_object() && r.contains("partial") && r["partial"] == true;
-  if (!r.is_object() || (text_field(r, "status") != "ok" && !partial) || !r.contains("frames") ||
-      !r["frames"].is_array())
+namespace {
+
+std::string shown(const nlohmann::json& v) {
+  std::string t = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return t.size() > 40 ? t.substr(0, 40) + "..." : t;
+}
+
+// A digest field: absent is fine; anything but `len` hex digits is a problem.
+std::string digest_field(const nlohmann::json& r, const char* key, size_t len,
+                         std::vector<std::string>& problems) {
+  if (!r.contains(key)) return {};
+  const auto& v = r[key];
+  if (v.is_string() && v.get_ref<const std::string&>().size() == len &&
+      std::all_of(v.get_ref<const std::string&>().begin(), v.get_ref<const std::string&>().end(),
+                  [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; })) {
+    std::string d = v.get<std::string>();
+    std::transform(d.begin(), d.end(), d.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return d;
+  }
+  problems.push_back(std::string(key) + " " + shown(v) + " is not " + std::to_string(len) +
+                     " hex digits");
+  return {};
+}
+
+}  // namespace
+
+std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r,
+                                                std::vector<std::string>* problems_out) {
+  std::vector<std::string> scratch;
+  std::vector<std::string>& problems = problems_out ? *problems_out : scratch;
+  if (!r.is_object()) {
+    problems.push_back("not a JSON object");
     return std::nullopt;
+  }
+  // Results with hashes: ok ones, and errors that kept the frames hashed
+  // before a limit stopped decoding ("partial"). Error results have none.
+  const bool partial = r.contains("partial") && r["partial"] == true;
+  const std::string status = text_field(r, "status");
+  if (status != "ok" && !partial) {
+    if (status != "error")
+      problems.push_back("status " + shown(r.value("status", nlohmann::json())) +
+                         " is neither \"ok\" nor \"error\"");
+    return std::nullopt;
+  }
+  if (!r.contains("frames") || !r["frames"].is_array()) {
+    problems.push_back("no \"frames\" array");
+    return std::nullopt;
+  }
   MatchQuery q;
   q.video = text_field(r, "kind") == "video";
-  q.md5 = text_field(r, "md5");
-  q.sha1 = text_field(r, "sha1");
-  q.sha256 = text_field(r, "sha256");
+  q.md5 = digest_field(r, "md5", 32, problems);
+  q.sha1 = digest_field(r, "sha1", 40, problems);
+  q.sha256 = digest_field(r, "sha256", 64, problems);
+  size_t n = 0;
   for (const auto& f : r["frames"]) {
-    if (!f.is_object() || !f.contains("pdq") || !f["pdq"].is_string()) return std::nullopt;
-    const auto h = Hash256::from_hex(f["pdq"].get<std::string>());
-    if (!h) return std::nullopt;
+    const std::string at = "frame " + std::to_string(n++) + ": ";
+    if (!f.is_object()) {
+      problems.push_back(at + "not an object");
+      continue;
+    }
+    const auto h = f.contains("pdq") && f["pdq"].is_string()
+                       ? Hash256::from_hex(f["pdq"].get<std::string>())
+                       : std::nullopt;
+    if (!h) {
+      problems.push_back(at + "pdq " + shown(f.value("pdq", nlohmann::json())) +
+                         " is not 64 hex digits");
+      continue;
+    }
+    // A frame's quality decides whether it is compared at all: a value
+    // that is not an integer 0..100 must not quietly become 0.
+    const auto& qv = f.contains("quality") ? f["quality"] : nlohmann::json();
+    if (!qv.is_number_integer() || qv.get<int64_t>() < 0 || qv.get<int64_t>() > 100) {
+      problems.push_back(at + "quality " + shown(qv) + " is not an integer 0..100");
+      continue;
+    }
+    if (f.contains("index") && !f["index"].is_number_integer())
+      problems.push_back(at + "index " + shown(f["index"]) + " is not an integer");
+    if (f.contains("ts") && !f["ts"].is_number())
+      problems.push_back(at + "ts " + shown(f["ts"]) + " is not a number");
     auto m = frame_of(number_field<int64_t>(f, "index", 0), number_field<double>(f, "ts", 0.0),
-                      number_field<int>(f, "quality", 0), *h);
-    if (f.contains("dihedral") && f["dihedral"].is_object())
-      for (const auto& [name, hex] : f["dihedral"].items())
-        if (hex.is_string())
-          if (const auto v = Hash256::from_hex(hex.get<std::string>())) m.variants.push_back(*v);
+                      qv.get<int>(), *h);
+    if (f.contains("dihedral") && f["dihedral"].is_object()) {
+      for (const auto& [name, hex] : f["dihedral"].items()) {
+        const auto v = hex.is_string() ? Hash256::from_hex(hex.get<std::string>()) : std::nullopt;
+        if (v) m.variants.push_back(*v);
+        else problems.push_back(at + "dihedral " + name + " is not 64 hex digits");
+      }
+    }
     q.frames.push_back(std::move(m));
   }
   return q;
@@ -205,9 +273,21 @@ nlohmann::ordered_json Matcher::matches(const MatchQuery& q) const {
   return out;
 }
 
-void Matcher::annotate(nlohmann::ordered_json& result) const {
-  const auto q = MatchQuery::from_json(result);
+size_t Matcher::annotate(nlohmann::ordered_json& result) const {
+  std::vector<std::string> problems;
+  const auto q = MatchQuery::from_json(result, &problems);
   if (q) result["matches"] = matches(*q);
+  if (!problems.empty() && result.is_object()) {
+    // Said in the result itself: what was not matched must not look matched-and-clean.
+    std::string message = std::to_string(problems.size()) + " field" +
+                          (problems.size() == 1 ? "" : "s") + " could not be matched: ";
+    for (size_t i = 0; i < problems.size() && i < 5; ++i) message += (i ? "; " : "") + problems[i];
+    if (problems.size() > 5) message += "; ...";
+    if (!result.contains("warnings") || !result["warnings"].is_array())
+      result["warnings"] = nlohmann::ordered_json::array();
+    result["warnings"].push_back({{"code", "unmatched_fields"}, {"message", message}});
+  }
+  return problems.size();
 }
 
 }  // namespace frameprint

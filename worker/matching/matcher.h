@@ -39,7 +39,11 @@ struct MatchQuery {
 
   static MatchQuery from_result(const MediaResult& r);
   // nullopt for results without hashes (errors) or that are not readable.
-  static std::optional<MatchQuery> from_json(const nlohmann::json& r);
+  // Every field that is present but cannot be used (a quality that is not
+  // an integer 0..100, a malformed hash or digest, ...) is skipped and
+  // named in `problems`: nothing is matched as if it were absent or zero.
+  static std::optional<MatchQuery> from_json(const nlohmann::json& r,
+                                             std::vector<std::string>* problems = nullptr);
 };
 
 class Matcher {
@@ -47,8 +51,10 @@ class Matcher {
   Matcher(HashLists lists, MatchRules rules);
 
   nlohmann::ordered_json matches(const MatchQuery& q) const;
-  // Adds "matches" to a result object that has hashes (others unchanged).
-  void annotate(nlohmann::ordered_json& result) const;
+  // Adds "matches" to a result object that has hashes (others unchanged),
+  // and an "unmatched_fields" warning naming what could not be used.
+  // Returns how many fields that was.
+  size_t annotate(nlohmann::ordered_json& result) const;
 
   const MatchRules& rules() const { return rules_; }
   // What each --list held when loaded.
