@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
@@ -563,6 +565,34 @@ TEST_F(Pool, AHungDecoderIsKilledAtTheTimeLimit) {
       EXPECT_EQ(j["error"]["code"], "timeout") << j.dump();
     else EXPECT_EQ(j["status"], "ok") << j.dump();
   }
+}
+
+// SIGTERM stops submit even while it reads a standard input that never
+// ends (issue 14): it says the input had no result and exits 2.
+TEST_F(Pool, SubmitStopsOnSigtermWhileReadingStandardInput) {
+  const auto fifo = dir_ / "endless";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // a writer that never closes
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "GIF89a", 6), 6);  // some bytes, then silence
+  const auto log = dir_ / "submit.log";
+  const pid_t pid = testing::spawn(
+      {FRAMEPRINT_CLI, "submit", "--broker", frontend_, "-"}, [&](posix_spawn_file_actions_t* fa) {
+        posix_spawn_file_actions_addopen(fa, 0, fifo.c_str(), O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      });
+  std::this_thread::sleep_for(1s);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  pid_t done = 0;
+  ASSERT_TRUE(
+      testing::eventually([&] { return (done = ::waitpid(pid, &status, WNOHANG)) == pid; }, 10s))
+      << "submit ignored SIGTERM";
+  ::close(writer);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const auto text = testing::read_bytes(log);
+  EXPECT_NE(std::string(text.begin(), text.end()).find("interrupted"), std::string::npos);
 }
 
 // submit accounts for every input without blocking or aborting (issue 14):

@@ -178,14 +178,15 @@ struct LocalError {
 
 // The request for one input: the header, and the file's bytes unless the
 // job goes by path. A file that cannot be sent is a local error result.
+// Throws ReadInterrupted when a stop signal comes while reading standard input.
 std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const InputFile& in,
-                                               const std::string& id) {
+                                               const std::string& id, int stop_fd) {
   if (!in.problem.empty()) return LocalError{ErrorCode::kIoError, in.problem};
   ProducerJob job{id, {}};
   if (in.from_stdin) {  // always sent inline: the worker cannot read our standard input
     std::vector<uint8_t> bytes;
     try {
-      bytes = read_to_end(STDIN_FILENO, cmd.max_bytes);
+      bytes = read_to_end(STDIN_FILENO, cmd.max_bytes, stop_fd);
     } catch (const MediaError& e) {
       return LocalError{e.code(), e.what()};
     }
@@ -249,15 +250,26 @@ int SubmitCommand::run() {
     progress.advance(!ok);
   };
 
+  // SIGINT/SIGTERM become this fd before anything can block (standard
+  // input read while jobs are made, the producer's poll).
+  UniqueFd stop = stop_signal_fd();
   const std::string prefix = session_prefix();
   std::unordered_map<std::string, const InputFile*> by_id;
   size_t next = 0;
+  bool interrupted = false;  // a stop signal while reading standard input
   auto next_job = [&]() -> std::optional<ProducerJob> {
     while (next < inputs.size()) {
       const InputFile& in = inputs[next];
       const std::string id = prefix + "-" + std::to_string(next);
       ++next;
-      auto job = make_job(*this, in, id);
+      std::variant<ProducerJob, LocalError> job;
+      try {
+        job = make_job(*this, in, id, stop.get());
+      } catch (const ReadInterrupted&) {
+        next = inputs.size();  // no more jobs
+        interrupted = true;
+        return std::nullopt;
+      }
       if (auto* error = std::get_if<LocalError>(&job)) {
         MediaResult r;
         r.path = in.display;
@@ -284,7 +296,6 @@ int SubmitCommand::run() {
   pc.retries = retries;
   pc.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   pc.window_bytes = window_bytes;
-  UniqueFd stop = stop_signal_fd();
   zmq::context_t ctx;
   bool finished = false;
   try {
@@ -293,9 +304,9 @@ int SubmitCommand::run() {
     std::cerr << "frameprint submit: " << broker << ": " << e.what() << '\n';
     return 1;
   }
-  if (!finished) {
+  if (!finished || interrupted) {
     spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume",
-                 by_id.size());
+                 by_id.size() + (interrupted ? 1 : 0));
     return 2;
   }
   return all_ok ? 0 : 2;

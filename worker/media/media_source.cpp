@@ -1,5 +1,7 @@
 #include "worker/media/media_source.h"
 
+#include <poll.h>
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -137,7 +139,7 @@ std::span<const uint8_t> MediaSource::contiguous(uint64_t max_bytes) {
   return memory_;
 }
 
-std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes) {
+std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes, int stop_fd) {
   std::vector<uint8_t> out;
   size_t used = 0;
   for (;;) {
@@ -150,6 +152,14 @@ std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes) {
       const uint64_t want =
           std::min<uint64_t>(std::max<size_t>(out.size() * 2, size_t{1} << 16), max_bytes + 1);
       out.resize(static_cast<size_t>(want));
+    }
+    if (stop_fd >= 0) {
+      pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        throw MediaError(ErrorCode::kIoError, "poll failed: " + std::string(std::strerror(errno)));
+      }
+      if (fds[1].revents & POLLIN) throw ReadInterrupted();
     }
     const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,12 @@ class MediaSource {
 
 // Reads `fd` (e.g. standard input) to its end, keeping at most `max_bytes`:
 // throws MediaError(kTooLarge) as soon as there is more, without reading
-// on, and MediaError(kIoError) when reading fails.
-std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes);
+// on, and MediaError(kIoError) when reading fails. With `stop_fd` >= 0 it
+// waits on both and throws ReadInterrupted once `stop_fd` is readable (a
+// stop signal), so a writer that never ends cannot hold the program.
+struct ReadInterrupted : std::runtime_error {
+  ReadInterrupted() : std::runtime_error("interrupted while reading") {}
+};
+std::vector<uint8_t> read_to_end(int fd, uint64_t max_bytes, int stop_fd = -1);
 
 }  // namespace frameprint
