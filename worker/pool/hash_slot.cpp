@@ -18,6 +18,10 @@ void add_sandbox_options(CLI::App& app, SandboxSettings& s) {
   app.add_option("--sandbox-memory", s.limits.memory_bytes, "Address space of each decoder process")
       ->check(CLI::Range(uint64_t{256} << 20, uint64_t{1} << 40))
       ->capture_default_str();
+  app.add_option("--sandbox-jobs", s.limits.jobs_per_process,
+                 "Jobs a decoder process serves before a fresh one replaces it (1: none sees "
+                 "another job; 0: no limit)")
+      ->capture_default_str();
   app.add_option("--sandbox-grace", s.limits.grace_seconds,
                  "Seconds a decoder process may run past --max-seconds before it is killed")
       ->check(CLI::Range(0.1, 3600.0))

@@ -160,6 +160,22 @@ void child_fault(const std::string& fault) {
 
 }  // namespace
 
+namespace {
+
+// A result that a decoder produced while failing: decoding broke off, or
+// the result is partial. (Refusals by the header probe, before any
+// decoder ran, are not: empty, unsupported, oversized by the header.)
+bool went_wrong_while_decoding(const nlohmann::ordered_json& reply) {
+  if (reply.value("partial", false)) return true;
+  if (reply.value("status", std::string()) == "ok" || !reply.contains("error") ||
+      !reply["error"].is_object())
+    return false;
+  const std::string code = reply["error"].value("code", std::string());
+  return code == "decode_failed" || code == "no_frames" || code == "internal";
+}
+
+}  // namespace
+
 Sandbox::Sandbox(std::string program, SandboxLimits limits)
     : program_(std::move(program)), limits_(limits) {}
 
@@ -198,6 +214,7 @@ void Sandbox::spawn() {
     throw MediaError(ErrorCode::kInternal,
                      "cannot start the decoder process: " + std::string(std::strerror(rc)));
   pid_ = pid;
+  served_ = 0;
   socket_ = std::move(mine);
 }
 
@@ -280,6 +297,21 @@ nlohmann::ordered_json Sandbox::hash(MediaSource& source, const HashOptions& opt
   if (!reply.is_object()) {
     stop(SIGKILL);
     throw MediaError(ErrorCode::kInternal, "the decoder process sent a result that is not JSON");
+  }
+  ++served_;
+  if (went_wrong_while_decoding(reply) ||
+      (limits_.jobs_per_process > 0 && served_ >= limits_.jobs_per_process)) {
+    // Retired after its quota, or after media that went wrong inside a
+    // decoder (hostile input that failed is the likeliest to have done
+    // harm; input refused by the header probe never reached one). It holds
+    // nothing worth a graceful end; the next process starts now, so that
+    // its start-up overlaps sending this reply.
+    stop(SIGKILL);
+    try {
+      spawn();
+    } catch (const MediaError&) {
+      // The next job tries again, and reports it.
+    }
   }
   return reply;
 }

@@ -28,6 +28,14 @@ struct SandboxLimits {
   uint64_t memory_bytes = uint64_t{4} << 30;  // the child's address space
   double grace_seconds = 30;                  // beyond the job's --max-seconds
   uint64_t max_reply_bytes = uint64_t{256} << 20;
+  // Jobs one decoder process serves before a fresh one replaces it
+  // (--sandbox-jobs); a process is also replaced after a job whose
+  // decoding broke off (decode_failed, no_frames, internal, partial).
+  // 1 means no job's decoder ever sees another job, so media that took a
+  // decoder over cannot read or forge later jobs of its slot, at the cost
+  // of a process start per job (about 180 ms of CPU: the decoding
+  // libraries are loaded before the filter); 0 means no limit.
+  uint64_t jobs_per_process = 100;
 };
 
 class Sandbox {
@@ -56,6 +64,7 @@ class Sandbox {
   std::string program_;
   SandboxLimits limits_;
   pid_t pid_ = -1;
+  uint64_t served_ = 0;  // jobs answered by the current process
   UniqueFd socket_;
 };
 
