@@ -35,15 +35,6 @@ void drain(const UniqueFd& fd) {
 
 }  // namespace
 
-std::string error_reply(const std::string& id, const std::string& code,
-                        const std::string& message) {
-  nlohmann::ordered_json j;
-  j["id"] = id;
-  j["status"] = "error";
-  j["error"] = {{"code", code}, {"message", message}};
-  return json_text(j);
-}
-
 BrokerClient::BrokerClient(ProducerConfig config, size_t max_waiting)
     : config_(std::move(config)),
       max_waiting_(max_waiting),

@@ -15,6 +15,15 @@ namespace frameprint {
 
 using Clock = std::chrono::steady_clock;
 
+std::string error_reply(const std::string& id, const std::string& code,
+                        const std::string& message) {
+  nlohmann::ordered_json j;
+  j["id"] = id;
+  j["status"] = "error";
+  j["error"] = {{"code", code}, {"message", message}};
+  return json_text(j);
+}
+
 Producer::Producer(zmq::context_t& ctx, ProducerConfig config)
     : ctx_(ctx), config_(std::move(config)) {}
 
@@ -152,16 +161,13 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     for (const auto& id : expired) {
       Pending& p = pending.at(id);
       if (p.attempts > config_.retries) {
-        nlohmann::ordered_json err;
-        err["id"] = id;
-        err["status"] = "error";
-        err["error"] = {
-            {"code", "timeout"},
-            {"message",
-             "no reply from the pool after " + std::to_string(p.attempts) + " attempts of " +
-                 fmt::format("{:g}", std::chrono::duration<double>(config_.timeout).count()) +
-                 " s each"}};
-        on_result(id, err.dump());
+        on_result(
+            id,
+            error_reply(
+                id, "timeout",
+                "no reply from the pool after " + std::to_string(p.attempts) + " attempts of " +
+                    fmt::format("{:g}", std::chrono::duration<double>(config_.timeout).count()) +
+                    " s each"));
         pending_bytes -= p.bytes;
         pending.erase(id);
       } else {

@@ -34,6 +34,10 @@ struct ProducerJob {
   mdp::Message body;  // [header JSON][media bytes]?
 };
 
+// The reply text for a job that got no answer from the pool:
+// {"id": ID, "status": "error", "error": {"code": CODE, "message": MESSAGE}}.
+std::string error_reply(const std::string& id, const std::string& code, const std::string& message);
+
 class Producer {
  public:
   Producer(zmq::context_t& ctx, ProducerConfig config);

@@ -2,6 +2,7 @@
 // and libavcodec) to the requested frame count, timestamps, rotation and, for
 // lossless formats, pixels.
 #include "tests/support/media_writer.h"
+#include "worker/media/ffmpeg_compat.h"
 
 #include <gtest/gtest.h>
 
@@ -42,19 +43,6 @@ struct Decoded {
   bool has_display_matrix = false;
 };
 
-const int32_t* display_matrix(const AVStream* st) {
-#if LIBAVFORMAT_VERSION_MAJOR >= 61
-  const AVPacketSideData* sd = av_packet_side_data_get(
-      st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX);
-  return sd && sd->size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(sd->data)
-                                               : nullptr;
-#else
-  size_t size = 0;
-  const uint8_t* data = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
-  return data && size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(data) : nullptr;
-#endif
-}
-
 // Opens the file, counts its streams and decodes the best video stream (if any).
 Decoded decode_file(const std::filesystem::path& path) {
   AVFormatContext* raw = nullptr;
@@ -73,7 +61,7 @@ Decoded decode_file(const std::filesystem::path& path) {
   const int index = av_find_best_stream(fc.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (index < 0) return out;
   const AVStream* st = fc->streams[index];
-  if (const int32_t* m = display_matrix(st)) {
+  if (const int32_t* m = ffmpeg::display_matrix(st)) {
     out.has_display_matrix = true;
     out.rotation_cw = std::fmod(-av_display_rotation_get(m) + 720.0, 360.0);
   }

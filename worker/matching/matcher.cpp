@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "ipc/common/json_text.h"
+
 namespace frameprint {
 
 namespace {
@@ -54,7 +56,7 @@ T number_field(const nlohmann::json& o, const char* key, T fallback) {
 namespace {
 
 std::string shown(const nlohmann::json& v) {
-  std::string t = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string t = json_text(v);
   return t.size() > 40 ? t.substr(0, 40) + "..." : t;
 }
 

@@ -15,7 +15,7 @@ std::string make_job_header(const std::string& id, const std::string& name,
   header["name"] = name;
   if (path) header["path"] = *path;
   header["options"] = options_to_json(options);
-  return header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json_text(header);
 }
 
 void parse_job_header(std::string_view text, const HashOptions& worker_defaults, JobHeader& out) {
