@@ -456,6 +456,60 @@ TEST_F(VideoHashing, ALimitMidVideoKeepsTheFramesHashedSoFar) {
   EXPECT_FALSE(j["md5"].get<std::string>().empty());
 }
 
+// An MP4 index that claims more than its file can hold is refused before
+// FFmpeg allocates for it (issue 14): a few kilobytes claiming 60 million
+// samples of one byte cost 0.5 GB and seconds before; an honest file of
+// the same frames still hashes.
+TEST_F(VideoHashing, Mp4IndexClaimsTheFileCannotHoldAreRefusedBeforeReading) {
+  const auto file = dir_ / "honest.mp4";
+  testing::write_video(file, spec("mp4", "mpeg4", "yuv420p", 10));
+  ASSERT_TRUE(hash(file, every_frame()).ok());
+  const auto bytes = testing::read_bytes(file);
+  const std::string text(bytes.begin(), bytes.end());
+  const size_t stsz = text.find("stsz");
+  const size_t stco = text.find("stco");
+  ASSERT_NE(stsz, std::string::npos);
+  ASSERT_NE(stco, std::string::npos);
+  auto put32 = [](std::vector<uint8_t>& b, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+      b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  };
+  struct Case {
+    const char* name;
+    std::function<void(std::vector<uint8_t>&)> edit;
+    const char* names;  // in the message
+  };
+  const std::vector<Case> cases = {
+      // stsz payload: version/flags, sample_size, sample_count.
+      {"60M one-byte samples",
+       [&](std::vector<uint8_t>& b) {
+         put32(b, stsz + 8, 1);
+         put32(b, stsz + 12, 60'000'000);
+       },
+       "stsz claims 60000000 samples"},
+      {"1.5M sizes in a small table",
+       [&](std::vector<uint8_t>& b) { put32(b, stsz + 12, 1'500'000); },
+       "stsz claims 1500000 entries"},
+      {"a chunk table of 50M offsets",
+       [&](std::vector<uint8_t>& b) { put32(b, stco + 8, 50'000'000); },
+       "stco claims 50000000 entries"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<uint8_t> edited = bytes;
+    c.edit(edited);
+    const auto bad = dir_ / "claims.mp4";
+    dir_.write("claims.mp4", edited);
+    const MediaResult r = hash(bad, every_frame());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code(), ErrorCode::kDecodeFailed);
+    const std::string message = r.error->what();
+    EXPECT_NE(message.find("impossible"), std::string::npos) << message;
+    EXPECT_NE(message.find(c.names), std::string::npos) << message;
+    EXPECT_FALSE(r.md5.empty());  // still accounted for by its digests
+  }
+}
+
 TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {
   // FFmpeg follows concat and HLS playlists to other files and URLs; a
   // worker must hash the bytes it was given, nothing else.

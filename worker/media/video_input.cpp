@@ -15,6 +15,7 @@ extern "C" {
 #include "worker/media/ffmpeg_handles.h"
 #include "worker/media/media_error.h"
 #include "worker/media/media_source.h"
+#include "worker/media/mp4_index.h"
 
 namespace frameprint {
 
@@ -188,6 +189,16 @@ void VideoInput::State::open_container(const MediaSource& source) {
     avformat_free_context(raw);
     throw MediaError(ErrorCode::kUnsupportedFormat,
                      "not a supported media container (" + probed + ")");
+  }
+  // MP4's sample tables are sized from what they claim: claims the file
+  // cannot hold are refused before FFmpeg allocates for them.
+  if (probed == "mov,mp4,m4a,3gp,3g2,mj2") {
+    try {
+      check_mp4_index(source);
+    } catch (...) {
+      avformat_free_context(raw);
+      throw;
+    }
   }
   err = avformat_open_input(&raw, nullptr, input_format, nullptr);  // frees raw on failure
   if (err < 0) {
