@@ -510,6 +510,58 @@ TEST_F(VideoHashing, Mp4IndexClaimsTheFileCannotHoldAreRefusedBeforeReading) {
   }
 }
 
+// A GIF with N one-pixel frames, each at its own column of a w x h screen.
+std::vector<uint8_t> dotted_gif(int w, int h, int frames) {
+  std::vector<uint8_t> g = {'G', 'I', 'F', '8', '9', 'a'};
+  auto u16 = [&](int v) {
+    g.push_back(static_cast<uint8_t>(v & 0xFF));
+    g.push_back(static_cast<uint8_t>(v >> 8));
+  };
+  u16(w);
+  u16(h);
+  for (int b : {0x80, 0, 0, 0, 0, 0, 255, 255, 255}) g.push_back(static_cast<uint8_t>(b));
+  for (int i = 0; i < frames; ++i) {
+    for (int b : {0x21, 0xF9, 4, 0, 10, 0, 0, 0}) g.push_back(static_cast<uint8_t>(b));  // 0.1 s
+    g.push_back(0x2C);
+    u16(i % w);
+    u16(0);
+    u16(1);
+    u16(1);
+    g.push_back(0);
+    for (int b : {2, 2, 0x44, 1, 0}) g.push_back(static_cast<uint8_t>(b));  // one pixel, LZW
+  }
+  g.push_back(0x3B);
+  return g;
+}
+
+// GIF bounds judged on the file's structure before decoding (issue 14): a
+// 69 KB GIF with a 9000x9000 screen and 3000 one-pixel frames held a slot
+// for the whole --max-seconds at 0.9 GB; it is refused at once now. A GIF
+// over the composing budget gives the frames within it, marked partial.
+TEST_F(VideoHashing, GifScreensAndFrameCountsAreBoundedBeforeDecoding) {
+  dir_.write("screen.gif", dotted_gif(9000, 9000, 3000));
+  const MediaResult huge = hash(dir_ / "screen.gif", every_frame());
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error->code(), ErrorCode::kDecodeFailed);
+  EXPECT_NE(std::string(huge.error->what()).find("9000x9000"), std::string::npos)
+      << huge.error->what();
+
+  dir_.write("small.gif", dotted_gif(64, 64, 30));
+  const MediaResult all = hash(dir_ / "small.gif", every_frame());
+  ASSERT_TRUE(all.ok()) << all.error->what();
+  EXPECT_EQ(all.frames.size(), 30u);
+  HashOptions tight = every_frame();
+  tight.limits.max_gif_pixel_frames = 64 * 64 * 10;
+  const MediaResult cut = hash(dir_ / "small.gif", tight);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error->code(), ErrorCode::kTooLarge);
+  EXPECT_TRUE(cut.partial);
+  ASSERT_EQ(cut.frames.size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(cut.frames[i].pdq, all.frames[i].pdq) << i;
+  EXPECT_NE(std::string(cut.error->what()).find("first 10 of its 30 frames"), std::string::npos)
+      << cut.error->what();
+}
+
 TEST_F(VideoHashing, PlaylistsThatWouldOpenOtherFilesAreRefused) {
   // FFmpeg follows concat and HLS playlists to other files and URLs; a
   // worker must hash the bytes it was given, nothing else.

@@ -16,6 +16,9 @@ struct VideoLimits {
   int64_t max_pixels = 100'000'000;  // per frame (and per still image)
   int64_t max_frames = 1'000'000;    // decoded frames per file
   double max_seconds = 300.0;        // wall time to decode one file
+  // An animated GIF's screen pixels x frames composed (gif_scan.h): about
+  // twenty 100-megapixel frames, or 240 of 4K; frames beyond are not decoded.
+  int64_t max_gif_pixel_frames = 2'000'000'000;
 };
 
 // Throws MediaError kTooLarge when a w x h picture breaks the limits; `what`

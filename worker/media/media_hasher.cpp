@@ -1,5 +1,7 @@
 #include "worker/media/media_hasher.h"
 
+#include "worker/media/gif_scan.h"
+
 #include <algorithm>
 #include <exception>
 #include <memory>
@@ -164,6 +166,57 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   }
 }
 
+// A video: with frame skipping, and again without it when the timeline
+// needed repair after frames were skipped.
+void hash_stream(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
+                 MediaResult& out) {
+  try {
+    hash_video(src, o, backend, out, true);
+  } catch (const DecodeAgainWithoutSkipping&) {
+    MediaResult again;
+    again.md5 = out.md5;
+    again.sha1 = out.sha1;
+    again.sha256 = out.sha256;
+    out = std::move(again);
+    hash_video(src, o, backend, out, false);
+  }
+}
+
+// An animated GIF: the video path, within bounds judged on its shape
+// before anything is decoded (gif_scan.h). A screen far larger than what
+// its frames draw is refused; beyond the canvas-pixel budget the frames
+// after the first ones are not decoded (a partial result says so).
+void hash_gif(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& backend,
+              MediaResult& out) {
+  const GifShape g = scan_gif(src);
+  const int64_t canvas = g.canvas_pixels();
+  if (canvas > kGifFreeCanvasPixels && g.frames > 0 &&
+      canvas / kGifIdleCanvasRatio > g.drawn_pixels)
+    throw MediaError(ErrorCode::kDecodeFailed,
+                     "a GIF screen of " + std::to_string(g.width) + "x" + std::to_string(g.height) +
+                         " is more than " + std::to_string(kGifIdleCanvasRatio) +
+                         " times what its " + std::to_string(g.frames) + " frames draw (" +
+                         std::to_string(g.drawn_pixels) + " pixels); not composed");
+  HashOptions bounded = o;
+  bool capped = false;
+  if (canvas > 0) {
+    const int64_t most = std::max<int64_t>(1, o.limits.max_gif_pixel_frames / canvas);
+    capped = most < bounded.limits.max_frames && most < g.frames;
+    bounded.limits.max_frames = std::min(bounded.limits.max_frames, most);
+  }
+  try {
+    hash_stream(src, bounded, backend, out);
+  } catch (const MediaError& e) {
+    if (!capped || e.code() != ErrorCode::kTooLarge) throw;
+    throw MediaError(ErrorCode::kTooLarge,
+                     "a GIF composes every frame on its whole " + std::to_string(g.width) + "x" +
+                         std::to_string(g.height) + " screen: decoded the first " +
+                         std::to_string(bounded.limits.max_frames) + " of its " +
+                         std::to_string(g.frames) + " frames (" +
+                         std::to_string(o.limits.max_gif_pixel_frames) + " screen pixels in all)");
+  }
+}
+
 }  // namespace
 
 MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::PdqBackend& backend) {
@@ -186,17 +239,10 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
       const auto bytes = source.contiguous(kMaxImageFileBytes);
       const auto probe = probe_image(bytes);  // the whole file: size, truncation
       hash_image(bytes, *probe, options, backend, out);
+    } else if (kind && kind->format == ImageFormat::kGif) {
+      hash_gif(source, options, backend, out);
     } else {
-      try {
-        hash_video(source, options, backend, out, true);
-      } catch (const DecodeAgainWithoutSkipping&) {
-        MediaResult again;
-        again.md5 = out.md5;
-        again.sha1 = out.sha1;
-        again.sha256 = out.sha256;
-        out = std::move(again);
-        hash_video(source, options, backend, out, false);
-      }
+      hash_stream(source, options, backend, out);
     }
   } catch (const MediaError& e) {
     out.error = e;

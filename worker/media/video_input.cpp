@@ -265,11 +265,10 @@ void VideoInput::State::choose_stream() {
     info.duration_s = static_cast<double>(fmt->duration) / AV_TIME_BASE;
 
   check_picture_size(par->width, par->height, limits.max_pixels);
-  if (stream->nb_frames > limits.max_frames)
-    throw MediaError(ErrorCode::kTooLarge, "video has " + std::to_string(stream->nb_frames) +
-                                               " frames, more than the limit of " +
-                                               std::to_string(limits.max_frames) +
-                                               " (--max-frames)");
+  // A frame count the index states is not refused here: --max-frames stops
+  // decoding when reached, keeping the frames hashed so far (partial), and
+  // indexes the file cannot hold were refused before they were read
+  // (mp4_index.h).
 }
 
 VideoInput::VideoInput(const MediaSource& source, const VideoLimits& limits,
