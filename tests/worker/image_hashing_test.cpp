@@ -388,6 +388,46 @@ TEST_F(ImageHashing, HugeClaimedSizeIsRejectedBeforeDecoding) {
             ErrorCode::kTooLarge);
 }
 
+// Stills are bounded in time too (issue 14): a progressive JPEG can repeat
+// scans so that each walks the whole picture again. More scans than any
+// real JPEG has are refused before decoding, on every route; the JPEG luma
+// route stops at --max-seconds.
+TEST_F(ImageHashing, JpegScansAndDecodingTimeAreBounded) {
+  std::vector<uint8_t> progressive;
+  cv::imencode(".jpg", picture(256, 192), progressive,
+               {cv::IMWRITE_JPEG_PROGRESSIVE, 1, cv::IMWRITE_JPEG_QUALITY, 90});
+  // Its scans: from each FF DA to the next marker that is not stuffing or a restart.
+  std::vector<size_t> sos;
+  for (size_t i = 0; i + 1 < progressive.size(); ++i)
+    if (progressive[i] == 0xFF && progressive[i + 1] == 0xDA) sos.push_back(i);
+  ASSERT_GE(sos.size(), 3u) << "OpenCV wrote no progressive JPEG";
+  const std::vector<uint8_t> scan(progressive.begin() + static_cast<std::ptrdiff_t>(sos[1]),
+                                  progressive.begin() + static_cast<std::ptrdiff_t>(sos[2]));
+  std::vector<uint8_t> repeated(progressive.begin(),
+                                progressive.begin() + static_cast<std::ptrdiff_t>(sos[2]));
+  for (int i = 0; i < 300; ++i) repeated.insert(repeated.end(), scan.begin(), scan.end());
+  repeated.insert(repeated.end(), progressive.begin() + static_cast<std::ptrdiff_t>(sos[2]),
+                  progressive.end());
+  ASSERT_TRUE(hash_bytes(progressive).ok());
+  for (bool exact : {false, true}) {
+    SCOPED_TRACE(exact ? "exact" : "default");
+    HashOptions o;
+    o.exact_stills = exact;
+    const MediaResult r = hash_bytes(repeated, o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code(), ErrorCode::kDecodeFailed);
+    EXPECT_NE(std::string(r.error->what()).find("more than 256 scans"), std::string::npos)
+        << r.error->what();
+  }
+  // The deadline is checked while libjpeg decodes (its progress monitor):
+  // a budget no decode can meet ends it with a timeout.
+  HashOptions hasty;
+  hasty.limits.max_seconds = 1e-6;
+  const MediaResult late = hash_bytes(progressive, hasty);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error->code(), ErrorCode::kTimeout) << late.error->what();
+}
+
 TEST_F(ImageHashing, FilesAreRecognisedByContentNotName) {
   testing::TempDir dir;
   const auto bytes = encode(picture(64, 64), ".png");

@@ -27,7 +27,14 @@ struct StillOptions {
   bool apply_exif_orientation = true;
   int64_t max_pixels = 0;
   int dct_scale = 0;  // JPEG luma: 0 chooses by jpeg_dct_scale; 1, 2, 4, 8 force one (measurements)
+  double max_seconds = 0;  // JPEG luma: wall-time budget (0: none); the colour route is
+                           // bounded by the decoder process it runs in (pool, serve)
 };
+
+// A JPEG with more scans than this is refused before decoding (each scan of
+// a progressive JPEG walks the whole picture again; real ones have a few
+// dozen at most).
+inline constexpr int kMaxJpegScans = 256;
 
 enum class StillRoute { kColour, kJpegLuma };
 

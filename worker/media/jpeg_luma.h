@@ -22,7 +22,11 @@ class JpegLumaReader {
   // `width` x `height`, and starts decoding at `scale` (1, 2, 4 or 8).
   // Throws MediaError(kDecodeFailed): libjpeg's message, 4 components (no
   // luma plane to take), or a frame size other than the one checked.
-  JpegLumaReader(std::span<const uint8_t> bytes, int width, int height, int scale);
+  // With `max_seconds` > 0, decoding stops with MediaError(kTimeout) once
+  // that long has passed (libjpeg's progress monitor checks between rows
+  // and scans); more than `max_scans` scans stop it with kDecodeFailed.
+  JpegLumaReader(std::span<const uint8_t> bytes, int width, int height, int scale,
+                 double max_seconds = 0, int max_scans = 0);
   ~JpegLumaReader();
   JpegLumaReader(const JpegLumaReader&) = delete;
   JpegLumaReader& operator=(const JpegLumaReader&) = delete;

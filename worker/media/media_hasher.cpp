@@ -31,8 +31,9 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
 
 void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
                 pdq::PdqBackend& backend, MediaResult& out) {
-  const DecodedImage img =
-      decode_image(bytes, probe, {o.exact_stills, o.exif_orientation, o.limits.max_pixels});
+  const DecodedImage img = decode_image(
+      bytes, probe,
+      {o.exact_stills, o.exif_orientation, o.limits.max_pixels, 0, o.limits.max_seconds});
   out.kind = MediaKind::kImage;
   if (img.truncated)
     out.warnings.push_back({"truncated",
