@@ -211,6 +211,25 @@ TEST_F(SecurePool, ARevokedWorkerIsCutOffAtReload) {
   EXPECT_EQ(status_of(r), "timeout") << r.out << broker_->log();
 }
 
+TEST_F(SecurePool, ARevokedClientGetsNothingAfterReload) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  start_broker();
+  start_worker("worker");
+  ASSERT_EQ(status_of(submit("client", frontend_, file)), "ok") << broker_->log();
+  std::filesystem::remove(dir_ / "clients" / "client.pub");
+  broker_->signal(SIGHUP);
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return broker_->log().find("0 client and 1 worker keys allowed") != std::string::npos;
+      },
+      5s))
+      << broker_->log();
+  // Its handshake is refused now: no job reaches the worker, no result comes back.
+  const auto r = submit("client", frontend_, file, 2);
+  EXPECT_EQ(status_of(r), "timeout") << r.out << broker_->log();
+}
+
 TEST_F(SecurePool, TheWireCarriesNoPlaintext) {
   const std::string file = media();
   if (file.empty()) GTEST_SKIP() << "no shared test data";

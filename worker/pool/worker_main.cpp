@@ -112,6 +112,11 @@ class WorkerProgram {
         truncated_(
             metrics_.counter("frameprint_worker_replies_truncated_total",
                              "Results cut to --max-reply-bytes (frames dropped, marked partial)")),
+        refused_(metrics_.counter(
+            "frameprint_worker_jobs_refused_total",
+            "Jobs refused by this worker's policy before hashing (bad_request: a malformed header, "
+            "options beyond --min-seconds-per-hash or --no-dihedral-jobs; path_not_allowed; "
+            "too_large beyond --max-bytes)")),
         started_(static_cast<size_t>(s_.mdp.slots)) {}
 
   int run() {
@@ -151,8 +156,12 @@ class WorkerProgram {
       if (job->body.size() >= 2)
         bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
       JobOutcome r = hashing.run(header, bytes, s_.policy, inject_fault(header));
-      if (r.reply.contains("error") && r.reply["error"].value("code", "") == "decoder_crashed")
-        crashed_.Increment();
+      const std::string code =
+          r.reply.contains("error") ? r.reply["error"].value("code", std::string()) : "";
+      if (code == "decoder_crashed") crashed_.Increment();
+      if (code == "bad_request" || code == "path_not_allowed" ||
+          (code == "too_large" && r.bytes == 0))
+        refused_.Increment();
       if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
       if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
       mdp::Message reply;
@@ -237,6 +246,7 @@ class WorkerProgram {
   prometheus::Histogram& latency_;
   prometheus::Counter& crashed_;
   prometheus::Counter& truncated_;
+  prometheus::Counter& refused_;
   JobQueue queue_;
   std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
   std::atomic<std::shared_ptr<const Matcher>> matcher_;
