@@ -43,6 +43,7 @@ struct VideoDecoder::State {
   TimestampGuard guard{0, 0};
   bool cuda_offered = false;    // get_format was offered (and took) the CUDA format
   bool restart_on_cpu = false;  // the decoder cannot go on without NVDEC
+  bool hwaccel_only = false;    // the decoder decodes only through a hwaccel (AV1's native one)
 
   void make_context(const AVCodec* decoder);
   void open_decoder(bool want_nvdec);
@@ -112,7 +113,10 @@ void VideoDecoder::State::open_decoder(bool want_nvdec) {
       fall_back("this FFmpeg has no NVDEC decoder for " + info.codec);
     } else {
       make_context(hw);
-      if (try_nvdec()) decoder = hw;
+      if (try_nvdec()) {
+        decoder = hw;
+        hwaccel_only = hw != avcodec_find_decoder(id);
+      }
     }
   }
   if (!codec || codec->codec != decoder) make_context(decoder);
@@ -163,14 +167,17 @@ AVPixelFormat VideoDecoder::State::pick_format(AVCodecContext* ctx, const AVPixe
   }
   // NVDEC cannot take this stream: FFmpeg offers no CUDA format (profile,
   // chroma format, size), or offers it again without CUDA after the
-  // hwaccel failed to start (e.g. too many surfaces).
+  // hwaccel failed to start (too many surfaces, or an engine without this
+  // codec: the H200's has no AV1, "Hardware is lacking required
+  // capabilities"). A decoder that decodes only through a hwaccel lists its
+  // software format too but cannot use it: it is replaced.
   const char* sw = av_get_pix_fmt_name(ctx->sw_pix_fmt);
   const char* profile = avcodec_profile_name(ctx->codec_id, ctx->profile);
   self->fall_back(std::string(self->cuda_offered ? "NVDEC failed to start for this stream ("
                                                  : "NVDEC cannot decode this stream (") +
                   self->info.codec + (profile ? std::string(" ") + profile : "") + ", " +
                   (sw ? sw : "unknown pixel format") + ")");
-  if (!software) {
+  if (!software || self->hwaccel_only) {
     self->restart_on_cpu = true;  // a hwaccel-only decoder: start again with the default one
     return AV_PIX_FMT_NONE;
   }
@@ -203,6 +210,7 @@ bool VideoDecoder::State::receive(VideoFrame& out) {
       codec.reset();
       input.reset();
       input.emplace(source, limits, deadline);
+      hwaccel_only = false;
       open_decoder(false);
       info.nvdec_fallback = why;
       corrupt = concealed = 0;
