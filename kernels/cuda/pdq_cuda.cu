@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <stdexcept>
 #include <tuple>
 #include <vector>
 
@@ -158,32 +159,48 @@ void upload(cuda::DeviceBuffer& buf, const std::vector<T>& v) {
               "upload plan");
 }
 
+// A staged frame's device memory and the event that marks its copy done.
+// The backend keeps them from one video to the next: allocating and freeing
+// device memory per video would cost a cudaMalloc per frame and, worse, a
+// cudaFree, which waits for the whole device (every job's work).
+struct StagingSlot {
+  cuda::DeviceBuffer memory;
+  cuda::Event copied;
+};
+using StagingSlots =
+    std::deque<StagingSlot>;  // stable addresses: events stay where the ring saw them
+
 // Stages frames for CudaBackend::hash on the backend's stream: host planes
 // are uploaded, device planes (NVDEC surfaces) copied device-to-device, and
 // each surface goes back to the decoder as soon as its copy has completed
 // (at most kMaxHeldSources in flight), without a host wait per frame.
 class CudaStager final : public FrameStager {
  public:
-  CudaStager(int device, cudaStream_t stream)
+  CudaStager(int device, cudaStream_t stream, StagingSlots& slots, bool& in_use)
       : device_(device),
         stream_(stream),
+        slots_(slots),
+        in_use_(in_use),
         pending_(
             kMaxHeldSources,
             [](const cudaEvent_t& e) { return cudaEventQuery(e) != cudaErrorNotReady; },
             [](const cudaEvent_t& e) {
               cuda::check(cudaEventSynchronize(e), "wait for a staged copy");
-            }) {}
+            }) {
+    in_use_ = true;
+  }
   ~CudaStager() override {
     try {
       pending_.drain();
     } catch (...) {  // a failed copy was reported by hash(); release the surfaces anyway
     }
+    in_use_ = false;
   }
 
   LumaPlane stage(const LumaPlane& p, std::shared_ptr<void> hold) override {
     cuda::use_device(device_);
     if (used_ == slots_.size()) slots_.emplace_back();
-    Slot& slot = slots_[used_++];
+    StagingSlot& slot = slots_[used_++];
     const size_t rb = p.row_bytes();
     void* dst = slot.memory.reserve(rb * static_cast<size_t>(p.height) + 1);
     const bool device = p.location == MemoryLocation::kDevice;
@@ -211,13 +228,10 @@ class CudaStager final : public FrameStager {
   }
 
  private:
-  struct Slot {
-    cuda::DeviceBuffer memory;
-    cuda::Event copied;
-  };
   int device_;
   cudaStream_t stream_;
-  std::deque<Slot> slots_;  // stable addresses: events stay where the ring saw them
+  StagingSlots& slots_;  // the backend's
+  bool& in_use_;
   size_t used_ = 0;
   PendingCopies<cudaEvent_t> pending_;
 };
@@ -237,8 +251,11 @@ class CudaBackend final : public PdqBackend {
   std::string_view name() const override { return "cuda"; }
   size_t preferred_batch() const override { return 64; }
   int cuda_device() const override { return device_; }
+  // One stager at a time: it borrows the backend's slots (a backend serves
+  // one thread, which hashes one video at a time), and the backend outlives it.
   std::unique_ptr<FrameStager> make_stager() override {
-    return std::make_unique<CudaStager>(device_, stream_->get());
+    if (stager_in_use_) throw std::logic_error("cuda backend: one stager at a time");
+    return std::make_unique<CudaStager>(device_, stream_->get(), slots_, stager_in_use_);
   }
 
   void hash(std::span<const HashRequest> requests, std::span<PdqResult> out) override {
@@ -365,6 +382,8 @@ class CudaBackend final : public PdqBackend {
   cuda::DeviceBuffer dct_, staging_, acc_, jobs_, results_;
   cuda::PinnedBuffer host_jobs_, host_out_;
   std::map<std::tuple<int, int, bool, bool, bool>, DevicePlan> plans_;
+  StagingSlots slots_;  // declared after stream_: destroyed first
+  bool stager_in_use_ = false;
 };
 
 }  // namespace
