@@ -6,51 +6,27 @@
 // BM_BrokerRoundTrip: one request at a time; time per iteration = round trip
 // client -> broker -> worker -> broker -> client.
 #include <benchmark/benchmark.h>
-#include <sys/eventfd.h>
 
-#include <atomic>
-#include <memory>
-#include <thread>
+#include <string>
 #include <zmq_addon.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include "ipc/broker_server.h"
-#include "ipc/mdp_worker.h"
+#include "ipc/mdp.h"
+#include "tests/support/echo_pool.h"
 
 namespace {
 
 using namespace frameprint;
 
-class EchoPool {
+// An echo pool (tests/support/echo_pool.h) and a client that keeps requests
+// in flight through it.
+class EchoBench {
  public:
-  explicit EchoPool(int slots) {
-    BrokerServerConfig bc;
-    bc.frontend = "tcp://127.0.0.1:*";
-    bc.backend = "tcp://127.0.0.1:*";
-    broker_ = std::make_unique<BrokerServer>(ctx_, bc);
-    frontend_ = broker_->frontend_endpoint();
-    broker_thread_ = std::thread([this] { broker_->run(stop_); });
-    MdpWorkerConfig wc;
-    wc.endpoint = broker_->backend_endpoint();
-    wc.service = "echo";
-    wc.slots = slots;
-    worker_ = std::make_unique<MdpWorker>(ctx_, wc);
-    worker_thread_ = std::thread([this] {
-      worker_->run(
-          [this](MdpJob job) { worker_->complete(job.slot, job.ticket, std::move(job.body)); },
-          stop_fd_.get());
-    });
+  explicit EchoBench(int slots) : pool_(slots, "echo") {
     client_.set(zmq::sockopt::linger, 0);
-    client_.connect(frontend_);
+    client_.connect(pool_.frontend());
     round_trips(50);  // warm up: workers registered, connections made
-  }
-  ~EchoPool() {
-    const uint64_t one = 1;
-    (void)!::write(stop_fd_.get(), &one, sizeof one);
-    worker_thread_.join();
-    stop_ = true;
-    broker_thread_.join();
   }
 
   // Sends n requests keeping `window` in flight; returns when all are back.
@@ -70,18 +46,12 @@ class EchoPool {
   }
 
  private:
-  zmq::context_t ctx_;
-  std::atomic<bool> stop_{false};
-  UniqueFd stop_fd_{::eventfd(0, EFD_CLOEXEC)};
-  std::unique_ptr<BrokerServer> broker_;
-  std::unique_ptr<MdpWorker> worker_;
-  std::thread broker_thread_, worker_thread_;
-  std::string frontend_;
-  zmq::socket_t client_{ctx_, zmq::socket_type::dealer};
+  testing::EchoPool pool_;
+  zmq::socket_t client_{pool_.context(), zmq::socket_type::dealer};
 };
 
 void BM_BrokerThroughput(benchmark::State& state) {
-  EchoPool pool(8);
+  EchoBench pool(8);
   constexpr int kBatch = 20000;
   for (auto _ : state) pool.round_trips(kBatch, static_cast<int>(state.range(0)));
   state.SetItemsProcessed(state.iterations() * kBatch);
@@ -93,7 +63,7 @@ BENCHMARK(BM_BrokerThroughput)
     ->MinTime(2.0);
 
 void BM_BrokerRoundTrip(benchmark::State& state) {
-  EchoPool pool(1);
+  EchoBench pool(1);
   for (auto _ : state) pool.round_trips(1);
   state.SetItemsProcessed(state.iterations());
 }

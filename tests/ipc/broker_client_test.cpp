@@ -2,7 +2,6 @@
 // worker on TCP loopback: many threads' jobs each get their own reply, a
 // full queue refuses instead of growing, and stopping answers what is left.
 #include <gtest/gtest.h>
-#include <sys/eventfd.h>
 
 #include <atomic>
 #include <set>
@@ -11,53 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/broker_client.h"
-#include "ipc/broker_server.h"
-#include "ipc/mdp_worker.h"
+#include "tests/support/echo_pool.h"
 
 namespace frameprint {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A broker, and (when asked) a worker that answers every job with its own body.
-class EchoPool {
- public:
-  explicit EchoPool(bool with_worker) {
-    BrokerServerConfig bc;
-    bc.frontend = "tcp://127.0.0.1:*";
-    bc.backend = "tcp://127.0.0.1:*";
-    broker_ = std::make_unique<BrokerServer>(ctx_, bc);
-    broker_thread_ = std::thread([this] { broker_->run(stop_); });
-    if (!with_worker) return;
-    MdpWorkerConfig wc;
-    wc.endpoint = broker_->backend_endpoint();
-    wc.slots = 4;
-    worker_ = std::make_unique<MdpWorker>(ctx_, wc);
-    worker_thread_ = std::thread([this] {
-      worker_->run(
-          [this](MdpJob job) { worker_->complete(job.slot, job.ticket, std::move(job.body)); },
-          stop_fd_.get());
-    });
-  }
-  ~EchoPool() {
-    if (worker_) {
-      const uint64_t one = 1;
-      (void)!::write(stop_fd_.get(), &one, sizeof one);
-      worker_thread_.join();
-    }
-    stop_ = true;
-    broker_thread_.join();
-  }
-  std::string frontend() const { return broker_->frontend_endpoint(); }
-
- private:
-  zmq::context_t ctx_;
-  std::atomic<bool> stop_{false};
-  UniqueFd stop_fd_{::eventfd(0, EFD_CLOEXEC)};
-  std::unique_ptr<BrokerServer> broker_;
-  std::unique_ptr<MdpWorker> worker_;
-  std::thread broker_thread_, worker_thread_;
-};
 
 ProducerJob job(const std::string& id) {
   ProducerJob j;
@@ -67,7 +25,7 @@ ProducerJob job(const std::string& id) {
 }
 
 TEST(BrokerClient, EveryThreadGetsItsOwnReplies) {
-  EchoPool pool(true);
+  testing::EchoPool pool(4);
   ProducerConfig pc;
   pc.endpoint = pool.frontend();
   pc.window = 8;
@@ -90,7 +48,7 @@ TEST(BrokerClient, EveryThreadGetsItsOwnReplies) {
 }
 
 TEST(BrokerClient, RefusesBeyondItsQueueAndAnswersWhatIsLeftWhenStopped) {
-  EchoPool pool(false);  // no worker: nothing is ever answered
+  testing::EchoPool pool(0);  // no worker: nothing is ever answered
   ProducerConfig pc;
   pc.endpoint = pool.frontend();
   pc.window = 2;

@@ -154,6 +154,21 @@ class SecurePool : public ::testing::Test {
     return std::filesystem::exists(p) ? p.string() : "";
   }
 
+  // A pool that has hashed `file` once, then loses `key` (a path under the
+  // keys directory) from its allow-lists at a reload; returns when the
+  // broker reports `allowed`.
+  void hash_then_revoke(const std::string& file, const std::string& key,
+                        const std::string& allowed) {
+    start_broker();
+    start_worker("worker");
+    ASSERT_EQ(status_of(submit("client", frontend_, file)), "ok") << broker_->log();
+    std::filesystem::remove(dir_ / key);
+    broker_->signal(SIGHUP);
+    ASSERT_TRUE(
+        testing::eventually([&] { return broker_->log().find(allowed) != std::string::npos; }, 5s))
+        << broker_->log();
+  }
+
   testing::TempDir dir_;
   int frontend_port_ = 0;
   std::string frontend_, backend_;
@@ -194,17 +209,8 @@ TEST_F(SecurePool, AWorkerWithAnUnknownKeyReceivesNoJobs) {
 TEST_F(SecurePool, ARevokedWorkerIsCutOffAtReload) {
   const std::string file = media();
   if (file.empty()) GTEST_SKIP() << "no shared test data";
-  start_broker();
-  start_worker("worker");
-  ASSERT_EQ(status_of(submit("client", frontend_, file)), "ok") << broker_->log();
-  std::filesystem::remove(dir_ / "workers" / "worker.pub");
-  broker_->signal(SIGHUP);
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        return broker_->log().find("1 client and 0 worker keys allowed") != std::string::npos;
-      },
-      5s))
-      << broker_->log();
+  ASSERT_NO_FATAL_FAILURE(
+      hash_then_revoke(file, "workers/worker.pub", "1 client and 0 worker keys allowed"));
   // Its connection was made before; its messages are now dropped, so the
   // broker forgets it and the job waits for a trusted worker.
   const auto r = submit("client", frontend_, file, 2);
@@ -214,17 +220,8 @@ TEST_F(SecurePool, ARevokedWorkerIsCutOffAtReload) {
 TEST_F(SecurePool, ARevokedClientGetsNothingAfterReload) {
   const std::string file = media();
   if (file.empty()) GTEST_SKIP() << "no shared test data";
-  start_broker();
-  start_worker("worker");
-  ASSERT_EQ(status_of(submit("client", frontend_, file)), "ok") << broker_->log();
-  std::filesystem::remove(dir_ / "clients" / "client.pub");
-  broker_->signal(SIGHUP);
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        return broker_->log().find("0 client and 1 worker keys allowed") != std::string::npos;
-      },
-      5s))
-      << broker_->log();
+  ASSERT_NO_FATAL_FAILURE(
+      hash_then_revoke(file, "clients/client.pub", "0 client and 1 worker keys allowed"));
   // Its handshake is refused now: no job reaches the worker, no result comes back.
   const auto r = submit("client", frontend_, file, 2);
   EXPECT_EQ(status_of(r), "timeout") << r.out << broker_->log();
