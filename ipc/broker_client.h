@@ -52,7 +52,4 @@ class BrokerClient {
   std::thread thread_;
 };
 
-// The reply text for a job that got no answer from the pool.
-std::string error_reply(const std::string& id, const std::string& code, const std::string& message);
-
 }  // namespace frameprint

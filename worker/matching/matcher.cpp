@@ -1,12 +1,12 @@
 #include "worker/matching/matcher.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
 
 #include "ipc/common/json_text.h"
+#include "worker/matching/list_reader.h"
 
 namespace frameprint {
 
@@ -65,13 +65,9 @@ std::string digest_field(const nlohmann::json& r, const char* key, size_t len,
                          std::vector<std::string>& problems) {
   if (!r.contains(key)) return {};
   const auto& v = r[key];
-  if (v.is_string() && v.get_ref<const std::string&>().size() == len &&
-      std::all_of(v.get_ref<const std::string&>().begin(), v.get_ref<const std::string&>().end(),
-                  [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; })) {
-    std::string d = v.get<std::string>();
-    std::transform(d.begin(), d.end(), d.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return d;
+  if (v.is_string()) {
+    std::string d = normalized_hex(v.get_ref<const std::string&>(), len, nullptr);
+    if (!d.empty()) return d;
   }
   problems.push_back(std::string(key) + " " + shown(v) + " is not " + std::to_string(len) +
                      " hex digits");
