@@ -419,6 +419,13 @@ TEST_F(ImageHashing, JpegScansAndDecodingTimeAreBounded) {
     EXPECT_NE(std::string(r.error->what()).find("more than 256 scans"), std::string::npos)
         << r.error->what();
   }
+  // Only the picture's scans count: what follows its end marker (a motion
+  // photo's video, where FF DA turns up by chance) does not.
+  std::vector<uint8_t> motion_photo = progressive;
+  for (int i = 0; i < 300; ++i) motion_photo.insert(motion_photo.end(), {0xFF, 0xDA, 0x12, 0x34});
+  const MediaResult appended = hash_bytes(motion_photo);
+  ASSERT_TRUE(appended.ok()) << appended.error->what();
+  EXPECT_EQ(appended.frames.at(0).pdq, hash_bytes(progressive).frames.at(0).pdq);
   // The deadline is checked while libjpeg decodes (its progress monitor):
   // a budget no decode can meet ends it with a timeout.
   HashOptions hasty;

@@ -138,8 +138,7 @@ DecodedImage jpeg_luma_route(std::span<const uint8_t> bytes, const ImageProbe& p
   DecodedImage out;
   out.route = StillRoute::kJpegLuma;
   out.dct_scale = o.dct_scale > 0 ? o.dct_scale : jpeg_dct_scale(probe.width, probe.height);
-  JpegLumaReader reader(bytes, probe.width, probe.height, out.dct_scale, o.max_seconds,
-                        kMaxJpegScans);
+  JpegLumaReader reader(bytes, probe.width, probe.height, out.dct_scale, o.max_seconds);
   const Orientation orient =
       o.apply_exif_orientation ? exif_orientation(probe.exif_orientation) : Orientation{};
   out.width = orient.transpose ? probe.height : probe.width;
@@ -201,17 +200,10 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const ImageProbe& prob
     repaired.insert(repaired.end(), end.begin(), end.end());
     bytes = repaired;
   }
-  if (probe.format == ImageFormat::kJpeg) {
-    // Start-of-scan markers: in entropy-coded data 0xFF is always followed
-    // by 0x00 or a restart marker, so FF DA is a scan (or one in an
-    // embedded thumbnail). Counted before any route decodes the picture.
-    int scans = 0;
-    for (size_t i = 0; i + 1 < bytes.size(); ++i)
-      if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA && ++scans > kMaxJpegScans)
-        throw MediaError(ErrorCode::kDecodeFailed,
-                         "the jpeg image has more than " + std::to_string(kMaxJpegScans) +
-                             " scans (real ones have a few dozen); not decoded");
-  }
+  if (probe.scans > kMaxJpegScans)  // counted by the probe, before any route decodes
+    throw MediaError(ErrorCode::kDecodeFailed,
+                     "the jpeg image has more than " + std::to_string(kMaxJpegScans) +
+                         " scans (real ones have a few dozen); not decoded");
   DecodedImage out;
   try {
     // JPEGs with a luma plane take the luma route unless asked to be exact;

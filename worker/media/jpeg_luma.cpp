@@ -1,14 +1,15 @@
 #include "worker/media/jpeg_luma.h"
 
 #include <algorithm>
-#include <chrono>
 #include <csetjmp>
 #include <cstddef>
 #include <cstdio>  // jpeglib.h uses FILE and size_t without including them
+#include <optional>
 #include <string>
 
 #include <jpeglib.h>
 
+#include "worker/media/limits.h"
 #include "worker/media/media_error.h"
 
 namespace frameprint {
@@ -26,26 +27,16 @@ struct ErrorJump {
 };
 
 // libjpeg's progress monitor, called between rows and scans: stops a
-// decode that runs past its time or its scan count.
+// decode that runs past its deadline.
 struct Progress {
   jpeg_progress_mgr mgr;  // first member: libjpeg holds a jpeg_progress_mgr*
-  std::chrono::steady_clock::time_point deadline;
-  bool timed = false;
-  int max_scans = 0;
-  double seconds = 0;
+  const Deadline* deadline = nullptr;
 };
 
 void check_progress(j_common_ptr c) {
-  auto* p = reinterpret_cast<Progress*>(c->progress);
-  auto* e = reinterpret_cast<ErrorJump*>(c->err);
-  const auto* d = reinterpret_cast<j_decompress_ptr>(c);
-  if (p->max_scans > 0 && d->input_scan_number > p->max_scans) {
-    std::snprintf(e->message, sizeof e->message, "more than %d scans", p->max_scans);
-    std::longjmp(e->jump, 1);
-  }
-  if (p->timed && std::chrono::steady_clock::now() > p->deadline) {
-    std::snprintf(e->message, sizeof e->message,
-                  "decoding took longer than the limit of %g s (--max-seconds)", p->seconds);
+  const auto* p = reinterpret_cast<Progress*>(c->progress);
+  if (p->deadline && p->deadline->expired()) {
+    auto* e = reinterpret_cast<ErrorJump*>(c->err);
     e->code = ErrorCode::kTimeout;
     std::longjmp(e->jump, 1);
   }
@@ -66,15 +57,12 @@ void no_output(j_common_ptr) {}
 // with a destructor, so a jump out of them skips no C++ cleanup.
 class JpegLumaReader::Decompressor {
  public:
-  Decompressor(double max_seconds, int max_scans) {
+  explicit Decompressor(double max_seconds) {
     progress_.mgr.progress_monitor = check_progress;
-    progress_.max_scans = max_scans;
-    progress_.seconds = max_seconds;
-    progress_.timed = max_seconds > 0;
-    if (progress_.timed)
-      progress_.deadline = std::chrono::steady_clock::now() +
-                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(std::min(max_seconds, 3.2e7)));
+    if (max_seconds > 0) {
+      deadline_.emplace(max_seconds);
+      progress_.deadline = &*deadline_;
+    }
     info_.err = jpeg_std_error(&errors_.mgr);
     errors_.mgr.error_exit = jump_on_error;
     errors_.mgr.output_message = no_output;
@@ -93,7 +81,7 @@ class JpegLumaReader::Decompressor {
   template <typename Step>
   void run(Step step) {
     if (!run_step(step)) {
-      if (errors_.code == ErrorCode::kTimeout) throw MediaError(errors_.code, errors_.message);
+      if (errors_.code == ErrorCode::kTimeout) deadline_->check();  // throws kTimeout
       throw MediaError(ErrorCode::kDecodeFailed,
                        std::string("cannot decode jpeg image: ") + errors_.message);
     }
@@ -111,6 +99,7 @@ class JpegLumaReader::Decompressor {
 
   jpeg_decompress_struct info_{};
   ErrorJump errors_{};
+  std::optional<Deadline> deadline_;
   Progress progress_{};
   bool created_ = false;
 };
@@ -118,8 +107,8 @@ class JpegLumaReader::Decompressor {
 int jpeg_scaled_size(int size, int scale) { return (size + scale - 1) / scale; }
 
 JpegLumaReader::JpegLumaReader(std::span<const uint8_t> bytes, int width, int height, int scale,
-                               double max_seconds, int max_scans)
-    : d_(std::make_unique<Decompressor>(max_seconds, max_scans)) {
+                               double max_seconds)
+    : d_(std::make_unique<Decompressor>(max_seconds)) {
   if (scale != 1 && scale != 2 && scale != 4 && scale != 8)
     throw MediaError(ErrorCode::kInternal, "JPEG DCT scale must be 1, 2, 4 or 8");
   d_->run([&](j_decompress_ptr c) {

@@ -24,9 +24,9 @@ class JpegLumaReader {
   // luma plane to take), or a frame size other than the one checked.
   // With `max_seconds` > 0, decoding stops with MediaError(kTimeout) once
   // that long has passed (libjpeg's progress monitor checks between rows
-  // and scans); more than `max_scans` scans stop it with kDecodeFailed.
+  // and scans).
   JpegLumaReader(std::span<const uint8_t> bytes, int width, int height, int scale,
-                 double max_seconds = 0, int max_scans = 0);
+                 double max_seconds = 0);
   ~JpegLumaReader();
   JpegLumaReader(const JpegLumaReader&) = delete;
   JpegLumaReader& operator=(const JpegLumaReader&) = delete;

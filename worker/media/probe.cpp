@@ -21,16 +21,18 @@ uint32_t le32(Bytes b, size_t at) { return le16(b, at) | (le16(b, at + 2) << 16)
 
 int clamp_dim(uint64_t v) { return static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }
 
-// Whether the end-of-image marker follows `from`. Entropy-coded data never
-// contains FF D9 (a data FF is stuffed as FF 00), so its absence after the
+// Whether the end-of-image marker follows `from`, counting the
+// start-of-scan markers on the way. Entropy-coded data never contains FF D9
+// or FF DA (a data FF is stuffed as FF 00), so the marker's absence after the
 // first scan means the file was cut short. Data appended after the image
 // (e.g. a motion photo's video) does not matter.
-bool has_eoi_after(Bytes b, size_t from) {
+bool has_eoi_after(Bytes b, size_t from, int& scans) {
   for (size_t i = from; i + 1 < b.size(); ++i) {
     const void* ff = std::memchr(b.data() + i, 0xFF, b.size() - i - 1);
     if (!ff) return false;
     i = static_cast<size_t>(static_cast<const uint8_t*>(ff) - b.data());
     if (b[i + 1] == 0xD9) return true;
+    if (b[i + 1] == 0xDA && scans < (1 << 30)) ++scans;
   }
   return false;
 }
@@ -113,7 +115,8 @@ void probe_jpeg(Bytes b, ImageProbe& p) {
     if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // no length
     if (m == 0xD9) return;                                             // EOI before any scan
     if (m == 0xDA) {                                                   // start of scan
-      p.truncated = !has_eoi_after(b, pos);
+      p.scans = 1;
+      p.truncated = !has_eoi_after(b, pos, p.scans);
       return;
     }
     if (pos + 2 > b.size()) return;

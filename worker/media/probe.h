@@ -23,6 +23,9 @@ struct ImageProbe {
   // every route turns a picture alike.
   int components = 0;
   int exif_orientation = 1;
+  // JPEG only: start-of-scan markers of the picture (from its first scan to
+  // its end marker, or to the end of a cut file), counted before decoding.
+  int scans = 0;
 };
 
 std::string_view image_format_name(ImageFormat f);
