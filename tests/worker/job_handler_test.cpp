@@ -145,6 +145,22 @@ TEST_F(JobHandler, TheWorkerBoundsWhatJobsMayAskFor) {
   EXPECT_TRUE(run({{"id", "c"}, {"options", {{"seconds_per_hash", 1}}}}, true).ok);
 }
 
+// What the worker counts as refused by its policy: errors before hashing,
+// not the media's own (a picture over the pixel limit is hashed and fails).
+TEST_F(JobHandler, RefusalsAreThoseMadeBeforeHashing) {
+  EXPECT_TRUE(run({{"name", "x"}}, true).refused);  // no id
+  EXPECT_TRUE(run({{"id", "a"}, {"path", (dir_ / "outside/secret.png").string()}}, false).refused);
+  JobPolicy tight = policy_;
+  tight.max_bytes = 100;
+  EXPECT_TRUE(handle_job(json({{"id", "b"}}).dump(), std::span<const uint8_t>(png_), tight,
+                         in_process(*backend_))
+                  .refused);
+  const auto big = run({{"id", "d"}, {"options", {{"max_pixels", 100}}}}, true);
+  EXPECT_EQ(code(big), "too_large");
+  EXPECT_FALSE(big.refused);
+  EXPECT_FALSE(run({{"id", "e"}}, true).refused);
+}
+
 TEST(CapReply, FramesBeyondTheBoundAreCutAndTheReplySaysSo) {
   nlohmann::ordered_json reply = {
       {"id", "x"}, {"status", "ok"}, {"frames", nlohmann::ordered_json::array()}};

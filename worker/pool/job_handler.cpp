@@ -56,6 +56,7 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
   JobOutcome out;
   JobHeader header;
   std::optional<MediaError> error;
+  bool hashing = false;  // errors from here on are the media's, not the policy's
   try {
     parse_job_header(header_text, policy.defaults, header);
     if (header.path.has_value() == bytes.has_value())
@@ -72,6 +73,7 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     if (bytes) {
       check_size(bytes->size(), policy);
       MediaSource source = MediaSource::view(*bytes);
+      hashing = true;
       out.reply = hash(source, options);
       out.bytes = bytes->size();
     } else {
@@ -81,11 +83,15 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
       MediaSource source =
           MediaSource::open_beneath(root, relative);  // the size is that of what was opened
       check_size(source.size(), policy);
+      hashing = true;
       out.reply = hash(source, options);
       out.bytes = source.size();
     }
   } catch (const MediaError& e) {
     error = e;
+    out.refused =
+        !hashing && (e.code() == ErrorCode::kBadRequest || e.code() == ErrorCode::kPathNotAllowed ||
+                     e.code() == ErrorCode::kTooLarge);
   }
   if (error) {
     MediaResult failed;

@@ -33,8 +33,9 @@ struct JobPolicy {
 struct JobOutcome {
   nlohmann::ordered_json reply;
   bool ok = false;
-  uint64_t bytes = 0;  // media bytes hashed
-  size_t frames = 0;   // frames hashed
+  uint64_t bytes = 0;    // media bytes hashed
+  size_t frames = 0;     // frames hashed
+  bool refused = false;  // refused by the worker's policy (header, size, path) before hashing
 };
 
 // The step that hashes a job's media: in this process, or in a confined

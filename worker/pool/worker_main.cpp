@@ -159,9 +159,7 @@ class WorkerProgram {
       const std::string code =
           r.reply.contains("error") ? r.reply["error"].value("code", std::string()) : "";
       if (code == "decoder_crashed") crashed_.Increment();
-      if (code == "bad_request" || code == "path_not_allowed" ||
-          (code == "too_large" && r.bytes == 0))
-        refused_.Increment();
+      if (r.refused) refused_.Increment();
       if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
       if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
       mdp::Message reply;
