@@ -53,11 +53,8 @@ void hash_lists(Input input) {
   }
   MatchQuery q;
   if (!lists.pdq.empty() && lists.pdq.front().index.size() > 0) {
-    MatchQuery::Frame f;
-    f.quality = 100;
-    f.pdq = lists.pdq.front().index.hashes().front();
-    f.variants.push_back(f.pdq);
-    q.frames.push_back(f);
+    q.frames.push_back(
+        MatchQuery::Frame::plain(0, 0.0, 100, lists.pdq.front().index.hashes().front()));
   }
   const bool expect_hit = !q.frames.empty();
   const Matcher matcher(std::move(lists), MatchRules{});

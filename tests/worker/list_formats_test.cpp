@@ -37,7 +37,7 @@ class ListFormats : public ::testing::Test {
     q.md5 = std::string(32, 'a');
     q.sha1 = std::string(40, 'c');
     q.sha256 = std::string(64, 'b');
-    q.frames.push_back({0, 0.0, quality, h, {h}});
+    q.frames.push_back(MatchQuery::Frame::plain(0, 0.0, quality, h));
     return q;
   }
   // The error message of loading `s`, or "" when it loaded.
@@ -253,8 +253,8 @@ TEST_F(ListFormats, VpdqPackageLinesAndJsonForms) {
   const Matcher m(HashLists::load({parse_list_spec("vpdq:" + (dir_ / "json").string())}), {});
   MatchQuery q;
   q.video = true;
-  q.frames.push_back({0, 0.0, 100, f0, {f0}});
-  q.frames.push_back({1, 1.0, 20, f1, {f1}});
+  q.frames.push_back(MatchQuery::Frame::plain(0, 0.0, 100, f0));
+  q.frames.push_back(MatchQuery::Frame::plain(1, 1.0, 20, f1));
   const auto hits = m.matches(q);
   ASSERT_EQ(hits.size(), 3u);
   EXPECT_EQ(hits[0]["id"], "a");

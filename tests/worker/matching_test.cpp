@@ -38,7 +38,7 @@ class Matching : public ::testing::Test {
     MatchQuery q;
     q.md5 = std::string(32, 'a');
     q.sha256 = std::string(64, 'b');
-    q.frames.push_back({0, 0.0, quality, h, {h}});
+    q.frames.push_back(MatchQuery::Frame::plain(0, 0.0, quality, h));
     return q;
   }
   testing::TempDir dir_;
@@ -127,12 +127,13 @@ TEST_F(Matching, PdqThresholdQualityAndDihedral) {
   // Dihedral variants: each list entry is reported once per frame, with the
   // best distance over the hash and its variants.
   auto q = image(random_hash(rng_));
-  q.frames[0].variants.push_back(flipped(a, 5));   // 26 from at31, 27 from at32
-  q.frames[0].variants.push_back(flipped(a, 20));  // 11 from at31, 12 from at32
+  q.frames[0].variants.push_back({flipped(a, 5), 4});   // 26 from at31, 27 from at32
+  q.frames[0].variants.push_back({flipped(a, 20), 5});  // 11 from at31, 12 from at32
   hits = m.matches(q);
   ASSERT_EQ(hits.size(), 2u);
   EXPECT_EQ(hits[0]["id"], "at31");
   EXPECT_EQ(hits[0]["distance"], 11);
+  EXPECT_EQ(hits[0]["variant"], "flipy");  // which hash hit is said
   EXPECT_EQ(hits[1]["id"], "at32");
   EXPECT_EQ(hits[1]["distance"], 12);
 }
@@ -168,11 +169,13 @@ TEST_F(Matching, ImagesMatchFramesOfListedVideos) {
 TEST_F(Matching, VideosGetTheReferencePercentagesAndSegments) {
   FRAMEPRINT_REQUIRE_TESTDATA();
   const auto ref = testing::testdata_dir() / "vpdq" / "reference";
-  const Matcher m(HashLists::load({parse_list_spec("vpdq:" + ref.string())}), {});
+  MatchRules frames;  // --vpdq-rule frames: the reference matcher's counts
+  frames.vpdq_rule = VpdqRule::kFrames;
+  const Matcher m(HashLists::load({parse_list_spec("vpdq:" + ref.string())}), frames);
   MatchQuery q;
   q.video = true;
   for (const auto& l : testing::read_vpdq_file(ref / "chair-19-sd-bar.txt"))
-    q.frames.push_back({l.index, l.timestamp, l.quality, l.hash, {l.hash}});
+    q.frames.push_back(MatchQuery::Frame::plain(l.index, l.timestamp, l.quality, l.hash));
   const auto hits = m.matches(q);
   ASSERT_EQ(hits.size(), 2u);  // itself, and the sepia version (83.95% of its frames >= 80%)
   std::map<std::string, json> by_id;
@@ -183,9 +186,9 @@ TEST_F(Matching, VideosGetTheReferencePercentagesAndSegments) {
   const auto& seg = by_id.at("chair-19-sd-bar")["segments"];
   ASSERT_EQ(seg.size(), 1u);
   EXPECT_DOUBLE_EQ(seg[0][0].get<double>(), 0.0);
-  EXPECT_DOUBLE_EQ(seg[0][1].get<double>(), q.frames.back().ts);
+  EXPECT_NEAR(seg[0][1].get<double>(), q.frames.back().ts, 0.0005);
 
-  MatchRules picky;
+  MatchRules picky = frames;
   picky.video_match_pct = 90;
   const Matcher p(HashLists::load({parse_list_spec("vpdq:" + ref.string())}), picky);
   EXPECT_EQ(p.matches(q).size(), 1u);  // the sepia version is out at 83.95%
@@ -237,6 +240,139 @@ TEST_F(Matching, UnusableFieldsAreNamedNotSilentlyDropped) {
   nlohmann::ordered_json odd = {
       {"path", "z"}, {"status", "done"}, {"frames", nlohmann::json::array()}};
   EXPECT_EQ(m.annotate(odd), 1u);
+}
+
+// python-threatexchange's vpdq tests (test_vpdq_faiss.py, the index tests),
+// under --vpdq-rule pytx: unique hashes, quality >= 50, distance <= 31, a
+// match when >= 80% of the query's frames have a counterpart.
+class PytxRule : public Matching {
+ protected:
+  // A video of n distinct frames (hashes far apart), one a second.
+  std::vector<Hash256> distinct(int n) {
+    std::vector<Hash256> v;
+    for (int i = 0; i < n; ++i) v.push_back(random_hash(rng_));
+    return v;
+  }
+  std::string listed(const std::vector<Hash256>& v, int low_quality_from = 1 << 30) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i)
+      out += std::to_string(i) + "," + (static_cast<int>(i) >= low_quality_from ? "10" : "100") +
+             "," + v[i].to_hex() + "," + std::to_string(i) + ".0\n";
+    return out;
+  }
+  static MatchQuery query(const std::vector<Hash256>& v) {
+    MatchQuery q;
+    q.video = true;
+    for (size_t i = 0; i < v.size(); ++i)
+      q.frames.push_back(
+          MatchQuery::Frame::plain(static_cast<int64_t>(i), static_cast<double>(i), 100, v[i]));
+    return q;
+  }
+  json only(const Matcher& m, const MatchQuery& q) {
+    const auto hits = m.matches(q);
+    return hits.size() == 1 ? json(hits[0]) : json();
+  }
+};
+
+TEST_F(PytxRule, GivesPythonThreatexchangesAnswers) {
+  const auto v = distinct(10);
+  const Matcher m(HashLists::load({spec("vpdq:v.txt", listed(v))}), pytx_rules());
+  // Identical: (100, 100).
+  auto hit = only(m, query(v));
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_EQ(hit["query_pct"], 100.0);
+  EXPECT_EQ(hit["compared_pct"], 100.0);
+  // The query is the first half of the listed video: (100, 50), a match.
+  hit = only(m, query({v.begin(), v.begin() + 5}));
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_EQ(hit["query_pct"], 100.0);
+  EXPECT_EQ(hit["compared_pct"], 50.0);
+  EXPECT_EQ(hit["kind"], "partial");
+  // The listed video is the first half of the query: (50, 100), no match.
+  const Matcher half(HashLists::load({spec("vpdq:h.txt", listed({v.begin(), v.begin() + 5}))}),
+                     pytx_rules());
+  EXPECT_TRUE(half.matches(query(v)).empty());
+  // Just below 80% of the query's frames: no match; at and above: a match.
+  auto q = distinct(20);
+  std::copy(v.begin(), v.end(), q.begin());  // 10 of 20 frames
+  std::vector<Hash256> q79(q.begin(), q.begin() + 12);  // 10 of 12: 83%
+  hit = only(m, query(q79));
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_NEAR(hit["query_pct"].get<double>(), 83.33, 0.01);
+  std::vector<Hash256> q76(q.begin(), q.begin() + 13);  // 10 of 13: 76.9%
+  EXPECT_TRUE(m.matches(query(q76)).empty());
+  // Repeated hashes count once: 10 listed frames shown twice each still 100%.
+  std::vector<Hash256> twice;
+  for (const auto& h : v) twice.insert(twice.end(), {h, h});
+  twice.push_back(random_hash(rng_));
+  twice.push_back(random_hash(rng_));  // 10 of 12 unique: 83%, though 20 of 22 frames
+  hit = only(m, query(twice));
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_NEAR(hit["query_pct"].get<double>(), 83.33, 0.01);
+  // Frames below quality 50 take no part: the listed video's dark half is
+  // not counted against it, and cannot be matched.
+  const Matcher dark(HashLists::load({spec("vpdq:d.txt", listed(v, 5))}), pytx_rules());
+  hit = only(dark, query({v.begin(), v.begin() + 5}));
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_EQ(hit["compared_pct"], 100.0);
+  EXPECT_TRUE(dark.matches(query({v.begin() + 5, v.end()})).empty());
+}
+
+// The default rule by time, on the reference's hashes of real footage:
+// kinds, segments on both sides, and no match between unrelated videos.
+TEST_F(Matching, VideosMatchByTimeWithKindsAndSegmentsOnBothSides) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const auto ref = testing::testdata_dir() / "vpdq" / "reference";
+  auto frames_of = [&](const std::string& name, double from, double to, double shift) {
+    std::vector<MatchQuery::Frame> out;
+    for (const auto& l : testing::read_vpdq_file(ref / (name + ".txt")))
+      if (l.timestamp >= from && l.timestamp < to)
+        out.push_back(MatchQuery::Frame::plain(l.index, l.timestamp - from + shift, l.quality, l.hash));
+    return out;
+  };
+  auto video = [](std::vector<MatchQuery::Frame> f) {
+    MatchQuery q;
+    q.video = true;
+    q.frames = std::move(f);
+    return q;
+  };
+  const Matcher m(HashLists::load({parse_list_spec("vpdq:" + ref.string())}), {});
+  auto hit_on = [&](const MatchQuery& q, const std::string& id) {
+    for (const auto& h : m.matches(q))
+      if (h["id"] == id) return json(h);
+    return json();
+  };
+  // The second half of chair-19: partial, the query's 0 s at the listed 9.4 s.
+  auto hit = hit_on(video(frames_of("chair-19-sd-bar", 9.4, 99, 0)), "chair-19-sd-bar");
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_EQ(hit["kind"], "partial");
+  EXPECT_NEAR(hit["compared_pct"].get<double>(), 50.0, 4.0);
+  ASSERT_EQ(hit["segments"].size(), 1u);
+  EXPECT_NEAR(hit["segments"][0]["query"][0].get<double>(), 0.0, 0.05);
+  EXPECT_NEAR(hit["segments"][0]["listed"][0].get<double>(), 9.4, 0.05);
+  // chair-19 inside a longer video (6.9 s of pattern first): contains.
+  auto longer = frames_of("pattern-hd-no-bar", 0, 99, 0);
+  for (auto& f : frames_of("chair-19-sd-bar", 0, 99, 6.9)) longer.push_back(f);
+  hit = hit_on(video(longer), "chair-19-sd-bar");
+  ASSERT_TRUE(hit.is_object());
+  EXPECT_EQ(hit["kind"], "contains");
+  EXPECT_GT(hit["compared_pct"].get<double>(), 97.0);
+  ASSERT_EQ(hit["segments"].size(), 1u);
+  EXPECT_NEAR(hit["segments"][0]["query"][0].get<double>(), 6.9, 0.05);
+  EXPECT_NEAR(hit["segments"][0]["listed"][0].get<double>(), 0.0, 0.05);
+  // Every pair of the six shared videos: only copies of one source match
+  // (chair-22 is chair-19 in sepia; the pattern files are one recording).
+  const auto group = [](const std::string& n) { return n.substr(0, n.find('-')); };
+  for (const auto& e : std::filesystem::directory_iterator(ref)) {
+    const std::string name = e.path().stem().string();
+    const auto hits = m.matches(video(frames_of(name, 0, 1e9, 0)));
+    bool self = false;
+    for (const auto& h : hits) {
+      EXPECT_EQ(group(h["id"].get<std::string>()), group(name)) << name << " matched " << h;
+      self |= h["id"] == name && h["kind"] == "full";
+    }
+    EXPECT_TRUE(self) << name;
+  }
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ struct HashCommand {
 
 std::string json_line(const MediaResult& r, const Matcher* matcher) {
   auto j = to_json(r);
+  j.erase("match_frames");  // for the matcher only
   if (matcher && r.has_hashes()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
   return json_text(j);
 }
@@ -199,6 +200,7 @@ int HashCommand::run() {
   }
   if (!backend_choice.notice.empty()) spdlog::info("{}", backend_choice.notice);
   options.decoder_threads = threads;
+  options.for_matching = matcher != nullptr;
 
   Progress progress(inputs.size());
   ResultWriter writer(*this);

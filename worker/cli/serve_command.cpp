@@ -135,6 +135,7 @@ int ServeCommand::run() {
     lc.slots = slots;
     lc.waiting = queue;
     lc.policy.defaults = hash_options;
+    lc.policy.defaults.for_matching = !match.lists.empty();
     lc.policy.max_bytes = max_bytes;
     lc.policy.worker_name = "serve";
     lc.sandbox = sandbox;

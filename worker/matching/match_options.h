@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,13 +14,22 @@ namespace frameprint {
 
 struct MatchOptions {
   std::vector<std::string> lists;  // list specs (parse_list_spec)
-  MatchRules rules;
+  MatchRules rules;  // as resolved by resolve_rules() once the flags are read
+  // --vpdq-rule time|pytx|frames; the frame-count flags as given (they
+  // choose the frame-count rule when no rule is named).
+  std::optional<std::string> vpdq_rule;
+  std::optional<double> video_match_pct, query_match_pct;
+  bool unique_frames = false;
   bool allow_empty_list = false;                          // --allow-empty-list
   uint64_t max_list_bytes = ListLimits{}.max_file_bytes;  // --max-list-bytes
   // >= 0: search the PDQ and vPDQ lists on this CUDA device (the one the
   // program hashes on); lists that cannot go there stay on the CPU.
   int cuda_device = -1;
 };
+
+// The rules the flags ask for (load_matcher calls it). Throws
+// std::invalid_argument for an unknown rule.
+MatchRules resolve_rules(const MatchOptions& options);
 
 // Loads every list, logging one line about each (what it held, what was
 // skipped). Throws ListError / std::invalid_argument.

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "worker/media/media_result.h"
+
 #include "ipc/common/json_text.h"
 #include "worker/matching/list_reader.h"
 
@@ -14,17 +16,40 @@ namespace {
 
 double two_decimals(double v) { return std::round(v * 100.0) / 100.0; }
 
-MatchQuery::Frame frame_of(int64_t index, double ts, int quality, const Hash256& pdq) {
-  MatchQuery::Frame f;
-  f.index = index;
-  f.ts = ts;
-  f.quality = quality;
-  f.pdq = pdq;
-  f.variants.push_back(pdq);
-  return f;
+// A variant is kept once per tag.
+void add_variant(MatchQuery::Frame& f, const Hash256& h, uint8_t tag) {
+  for (const auto& v : f.variants)
+    if (v.tag == tag) return;
+  f.variants.push_back({h, tag});
+}
+
+void sort_by_time(std::vector<MatchQuery::Frame>& frames) {
+  std::stable_sort(frames.begin(), frames.end(),
+                   [](const MatchQuery::Frame& a, const MatchQuery::Frame& b) { return a.ts < b.ts; });
 }
 
 }  // namespace
+
+MatchQuery::Frame MatchQuery::Frame::plain(int64_t index, double ts, int quality,
+                                           const Hash256& hash) {
+  Frame f;
+  f.index = index;
+  f.ts = ts;
+  f.quality = quality;
+  f.pdq = hash;
+  f.variants.push_back({hash, 0});
+  return f;
+}
+
+MatchRules pytx_rules(MatchRules base) {
+  base.vpdq_rule = VpdqRule::kFrames;
+  base.threshold = 31;
+  base.min_quality = 50;
+  base.video_match_pct = 0;
+  base.query_match_pct = 80;
+  base.unique_frames = true;
+  return base;
+}
 
 MatchQuery MatchQuery::from_result(const MediaResult& r) {
   MatchQuery q;
@@ -32,13 +57,18 @@ MatchQuery MatchQuery::from_result(const MediaResult& r) {
   q.md5 = r.md5;
   q.sha1 = r.sha1;
   q.sha256 = r.sha256;
-  for (const auto& f : r.frames) {
-    auto m = frame_of(f.index, f.ts, f.quality, f.pdq);
+  auto take = [&](const FrameHash& f, bool printed) {
+    auto m = MatchQuery::Frame::plain(f.index, f.ts, f.quality, f.pdq);
+    m.printed = printed;
     if (f.dihedral)
       for (int k = 1; k < pdq::kDihedralCount; ++k)
-        m.variants.push_back((*f.dihedral)[static_cast<size_t>(k)]);
+        add_variant(m, (*f.dihedral)[static_cast<size_t>(k)], static_cast<uint8_t>(k));
+    for (const auto& v : f.variants) add_variant(m, v.hash, v.tag);
     q.frames.push_back(std::move(m));
-  }
+  };
+  for (const auto& f : r.frames) take(f, true);
+  for (const auto& f : r.match_frames) take(f, false);
+  sort_by_time(q.frames);
   return q;
 }
 
@@ -98,13 +128,21 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r,
     problems.push_back("no \"frames\" array");
     return std::nullopt;
   }
+  // A result hashed for matching carries every frame hashed, with its
+  // variants, in "match_frames" (a superset of "frames").
+  const bool dense = r.contains("match_frames") && r["match_frames"].is_array();
+  std::set<int64_t> printed;
+  if (dense)
+    for (const auto& f : r["frames"])
+      if (f.is_object() && f.contains("index") && f["index"].is_number_integer())
+        printed.insert(f["index"].get<int64_t>());
   MatchQuery q;
   q.video = text_field(r, "kind") == "video";
   q.md5 = digest_field(r, "md5", 32, problems);
   q.sha1 = digest_field(r, "sha1", 40, problems);
   q.sha256 = digest_field(r, "sha256", 64, problems);
   size_t n = 0;
-  for (const auto& f : r["frames"]) {
+  for (const auto& f : dense ? r["match_frames"] : r["frames"]) {
     const std::string at = "frame " + std::to_string(n++) + ": ";
     if (!f.is_object()) {
       problems.push_back(at + "not an object");
@@ -129,17 +167,21 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r,
       problems.push_back(at + "index " + shown(f["index"]) + " is not an integer");
     if (f.contains("ts") && !f["ts"].is_number())
       problems.push_back(at + "ts " + shown(f["ts"]) + " is not a number");
-    auto m = frame_of(number_field<int64_t>(f, "index", 0), number_field<double>(f, "ts", 0.0),
+    auto m = MatchQuery::Frame::plain(number_field<int64_t>(f, "index", 0), number_field<double>(f, "ts", 0.0),
                       qv.get<int>(), *h);
-    if (f.contains("dihedral") && f["dihedral"].is_object()) {
-      for (const auto& [name, hex] : f["dihedral"].items()) {
+    if (dense) m.printed = printed.count(m.index) > 0;
+    for (const char* key : {"dihedral", "variants"}) {
+      if (!f.contains(key) || !f[key].is_object()) continue;
+      for (const auto& [name, hex] : f[key].items()) {
         const auto v = hex.is_string() ? Hash256::from_hex(hex.get<std::string>()) : std::nullopt;
-        if (v) m.variants.push_back(*v);
-        else problems.push_back(at + "dihedral " + name + " is not 64 hex digits");
+        const auto tag = variant_tag(name);
+        if (v && tag) add_variant(m, *v, *tag);
+        else problems.push_back(at + key + " " + name + " is not a known variant with 64 hex digits");
       }
     }
     q.frames.push_back(std::move(m));
   }
+  sort_by_time(q.frames);
   return q;
 }
 
@@ -183,42 +225,146 @@ void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) co
 
 namespace {
 
-// The best distance per key over a frame's hash and its dihedral variants;
-// key_of(entry) maps an index entry to what is reported (the entry itself,
-// or the video owning a frame), or nullopt to skip the entry.
+double two_decimals_time(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+std::vector<Hash256> hashes_of(const MatchQuery::Frame& f) {
+  std::vector<Hash256> out;
+  for (const auto& v : f.variants) out.push_back(v.hash);
+  return out;
+}
+
+struct BestHit {
+  int distance = 257;
+  uint8_t tag = 0;
+};
+
+// The best distance per key over a frame's hash and its variants (ties go
+// to the plain hash, then to the variant listed first); key_of(entry) maps
+// an index entry to what is reported (the entry itself, or the video owning
+// a frame), or nullopt to skip the entry.
 template <typename KeyOf>
-std::map<uint32_t, int> best_hits(const pdq::HashSearch& index, const MatchQuery::Frame& f,
-                                  int threshold, KeyOf&& key_of) {
-  std::map<uint32_t, int> best;
+std::map<uint32_t, BestHit> best_hits(const pdq::HashSearch& index, const MatchQuery::Frame& f,
+                                      int threshold, KeyOf&& key_of) {
+  std::map<uint32_t, BestHit> best;
   std::vector<std::vector<pdq::HashHit>> variant_hits;
-  index.search(f.variants, threshold, variant_hits);  // one batch: the hash and its variants
-  for (const auto& hits : variant_hits) {
-    for (const auto& hit : hits) {
+  index.search(hashes_of(f), threshold, variant_hits);  // one batch: the hash and its variants
+  for (size_t v = 0; v < variant_hits.size(); ++v) {
+    for (const auto& hit : variant_hits[v]) {
       const std::optional<uint32_t> key = key_of(hit.entry);
       if (!key) continue;
-      auto [it, fresh] = best.emplace(*key, hit.distance);
-      if (!fresh) it->second = std::min(it->second, hit.distance);
+      BestHit& b = best[*key];
+      if (hit.distance < b.distance) b = {hit.distance, f.variants[v].tag};
     }
   }
   return best;
 }
 
+nlohmann::ordered_json hit_fields(const BestHit& b, int64_t frame) {
+  nlohmann::ordered_json j = {{"distance", b.distance}, {"frame", frame}};
+  if (b.tag != 0) j["variant"] = variant_name(b.tag);
+  return j;
+}
+
+std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q, bool plain_only) {
+  std::vector<pdq::QueryFrame> out;
+  for (const auto& f : q.frames)
+    out.push_back({f.ts, f.quality,
+                   plain_only ? std::span(f.variants).first(1) : std::span(f.variants)});
+  return out;
+}
+
+// The tag most pairs matched by.
+uint8_t usual_tag(const std::vector<pdq::FramePair>& pairs) {
+  std::map<uint8_t, int> n;
+  for (const auto& p : pairs) ++n[p.tag];
+  uint8_t best = 0;
+  int most = 0;
+  for (const auto& [t, c] : n)
+    if (c > most) {
+      most = c;
+      best = t;
+    }
+  return best;
+}
+
+std::string kind_of(bool query_enough, bool listed_enough) {
+  if (query_enough && listed_enough) return "full";
+  return query_enough ? "partial" : (listed_enough ? "contains" : "");
+}
+
 }  // namespace
+
+VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame> listed,
+                         std::optional<std::vector<pdq::FramePair>> pairs,
+                         const MatchRules& rules) {
+  VideoVerdict v;
+  if (rules.vpdq_rule == VpdqRule::kFrames) {
+    // The reference's and python-threatexchange's rule: frame counts over
+    // the result's own frames and plain hashes.
+    std::vector<pdq::VpdqFrame> q;
+    for (const auto& f : query.frames)
+      if (f.printed) q.push_back({f.pdq, f.quality, f.ts});
+    const pdq::VpdqRules vr{rules.threshold, rules.min_quality, rules.unique_frames};
+    const auto c = pdq::compare_videos(q, listed, vr);
+    v.query_pct = c.query_pct;
+    v.compared_pct = c.compared_pct;
+    v.match = c.compared_pct >= rules.video_match_pct && c.query_pct >= rules.query_match_pct &&
+              (c.query_pct > 0 || c.compared_pct > 0);
+    v.kind = kind_of(c.query_pct >= 80, c.compared_pct >= 80);
+    if (v.match && v.kind.empty()) v.kind = c.query_pct >= c.compared_pct ? "partial" : "contains";
+    auto segments = nlohmann::ordered_json::array();
+    for (const auto& [t0, t1] : pdq::matched_segments(q, c.query_matched))
+      segments.push_back({two_decimals_time(t0), two_decimals_time(t1)});
+    v.fields = {{"kind", v.kind},
+                {"query_pct", two_decimals(c.query_pct)},
+                {"compared_pct", two_decimals(c.compared_pct)},
+                {"segments", std::move(segments)}};
+    return v;
+  }
+  const auto frames = query_frames(query, false);
+  const pdq::AlignRules ar{rules.threshold, rules.min_quality, rules.relaxed_threshold, 3.0};
+  std::vector<pdq::FramePair> strict =
+      pairs ? std::move(*pairs) : pdq::strict_pairs(frames, listed, ar);
+  const auto al = pdq::align_videos(frames, listed, std::move(strict), ar);
+  v.query_pct = al.query_pct();
+  v.compared_pct = al.listed_pct();
+  // One frame is not a video match: at least two query frames, unless the
+  // query has only one usable frame.
+  const auto usable = std::count_if(query.frames.begin(), query.frames.end(),
+                                    [&](const auto& f) { return f.quality >= rules.min_quality; });
+  const bool evidence = al.query_frames_matched >= std::min<int64_t>(2, usable);
+  v.kind = evidence ? kind_of(v.query_pct >= rules.query_coverage_pct,
+                              v.compared_pct >= rules.listed_coverage_pct)
+                    : "";
+  v.match = !v.kind.empty();
+  auto segments = nlohmann::ordered_json::array();
+  for (const auto& s : al.segments)
+    segments.push_back(
+        {{"query", {two_decimals_time(s.query_start), two_decimals_time(s.query_end)}},
+         {"listed", {two_decimals_time(s.listed_start), two_decimals_time(s.listed_end)}}});
+  v.fields = {{"kind", v.kind},
+              {"query_pct", two_decimals(v.query_pct)},
+              {"compared_pct", two_decimals(v.compared_pct)},
+              {"query_s", two_decimals_time(al.query_matched_s)},
+              {"compared_s", two_decimals_time(al.listed_matched_s)},
+              {"segments", std::move(segments)}};
+  if (const uint8_t t = usual_tag(al.pairs); t != 0) v.fields["variant"] = variant_name(t);
+  return v;
+}
 
 void Matcher::match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
   for (const auto& list : lists_.pdq) {
     for (const auto& f : q.frames) {
-      if (f.quality < rules_.min_quality) continue;
+      if (f.quality < rules_.min_quality || !f.printed) continue;
       const auto best = best_hits(list.index, f, rules_.threshold,
                                   [](uint32_t entry) { return std::optional<uint32_t>(entry); });
-      for (const auto& [entry, d] : best)
-        report(out, list.name, "pdq", list.entries, entry, {{"distance", d}, {"frame", f.index}});
+      for (const auto& [entry, b] : best)
+        report(out, list.name, "pdq", list.entries, entry, hit_fields(b, f.index));
     }
   }
 }
 
 void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
-  std::vector<pdq::HashHit> hits;
   for (const auto& list : lists_.vpdq) {
     if (!q.video) {
       // An image against every frame of the list's videos: best distance per video.
@@ -231,34 +377,32 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
                 return std::nullopt;
               return owner.video;
             });
-        for (const auto& [video, d] : best)
-          report(out, list.name, "vpdq", list.entries, video,
-                 {{"distance", d}, {"frame", f.index}});
+        for (const auto& [video, b] : best)
+          report(out, list.name, "vpdq", list.entries, video, hit_fields(b, f.index));
       }
       continue;
     }
-    // A video: the list's videos sharing at least one close frame are the
-    // only ones whose percentages can be above zero; compare those fully.
-    std::vector<pdq::VpdqFrame> query;
-    for (const auto& f : q.frames) query.push_back({f.pdq, f.quality, f.ts});
-    std::set<uint32_t> candidates;
-    for (const auto& f : q.frames) {
-      if (f.quality < rules_.min_quality) continue;
-      hits.clear();
-      list.frames.search(f.pdq, rules_.threshold, hits);
-      for (const auto& hit : hits) candidates.insert(list.frame_owner[hit.entry].video);
+    // A video: the frame pairs within the threshold, from the list's index,
+    // grouped by listed video; only videos with a pair can match.
+    const bool by_time = rules_.vpdq_rule == VpdqRule::kTime;
+    std::map<uint32_t, std::vector<pdq::FramePair>> by_video;
+    std::vector<std::vector<pdq::HashHit>> hits;
+    for (uint32_t i = 0; i < q.frames.size(); ++i) {
+      const auto& f = q.frames[i];
+      if (f.quality < rules_.min_quality || (!by_time && !f.printed)) continue;
+      const auto hashes = by_time ? hashes_of(f) : std::vector<Hash256>{f.pdq};
+      list.frames.search(hashes, rules_.threshold, hits);
+      for (size_t v = 0; v < hits.size(); ++v)
+        for (const auto& hit : hits[v]) {
+          const auto& owner = list.frame_owner[hit.entry];
+          by_video[owner.video].push_back({i, owner.frame, hit.distance, f.variants[v].tag, false});
+        }
     }
-    const pdq::VpdqRules vr{rules_.threshold, rules_.min_quality, rules_.unique_frames};
-    for (uint32_t v : candidates) {
-      const auto c = pdq::compare_videos(query, list.videos[v], vr);
-      if (c.compared_pct < rules_.video_match_pct || c.query_pct < rules_.query_match_pct) continue;
-      auto segments = nlohmann::ordered_json::array();
-      for (const auto& [t0, t1] : pdq::matched_segments(query, c.query_matched))
-        segments.push_back({t0, t1});
-      report(out, list.name, "vpdq", list.entries, v,
-             {{"query_pct", two_decimals(c.query_pct)},
-              {"compared_pct", two_decimals(c.compared_pct)},
-              {"segments", std::move(segments)}});
+    for (auto& [video, pairs] : by_video) {
+      const auto verdict =
+          judge_video(q, list.videos[video],
+                      by_time ? std::optional(std::move(pairs)) : std::nullopt, rules_);
+      if (verdict.match) report(out, list.name, "vpdq", list.entries, video, verdict.fields);
     }
   }
 }
@@ -274,6 +418,7 @@ nlohmann::ordered_json Matcher::matches(const MatchQuery& q) const {
 size_t Matcher::annotate(nlohmann::ordered_json& result) const {
   std::vector<std::string> problems;
   const auto q = MatchQuery::from_json(result, &problems);
+  if (result.is_object()) result.erase("match_frames");  // read; never passed on
   if (q) result["matches"] = matches(*q);
   if (!problems.empty() && result.is_object()) {
     // Said in the result itself: what was not matched must not look matched-and-clean.

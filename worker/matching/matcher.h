@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -16,13 +17,40 @@
 
 namespace frameprint {
 
+// How a query video is judged against a listed video.
+enum class VpdqRule {
+  // By time (the default): the share of each video's duration whose frames
+  // found a counterpart (kernels/vpdq_align.h), whatever rate either side
+  // was hashed at. A match is `full` when both shares reach their
+  // thresholds, `partial` when the query's does (the query is a piece of
+  // the listed video), `contains` when the listed video's does (the listed
+  // video is inside the query).
+  kTime,
+  // By frame counts (--vpdq-rule pytx or frames): video_match_pct of the
+  // listed video's frames and query_match_pct of the query's frames have a
+  // frame within the threshold on the other side.
+  kFrames,
+};
+
 struct MatchRules {
   int threshold = 31;
   int min_quality = 50;
+  VpdqRule vpdq_rule = VpdqRule::kTime;
+  // kTime: shares of duration (percent) and the distance accepted for
+  // frames in line with matched neighbours.
+  double query_coverage_pct = 80;
+  double listed_coverage_pct = 80;
+  int relaxed_threshold = 44;
+  // kFrames
   double video_match_pct = 80;  // compared video's frames matched
   double query_match_pct = 0;   // query video's frames matched
   bool unique_frames = false;   // count repeated frame hashes once (see VpdqRules)
 };
+
+// The rules python-threatexchange (and so HMA) applies: unique frame
+// hashes, quality >= 50, distance <= 31, >= 80% of the query's frames and
+// >= 0% of the listed video's.
+MatchRules pytx_rules(MatchRules base = {});
 
 // What is matched: the parts of a result the lists can hit.
 struct MatchQuery {
@@ -33,9 +61,16 @@ struct MatchQuery {
     double ts = 0;
     int quality = 0;
     Hash256 pdq;
-    std::vector<Hash256> variants;  // the hash, then any dihedral hashes
+    // The hash (tag 0), then variants: dihedral hashes, the content
+    // without borders (pdq::TaggedHash tags).
+    std::vector<pdq::TaggedHash> variants;
+    // One of the result's "frames" (not hashed for matching only).
+    bool printed = true;
+
+    // A frame with its hash alone.
+    static Frame plain(int64_t index, double ts, int quality, const Hash256& hash);
   };
-  std::vector<Frame> frames;
+  std::vector<Frame> frames;  // in time order
 
   static MatchQuery from_result(const MediaResult& r);
   // nullopt for results without hashes (errors) or that are not readable.
@@ -45,6 +80,21 @@ struct MatchQuery {
   static std::optional<MatchQuery> from_json(const nlohmann::json& r,
                                              std::vector<std::string>* problems = nullptr);
 };
+
+// One query video against one listed video under `rules`: the match
+// object's fields (kind, percentages, segments) when it matches, nullopt
+// otherwise. `pairs`: the strict frame pairs when the caller has them from
+// an index, or nullopt to compare every frame with every frame.
+struct VideoVerdict {
+  bool match = false;
+  std::string kind;  // full, partial, contains ("" when no match)
+  double query_pct = 0;
+  double compared_pct = 0;
+  nlohmann::ordered_json fields;  // what a match object reports
+};
+VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame> listed,
+                         std::optional<std::vector<pdq::FramePair>> pairs,
+                         const MatchRules& rules);
 
 class Matcher {
  public:

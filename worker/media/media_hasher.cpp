@@ -3,12 +3,14 @@
 #include "worker/media/gif_scan.h"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <new>
 #include <string>
 #include <utility>
 
+#include "kernels/borders.h"
 #include "worker/media/digest.h"
 #include "worker/media/frame_sampler.h"
 #include "worker/media/image_decoder.h"
@@ -27,6 +29,29 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
   f.pdq = r.hash;
   if (dihedral) f.dihedral = r.dihedral;
   return f;
+}
+
+// The dihedral transforms a frame is matched under: every one for stills
+// (rotated and mirrored re-posts), as shown and mirrored for video frames
+// (left-right mirrors, PDQ's flipy; rotating a video is rare, and each variant is one more index search per
+// frame).
+constexpr pdq::Dihedral kStillVariants[] = {
+    pdq::Dihedral::kRotate90, pdq::Dihedral::kRotate180, pdq::Dihedral::kRotate270,
+    pdq::Dihedral::kFlipX,    pdq::Dihedral::kFlipY,     pdq::Dihedral::kFlipPlus1,
+    pdq::Dihedral::kFlipMinus1};
+constexpr pdq::Dihedral kVideoVariants[] = {pdq::Dihedral::kFlipY};
+
+// Adds a hash result's variants for matching: its dihedral hashes named in
+// `which`, tagged with `base` (0, or kUnpaddedBit for the content without
+// borders); with `base` set the plain hash too.
+void add_variants(FrameHash& f, const pdq::PdqResult& r, uint8_t base,
+                  std::span<const pdq::Dihedral> which) {
+  if (base != 0) f.variants.push_back({r.hash, base});
+  if (!r.has_dihedral) return;
+  for (const pdq::Dihedral d : which) {
+    const int k = static_cast<int>(d);
+    f.variants.push_back({r.dihedral[static_cast<size_t>(k)], static_cast<uint8_t>(base | k)});
+  }
 }
 
 void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const HashOptions& o,
@@ -54,8 +79,19 @@ void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const H
   }
   const auto downsampler =
       o.exact_stills ? pdq::Downsampler::kReference : pdq::Downsampler::kSeparable;
-  const pdq::PdqResult r = hasher->hash_one({img.plane(), {}, downsampler, o.dihedral});
+  const bool dihedral = o.dihedral || o.for_matching;
+  const pdq::PdqResult r = hasher->hash_one({img.plane(), {}, downsampler, dihedral});
   out.frames.push_back(frame_hash(0, 0.0, r, o.dihedral));
+  if (!o.for_matching) return;
+  out.for_matching = true;
+  FrameHash& f = out.frames.back();
+  add_variants(f, r, 0, kStillVariants);
+  // Padding, a white frame, a screenshot's surround: the content alone.
+  if (const auto content = pdq::find_content(img.plane())) {
+    const pdq::PdqResult c =
+        hasher->hash_one({pdq::crop(img.plane(), *content), {}, pdq::Downsampler::kSeparable, true});
+    add_variants(f, c, pdq::kUnpaddedBit, kStillVariants);
+  }
 }
 
 // Thrown when the timeline needed repair after frames were skipped on the
@@ -69,9 +105,18 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   DecoderSettings settings;
   settings.threads = o.decoder_threads;
   settings.nvdec_device = backend.cuda_device();
-  // Frames the sampler cannot take are not decoded (unless the timeline is
+  // Matching samples more densely than what is printed (a list made at one
+  // hash a second needs query frames close to each of its frames); the
+  // step divides --seconds-per-hash, so every frame the printed sampler
+  // takes is still decoded.
+  double match_step = 0;
+  if (o.for_matching && o.seconds_per_hash > 0 && o.match_seconds_per_hash > 0 &&
+      o.match_seconds_per_hash < o.seconds_per_hash)
+    match_step = o.seconds_per_hash / std::ceil(o.seconds_per_hash / o.match_seconds_per_hash);
+  // Frames the samplers cannot take are not decoded (unless the timeline is
   // being repaired).
-  settings.seconds_per_hash = allow_skipping ? o.seconds_per_hash : 0.0;
+  settings.seconds_per_hash =
+      allow_skipping ? (match_step > 0 ? match_step : o.seconds_per_hash) : 0.0;
   // Frames are staged out of the decoder's surfaces as they come: the
   // decoder needs only the sources still being copied, not a batch.
   settings.nvdec_surfaces = pdq::kMaxHeldSources + 1;
@@ -82,10 +127,12 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   out.rotation = info.rotation_cw;
   out.duration_s = info.duration_s;
   out.fps = info.fps;
+  out.for_matching = o.for_matching;
   const Orientation orient =
       o.autorotate ? Orientation::rotation_cw(info.rotation_cw) : Orientation{};
 
   FrameSampler sampler(o.seconds_per_hash);
+  FrameSampler match_sampler(match_step);
   VideoFrame frame;
   int64_t decoded = 0;
   // Backends that want batches (the GPU) get each sampled plane staged into
@@ -93,14 +140,33 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   // free again before the batch is hashed; the CPU hashes each at once.
   const size_t batch = std::max<size_t>(1, backend.preferred_batch());
   const std::unique_ptr<pdq::FrameStager> stager = batch > 1 ? backend.make_stager() : nullptr;
+  const bool want_dihedral = o.dihedral || o.for_matching;
+  // Borders are looked for in host planes hashed on the CPU backend only.
+  const bool find_borders = o.for_matching && backend.cuda_device() < 0;
   std::vector<pdq::HashRequest> requests;
-  std::vector<std::pair<int64_t, double>> sampled;  // index, ts
+  struct Sampled {
+    int64_t index;
+    double ts;
+    bool printed;   // taken by the --seconds-per-hash sampler
+    bool unpadded;  // the content without borders of the frame before
+  };
+  std::vector<Sampled> sampled;
   auto flush = [&] {
     std::vector<pdq::PdqResult> results(requests.size());
     backend.hash(requests, results);
     if (stager) stager->reset();
-    for (size_t k = 0; k < results.size(); ++k)
-      out.frames.push_back(frame_hash(sampled[k].first, sampled[k].second, results[k], o.dihedral));
+    FrameHash* last = nullptr;
+    for (size_t k = 0; k < results.size(); ++k) {
+      const Sampled& s = sampled[k];
+      if (s.unpadded) {
+        if (last) add_variants(*last, results[k], pdq::kUnpaddedBit, kVideoVariants);
+        continue;
+      }
+      auto& into = s.printed ? out.frames : out.match_frames;
+      into.push_back(frame_hash(s.index, s.ts, results[k], s.printed && o.dihedral));
+      last = &into.back();
+      if (o.for_matching) add_variants(*last, results[k], 0, kVideoVariants);
+    }
     requests.clear();
     sampled.clear();
   };
@@ -110,16 +176,24 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     while (dec.next(frame)) {
       ++decoded;
       if (dec.repaired_timestamps() > 0 && dec.skipped_frames()) throw DecodeAgainWithoutSkipping{};
-      if (!sampler.take(frame.ts)) continue;
+      const bool printed = sampler.take(frame.ts);
+      const bool for_matching = match_step > 0 && match_sampler.take(frame.ts);
+      if (!printed && !for_matching) continue;
       LumaPlane plane = frame.plane;
       if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
         throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
+      const auto content = find_borders ? pdq::find_content(plane) : std::nullopt;
       if (stager) plane = stager->stage(plane, std::move(frame.hold));
-      requests.push_back({plane, orient, pdq::Downsampler::kSeparable, o.dihedral});
-      sampled.emplace_back(frame.index, frame.ts);
+      requests.push_back({plane, orient, pdq::Downsampler::kSeparable, want_dihedral});
+      sampled.push_back({frame.index, frame.ts, printed, false});
+      if (content) {
+        requests.push_back(
+            {pdq::crop(plane, *content), orient, pdq::Downsampler::kSeparable, want_dihedral});
+        sampled.push_back({frame.index, frame.ts, printed, true});
+      }
       out.width = orient.transpose ? frame.plane.height : frame.plane.width;
       out.height = orient.transpose ? frame.plane.width : frame.plane.height;
-      if (requests.size() == batch) flush();
+      if (requests.size() >= batch) flush();
     }
   } catch (const MediaError&) {
     flush();
@@ -258,7 +332,11 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
     const ErrorCode c = out.error->code();
     out.partial = !out.frames.empty() && (c == ErrorCode::kTimeout || c == ErrorCode::kTooLarge ||
                                           c == ErrorCode::kDecodeFailed);
-    if (!out.partial) out.frames.clear();
+    if (!out.partial) {
+      out.frames.clear();
+      out.match_frames.clear();
+      out.for_matching = false;
+    }
   }
   return out;
 }

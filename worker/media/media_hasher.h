@@ -23,6 +23,13 @@ struct HashOptions {
   // Off: JPEG luma without colour conversion and the separable downsampler,
   // within the reference's tolerance (benchmarks/RESULTS.md).
   bool exact_stills = false;
+  // Hashes for matching against lists, never printed (MediaResult::
+  // match_frames and FrameHash::variants): each frame's dihedral hashes
+  // (stills: all eight; video frames: as shown and mirrored), the content
+  // without uniform borders, and video frames every
+  // match_seconds_per_hash between the sampled ones.
+  bool for_matching = false;
+  double match_seconds_per_hash = 0.25;
   VideoLimits limits;       // max_pixels applies to images too
   int decoder_threads = 0;  // video decoder threads; 0 lets FFmpeg choose
 };

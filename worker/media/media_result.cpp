@@ -2,6 +2,7 @@
 
 #include "ipc/common/json_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -14,7 +15,28 @@ double rounded(double v, double scale) { return std::round(v * scale) / scale; }
 const char* const kDihedralNames[pdq::kDihedralCount] = {
     "original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"};
 
+nlohmann::ordered_json frame_json(const FrameHash& f) {
+  nlohmann::ordered_json fj;
+  fj["index"] = f.index;
+  fj["ts"] = rounded(f.ts, 1e6);
+  fj["quality"] = f.quality;
+  fj["pdq"] = f.pdq.to_hex();
+  return fj;
+}
+
 }  // namespace
+
+std::string variant_name(uint8_t tag) {
+  const int k = tag & 7;
+  if (!(tag & pdq::kUnpaddedBit)) return k == 0 ? std::string() : kDihedralNames[k];
+  return k == 0 ? std::string("unpadded") : std::string("unpadded+") + kDihedralNames[k];
+}
+
+std::optional<uint8_t> variant_tag(std::string_view name) {
+  for (uint8_t t = 0; t < 16; ++t)
+    if (variant_name(t) == name) return t;
+  return std::nullopt;
+}
 
 nlohmann::ordered_json to_json(const MediaResult& r) {
   nlohmann::ordered_json j;
@@ -50,11 +72,7 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
   }
   auto frames = nlohmann::ordered_json::array();
   for (const FrameHash& f : r.frames) {
-    nlohmann::ordered_json fj;
-    fj["index"] = f.index;
-    fj["ts"] = rounded(f.ts, 1e6);
-    fj["quality"] = f.quality;
-    fj["pdq"] = f.pdq.to_hex();
+    nlohmann::ordered_json fj = frame_json(f);
     if (f.dihedral) {
       nlohmann::ordered_json d;
       for (int k = 1; k < pdq::kDihedralCount; ++k)
@@ -68,6 +86,26 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
     auto w = nlohmann::ordered_json::array();
     for (const auto& x : r.warnings) w.push_back({{"code", x.code}, {"message", x.message}});
     j["warnings"] = std::move(w);
+  }
+  if (r.for_matching) {
+    // Every frame hashed (sampled and for matching only), in time order,
+    // with its variants: what the matcher reads, then removes.
+    std::vector<const FrameHash*> all;
+    for (const auto& f : r.frames) all.push_back(&f);
+    for (const auto& f : r.match_frames) all.push_back(&f);
+    std::stable_sort(all.begin(), all.end(),
+                     [](const FrameHash* a, const FrameHash* b) { return a->ts < b->ts; });
+    auto mf = nlohmann::ordered_json::array();
+    for (const FrameHash* f : all) {
+      nlohmann::ordered_json fj = frame_json(*f);
+      if (!f->variants.empty()) {
+        nlohmann::ordered_json v;
+        for (const auto& th : f->variants) v[variant_name(th.tag)] = th.hash.to_hex();
+        fj["variants"] = std::move(v);
+      }
+      mf.push_back(std::move(fj));
+    }
+    j["match_frames"] = std::move(mf);
   }
   return j;
 }

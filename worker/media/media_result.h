@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "kernels/hash256.h"
 #include "kernels/pdq_math.h"
+#include "kernels/vpdq_align.h"
 #include "worker/media/media_error.h"
 
 namespace frameprint {
@@ -22,7 +24,16 @@ struct FrameHash {
   int quality = 0;
   Hash256 pdq;
   std::optional<std::array<Hash256, pdq::kDihedralCount>> dihedral;  // with --dihedral
+  // Hashed for matching only (HashOptions::for_matching), never printed:
+  // dihedral hashes and the content without borders, each tagged.
+  std::vector<pdq::TaggedHash> variants;
 };
+
+// A variant's name: "" for the plain hash, a dihedral name ("flipx"),
+// "unpadded", or "unpadded+flipx".
+std::string variant_name(uint8_t tag);
+// The tag of a name variant_name() gives, or nullopt.
+std::optional<uint8_t> variant_tag(std::string_view name);
 
 struct MediaWarning {
   std::string code;
@@ -53,6 +64,12 @@ struct MediaResult {
   std::vector<MediaWarning> warnings;  // e.g. corrupt packets skipped
   // With an error: the frames before a limit stopped decoding are kept.
   bool partial = false;
+  // HashOptions::for_matching: frames hashed between the sampled ones, for
+  // matching only (a sparse list needs a denser query). Not printed; they
+  // and every frame's variants travel in the internal "match_frames" field
+  // that the matcher reads and removes.
+  bool for_matching = false;
+  std::vector<FrameHash> match_frames;
 
   bool ok() const { return !error.has_value(); }
   // Whether there are hashes to match (ok, or partial).

@@ -50,16 +50,35 @@ void add_match_options(CLI::App& cmd, MatchOptions& o) {
                  "Hashes below this quality (either side) are not compared")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
-  cmd.add_option("--video-match-pct", o.rules.video_match_pct,
-                 "vPDQ: share of the listed video's frames matched")
+  cmd.add_option("--vpdq-rule", o.vpdq_rule,
+                 "vPDQ: how a video matches a listed video: time (default: shares of each "
+                 "video's duration, --query-coverage-pct/--listed-coverage-pct), pytx "
+                 "(python-threatexchange's frame counts: unique hashes, >= 80% of the query's "
+                 "frames), frames (the reference's: --video-match-pct/--query-match-pct)")
+      ->check(CLI::IsMember({"time", "pytx", "frames"}));
+  cmd.add_option("--query-coverage-pct", o.rules.query_coverage_pct,
+                 "vPDQ by time: share of the query's duration matched for a partial (or full) "
+                 "match")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
-  cmd.add_option("--query-match-pct", o.rules.query_match_pct,
-                 "vPDQ: share of the query video's frames matched")
+  cmd.add_option("--listed-coverage-pct", o.rules.listed_coverage_pct,
+                 "vPDQ by time: share of the listed video's duration matched for a contains (or "
+                 "full) match")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
-  cmd.add_flag("--unique-frames", o.rules.unique_frames,
-               "vPDQ: count repeated frame hashes once (the reference counts every frame)");
+  cmd.add_option("--relaxed-threshold", o.rules.relaxed_threshold,
+                 "vPDQ by time: distance accepted for a frame in line with matched neighbours")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  cmd.add_option("--video-match-pct", o.video_match_pct,
+                 "vPDQ by frames: share of the listed video's frames matched (80; pytx: 0)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd.add_option("--query-match-pct", o.query_match_pct,
+                 "vPDQ by frames: share of the query video's frames matched (0; pytx: 80)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd.add_flag("--unique-frames", o.unique_frames,
+               "vPDQ by frames: count repeated frame hashes once (pytx does; the reference counts "
+               "every frame)");
 }
 
 void add_transport_options(CLI::App& cmd, TransportOptions& o) {

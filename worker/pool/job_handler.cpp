@@ -59,6 +59,8 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
   bool hashing = false;  // errors from here on are the media's, not the policy's
   try {
     parse_job_header(header_text, policy.defaults, header);
+    // Hashing for matching is the worker's choice (it holds the lists), not the job's.
+    header.options.for_matching = policy.defaults.for_matching;
     if (header.path.has_value() == bytes.has_value())
       throw MediaError(ErrorCode::kBadRequest,
                        "a job carries either a \"path\" or the file's bytes, not both or neither");

@@ -13,6 +13,7 @@ nlohmann::ordered_json options_to_json(const HashOptions& o) {
           {"exif_orientation", o.exif_orientation},
           {"exact", o.exact_stills},
           {"autorotate", o.autorotate},
+          {"for_matching", o.for_matching},
           {"max_pixels", o.limits.max_pixels},
           {"max_frames", o.limits.max_frames},
           {"max_seconds", o.limits.max_seconds}};
@@ -52,6 +53,7 @@ HashOptions options_from_json(const nlohmann::json& j, const HashOptions& d) {
   o.dihedral = flag(j, "dihedral", d.dihedral);
   o.exif_orientation = flag(j, "exif_orientation", d.exif_orientation);
   o.autorotate = flag(j, "autorotate", d.autorotate);
+  o.for_matching = flag(j, "for_matching", d.for_matching);
   // A job may ask for the exact path; a worker started with --exact hashes
   // every still exactly, whatever the job says.
   o.exact_stills = flag(j, "exact", false) || d.exact_stills;

@@ -121,6 +121,8 @@ class WorkerProgram {
 
   int run() {
     matcher_.store(load_matcher(s_.match));  // throws: a bad list stops the start
+    // With lists, jobs are hashed for matching too (denser frames, variants).
+    s_.policy.defaults.for_matching = !s_.match.lists.empty();
     zmq::context_t ctx;
     MdpWorker mdp(ctx, s_.mdp);
     std::vector<std::jthread> threads;

@@ -52,27 +52,17 @@ ListRow parse_or_400(ListType t, std::string_view signal) {
   }
 }
 
-MatchQuery::Frame frame_of(int64_t index, double ts, int quality, const Hash256& h) {
-  MatchQuery::Frame f;
-  f.index = index;
-  f.ts = ts;
-  f.quality = quality;
-  f.pdq = h;
-  f.variants = {h};
-  return f;
-}
-
 MatchQuery query_of(ListType t, const ListRow& row) {
   MatchQuery q;
   switch (t) {
     case ListType::kPdq:
       // A bare hash says nothing of its quality: HMA compares it whatever it is.
-      q.frames.push_back(frame_of(0, 0, 100, row.pdq));
+      q.frames.push_back(MatchQuery::Frame::plain(0, 0, 100, row.pdq));
       break;
     case ListType::kVpdq:
       q.video = true;
       for (size_t i = 0; i < row.frames.size(); ++i)
-        q.frames.push_back(frame_of(static_cast<int64_t>(i), row.frames[i].ts,
+        q.frames.push_back(MatchQuery::Frame::plain(static_cast<int64_t>(i), row.frames[i].ts,
                                     row.frames[i].quality, row.frames[i].hash));
       break;
     case ListType::kMd5: q.md5 = row.digest; break;
@@ -188,13 +178,11 @@ ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules
       const int d = hamming_distance(a.pdq, b.pdq);
       out[name] = {d <= rules.threshold, {{"distance", d}}};
     } else if (t == ListType::kVpdq) {
-      const pdq::VpdqRules vr{rules.threshold, rules.min_quality, rules.unique_frames};
-      const auto c = pdq::compare_videos(a.frames, b.frames, vr);
-      const bool match =
-          c.compared_pct >= rules.video_match_pct && c.query_pct >= rules.query_match_pct;
-      out[name] = {
-          match,
-          {{"query_match_percent", c.query_pct}, {"compared_match_percent", c.compared_pct}}};
+      const VideoVerdict v = judge_video(query_of(t, a), b.frames, std::nullopt, rules);
+      ordered_json detail = {{"query_match_percent", v.query_pct},
+                             {"compared_match_percent", v.compared_pct}};
+      if (v.match) detail["kind"] = v.kind;
+      out[name] = {v.match, std::move(detail)};
     } else {
       out[name] = {a.digest == b.digest, ordered_json::object()};
     }
@@ -280,6 +268,7 @@ ordered_json LookupService::lookup_result(const ordered_json& result, const Bank
 
 void LookupService::annotate(ordered_json& result) const {
   if (const auto s = state(); s->matcher) s->matcher->annotate(result);
+  else if (result.is_object()) result.erase("match_frames");
 }
 
 ordered_json LookupService::index_status(const std::string& only_type) const {

@@ -1,0 +1,159 @@
+#include "kernels/vpdq_align.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "tests/support/testdata.h"
+
+namespace frameprint::pdq {
+namespace {
+
+struct Video {
+  std::vector<VpdqFrame> frames;
+  std::vector<TaggedHash> hashes;  // one per frame, for the query view
+
+  std::vector<QueryFrame> query() const {
+    std::vector<QueryFrame> q;
+    for (size_t i = 0; i < frames.size(); ++i)
+      q.push_back({frames[i].ts, frames[i].quality, std::span(&hashes[i], 1)});
+    return q;
+  }
+  void add(const VpdqFrame& f) {
+    frames.push_back(f);
+    hashes.push_back({f.hash, 0});
+  }
+};
+
+// The reference's every-frame hashes of a shared video, optionally only
+// [from, to) seconds, shifted by `shift`, or only the first frame at or after
+// each `step` seconds (a list made at 1 hash/s).
+Video reference(const std::string& name, double step = 0, double from = 0, double to = 1e9,
+                double shift = 0) {
+  Video v;
+  double next = from;
+  for (const auto& l :
+       testing::read_vpdq_file(testing::testdata_dir() / "vpdq" / "reference" / (name + ".txt"))) {
+    if (l.timestamp < from - 1e-9 || l.timestamp >= to) continue;
+    if (step > 0) {
+      if (l.timestamp + 1e-6 < next) continue;
+      next = (std::floor((l.timestamp + 1e-6) / step) + 1) * step;
+    }
+    v.add({l.hash, l.quality, l.timestamp - from + shift});
+  }
+  return v;
+}
+
+VideoAlignment align(const Video& q, const Video& l, const AlignRules& r = {}) {
+  const auto qf = q.query();
+  return align_videos(qf, l.frames, strict_pairs(qf, l.frames, r), r);
+}
+
+TEST(VpdqAlign, CoverageInTimeDoesNotDependOnEitherSidesRate) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  const Video every = reference("chair-19-sd-bar");
+  const Video sparse = reference("chair-19-sd-bar", 1.0);
+  ASSERT_GT(every.frames.size(), 10 * sparse.frames.size());
+  for (const auto& [q, l] : {std::pair{&every, &every}, std::pair{&every, &sparse},
+                             std::pair{&sparse, &every}, std::pair{&sparse, &sparse}}) {
+    const auto a = align(*q, *l);
+    EXPECT_GT(a.query_pct(), 97.0) << q->frames.size() << " vs " << l->frames.size();
+    EXPECT_GT(a.listed_pct(), 97.0) << q->frames.size() << " vs " << l->frames.size();
+    ASSERT_EQ(a.segments.size(), 1u);
+    EXPECT_NEAR(a.segments[0].query_start, 0.0, 0.05);
+    EXPECT_NEAR(a.segments[0].listed_start, 0.0, 0.05);
+  }
+}
+
+TEST(VpdqAlign, AHalfAndAContainedClipAreMeasuredOnBothSides) {
+  FRAMEPRINT_REQUIRE_TESTDATA();
+  // chair-19 is 18.8 s long. Its first half against the whole, both ways.
+  const Video whole = reference("chair-19-sd-bar");
+  const Video half = reference("chair-19-sd-bar", 0, 0, 9.4);
+  auto a = align(half, whole);
+  EXPECT_GT(a.query_pct(), 97.0);
+  EXPECT_NEAR(a.listed_pct(), 50.0, 4.0);
+  a = align(whole, half);
+  EXPECT_NEAR(a.query_pct(), 50.0, 4.0);
+  EXPECT_GT(a.listed_pct(), 97.0);
+
+  // The listed clip inside a longer video: 4 s of doorknob, then the chair
+  // listed at one hash a second, queried every frame.
+  Video compilation = reference("doorknob-hd-no-bar");
+  for (const auto& f : reference("chair-19-sd-bar", 0, 0, 1e9, 4.0).frames) compilation.add(f);
+  a = align(compilation, reference("chair-19-sd-bar", 1.0));
+  EXPECT_GT(a.listed_pct(), 97.0);
+  // Of doorknob's 4 s, 60 frames (2 s) are below quality 50: not usable time.
+  EXPECT_NEAR(a.query_seconds, 18.8 + 2.0, 0.1);
+  EXPECT_NEAR(a.query_matched_s, 18.8, 0.3);
+  ASSERT_EQ(a.segments.size(), 1u);
+  EXPECT_NEAR(a.segments[0].query_start, 4.0, 0.1);
+  EXPECT_NEAR(a.segments[0].listed_start, 0.0, 0.1);
+  EXPECT_NEAR(a.segments[0].query_end, 22.8, 0.2);
+
+  // Unrelated footage shares nothing.
+  a = align(reference("doorknob-hd-no-bar"), whole);
+  EXPECT_EQ(a.query_matched_s, 0.0);
+  EXPECT_TRUE(a.segments.empty());
+}
+
+Hash256 with_bits_flipped(Hash256 h, int first, int n) {
+  for (int b = first; b < first + n; ++b)
+    h.words[static_cast<size_t>(b / 64)] ^= uint64_t{1} << (b % 64);
+  return h;
+}
+
+TEST(VpdqAlign, FramesInLineWithMatchedNeighboursPassTheRelaxedThreshold) {
+  std::mt19937_64 rng(7);
+  auto random_hash = [&] {
+    Hash256 h;
+    for (auto& w : h.words) w = rng();
+    return h;
+  };
+  // Listed: 20 distinct frames, one a second. Query: the same at 0.5 s
+  // offsets... every other frame 20 bits off (strict), the rest 40 bits
+  // off (an overlay, say).
+  Video listed, query;
+  for (int k = 0; k < 20; ++k) listed.add({random_hash(), 90, double(k)});
+  for (int k = 0; k < 20; ++k)
+    query.add({with_bits_flipped(listed.frames[k].hash, 0, k % 2 ? 40 : 20), 90, double(k)});
+  AlignRules r;
+  auto a = align(query, listed, r);
+  EXPECT_EQ(a.query_frames_matched, 20);
+  EXPECT_EQ(std::count_if(a.pairs.begin(), a.pairs.end(), [](auto& p) { return p.relaxed; }), 10);
+  EXPECT_GT(a.listed_pct(), 99.0);
+  // Turned off: only the strict half, and the coverage says so.
+  r.relaxed_threshold = r.threshold;
+  a = align(query, listed, r);
+  EXPECT_EQ(a.query_frames_matched, 10);
+  // 40 bits off with no strict neighbour is not a match.
+  Video lone;
+  for (int k = 0; k < 20; ++k)
+    lone.add({with_bits_flipped(listed.frames[k].hash, 0, 40), 90, double(k)});
+  a = align(lone, listed, AlignRules{});
+  EXPECT_EQ(a.query_frames_matched, 0);
+  // In line in time only: a frame 40 bits off the listed frame of another
+  // time is not taken.
+  Video shuffled = query;
+  std::swap(shuffled.hashes[5], shuffled.hashes[15]);
+  std::swap(shuffled.frames[5].hash, shuffled.frames[15].hash);
+  a = align(shuffled, listed, AlignRules{});
+  EXPECT_EQ(a.query_frames_matched, 18);
+}
+
+TEST(VpdqAlign, LowQualityFramesTakeNoPart) {
+  Video listed, query;
+  Hash256 a, b;
+  a.words = {1, 2, 3, 4};
+  b.words = {~1ull, 5, 6, 7};
+  for (int k = 0; k < 10; ++k) listed.add({k < 5 ? a : b, k < 5 ? 90 : 10, double(k)});
+  for (int k = 0; k < 10; ++k) query.add({k < 5 ? a : b, 90, double(k)});
+  const auto al = align(query, listed);
+  EXPECT_NEAR(al.listed_seconds, 5.0, 1e-9);  // the dark half is not part of the listed time
+  EXPECT_NEAR(al.listed_pct(), 100.0, 1e-9);
+  EXPECT_NEAR(al.query_pct(), 50.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace frameprint::pdq
