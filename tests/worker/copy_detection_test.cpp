@@ -89,7 +89,7 @@ TEST_F(CopyDetection, PaddedBorderedScreenshottedTurnedAndMirroredPhotosMatchAtT
       {"white border", white_border(photo), "unpadded"},
       {"screenshot", screenshot(photo), "unpadded"},
       {"mirrored", flipped, "flip"},  // flipy in PDQ's naming: a flip about the y axis
-      {"turned", turned, "rotate"},  // rotate90 or rotate270, by the dihedral's convention
+      {"turned", turned, "rotate"},   // rotate90 or rotate270, by the dihedral's convention
   };
   for (const auto& [what, picture, variant] : copies) {
     const auto bytes = jpeg(picture);
@@ -118,14 +118,14 @@ TEST_F(CopyDetection, PaddedBorderedScreenshottedTurnedAndMirroredPhotosMatchAtT
 std::string reference_list(const std::string& name, double step) {
   std::string out;
   double next = 0;
-  for (const auto& l : testing::read_vpdq_file(testing::testdata_dir() / "vpdq" / "reference" /
-                                               (name + ".txt"))) {
+  for (const auto& l :
+       testing::read_vpdq_file(testing::testdata_dir() / "vpdq" / "reference" / (name + ".txt"))) {
     if (step > 0) {
       if (l.timestamp + 1e-6 < next) continue;
       next = (std::floor((l.timestamp + 1e-6) / step) + 1) * step;
     }
-    out += std::to_string(l.index) + "," + std::to_string(l.quality) + "," + l.hash.to_hex() +
-           "," + std::to_string(l.timestamp) + "\n";
+    out += std::to_string(l.index) + "," + std::to_string(l.quality) + "," + l.hash.to_hex() + "," +
+           std::to_string(l.timestamp) + "\n";
   }
   return out;
 }

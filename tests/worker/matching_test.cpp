@@ -294,7 +294,7 @@ TEST_F(PytxRule, GivesPythonThreatexchangesAnswers) {
   EXPECT_TRUE(half.matches(query(v)).empty());
   // Just below 80% of the query's frames: no match; at and above: a match.
   auto q = distinct(20);
-  std::copy(v.begin(), v.end(), q.begin());  // 10 of 20 frames
+  std::copy(v.begin(), v.end(), q.begin());             // 10 of 20 frames
   std::vector<Hash256> q79(q.begin(), q.begin() + 12);  // 10 of 12: 83%
   hit = only(m, query(q79));
   ASSERT_TRUE(hit.is_object());
@@ -327,7 +327,8 @@ TEST_F(Matching, VideosMatchByTimeWithKindsAndSegmentsOnBothSides) {
     std::vector<MatchQuery::Frame> out;
     for (const auto& l : testing::read_vpdq_file(ref / (name + ".txt")))
       if (l.timestamp >= from && l.timestamp < to)
-        out.push_back(MatchQuery::Frame::plain(l.index, l.timestamp - from + shift, l.quality, l.hash));
+        out.push_back(
+            MatchQuery::Frame::plain(l.index, l.timestamp - from + shift, l.quality, l.hash));
     return out;
   };
   auto video = [](std::vector<MatchQuery::Frame> f) {

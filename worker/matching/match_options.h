@@ -14,7 +14,7 @@ namespace frameprint {
 
 struct MatchOptions {
   std::vector<std::string> lists;  // list specs (parse_list_spec)
-  MatchRules rules;  // as resolved by resolve_rules() once the flags are read
+  MatchRules rules;                // as resolved by resolve_rules() once the flags are read
   // --vpdq-rule time|pytx|frames; the frame-count flags as given (they
   // choose the frame-count rule when no rule is named).
   std::optional<std::string> vpdq_rule;

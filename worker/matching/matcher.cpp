@@ -24,8 +24,9 @@ void add_variant(MatchQuery::Frame& f, const Hash256& h, uint8_t tag) {
 }
 
 void sort_by_time(std::vector<MatchQuery::Frame>& frames) {
-  std::stable_sort(frames.begin(), frames.end(),
-                   [](const MatchQuery::Frame& a, const MatchQuery::Frame& b) { return a.ts < b.ts; });
+  std::stable_sort(
+      frames.begin(), frames.end(),
+      [](const MatchQuery::Frame& a, const MatchQuery::Frame& b) { return a.ts < b.ts; });
 }
 
 }  // namespace
@@ -167,8 +168,8 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r,
       problems.push_back(at + "index " + shown(f["index"]) + " is not an integer");
     if (f.contains("ts") && !f["ts"].is_number())
       problems.push_back(at + "ts " + shown(f["ts"]) + " is not a number");
-    auto m = MatchQuery::Frame::plain(number_field<int64_t>(f, "index", 0), number_field<double>(f, "ts", 0.0),
-                      qv.get<int>(), *h);
+    auto m = MatchQuery::Frame::plain(number_field<int64_t>(f, "index", 0),
+                                      number_field<double>(f, "ts", 0.0), qv.get<int>(), *h);
     if (dense) m.printed = printed.count(m.index) > 0;
     for (const char* key : {"dihedral", "variants"}) {
       if (!f.contains(key) || !f[key].is_object()) continue;
@@ -176,7 +177,8 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r,
         const auto v = hex.is_string() ? Hash256::from_hex(hex.get<std::string>()) : std::nullopt;
         const auto tag = variant_tag(name);
         if (v && tag) add_variant(m, *v, *tag);
-        else problems.push_back(at + key + " " + name + " is not a known variant with 64 hex digits");
+        else
+          problems.push_back(at + key + " " + name + " is not a known variant with 64 hex digits");
       }
     }
     q.frames.push_back(std::move(m));
@@ -268,8 +270,8 @@ nlohmann::ordered_json hit_fields(const BestHit& b, int64_t frame) {
 std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q, bool plain_only) {
   std::vector<pdq::QueryFrame> out;
   for (const auto& f : q.frames)
-    out.push_back({f.ts, f.quality,
-                   plain_only ? std::span(f.variants).first(1) : std::span(f.variants)});
+    out.push_back(
+        {f.ts, f.quality, plain_only ? std::span(f.variants).first(1) : std::span(f.variants)});
   return out;
 }
 
@@ -399,9 +401,8 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
         }
     }
     for (auto& [video, pairs] : by_video) {
-      const auto verdict =
-          judge_video(q, list.videos[video],
-                      by_time ? std::optional(std::move(pairs)) : std::nullopt, rules_);
+      const auto verdict = judge_video(
+          q, list.videos[video], by_time ? std::optional(std::move(pairs)) : std::nullopt, rules_);
       if (verdict.match) report(out, list.name, "vpdq", list.entries, video, verdict.fields);
     }
   }

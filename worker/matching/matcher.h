@@ -93,8 +93,7 @@ struct VideoVerdict {
   nlohmann::ordered_json fields;  // what a match object reports
 };
 VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame> listed,
-                         std::optional<std::vector<pdq::FramePair>> pairs,
-                         const MatchRules& rules);
+                         std::optional<std::vector<pdq::FramePair>> pairs, const MatchRules& rules);
 
 class Matcher {
  public:

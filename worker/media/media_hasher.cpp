@@ -33,12 +33,12 @@ FrameHash frame_hash(int64_t index, double ts, const pdq::PdqResult& r, bool dih
 
 // The dihedral transforms a frame is matched under: every one for stills
 // (rotated and mirrored re-posts), as shown and mirrored for video frames
-// (left-right mirrors, PDQ's flipy; rotating a video is rare, and each variant is one more index search per
-// frame).
-constexpr pdq::Dihedral kStillVariants[] = {
-    pdq::Dihedral::kRotate90, pdq::Dihedral::kRotate180, pdq::Dihedral::kRotate270,
-    pdq::Dihedral::kFlipX,    pdq::Dihedral::kFlipY,     pdq::Dihedral::kFlipPlus1,
-    pdq::Dihedral::kFlipMinus1};
+// (left-right mirrors, PDQ's flipy; rotating a video is rare, and each variant is one more index
+// search per frame).
+constexpr pdq::Dihedral kStillVariants[] = {pdq::Dihedral::kRotate90,  pdq::Dihedral::kRotate180,
+                                            pdq::Dihedral::kRotate270, pdq::Dihedral::kFlipX,
+                                            pdq::Dihedral::kFlipY,     pdq::Dihedral::kFlipPlus1,
+                                            pdq::Dihedral::kFlipMinus1};
 constexpr pdq::Dihedral kVideoVariants[] = {pdq::Dihedral::kFlipY};
 
 // Adds a hash result's variants for matching: its dihedral hashes named in
@@ -88,8 +88,8 @@ void hash_image(std::span<const uint8_t> bytes, const ImageProbe& probe, const H
   add_variants(f, r, 0, kStillVariants);
   // Padding, a white frame, a screenshot's surround: the content alone.
   if (const auto content = pdq::find_content(img.plane())) {
-    const pdq::PdqResult c =
-        hasher->hash_one({pdq::crop(img.plane(), *content), {}, pdq::Downsampler::kSeparable, true});
+    const pdq::PdqResult c = hasher->hash_one(
+        {pdq::crop(img.plane(), *content), {}, pdq::Downsampler::kSeparable, true});
     add_variants(f, c, pdq::kUnpaddedBit, kStillVariants);
   }
 }

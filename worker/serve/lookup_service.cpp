@@ -63,7 +63,7 @@ MatchQuery query_of(ListType t, const ListRow& row) {
       q.video = true;
       for (size_t i = 0; i < row.frames.size(); ++i)
         q.frames.push_back(MatchQuery::Frame::plain(static_cast<int64_t>(i), row.frames[i].ts,
-                                    row.frames[i].quality, row.frames[i].hash));
+                                                    row.frames[i].quality, row.frames[i].hash));
       break;
     case ListType::kMd5: q.md5 = row.digest; break;
     case ListType::kSha1: q.sha1 = row.digest; break;
