@@ -66,14 +66,18 @@ class LineJudge {
 // (a status bar, then the screenshot's surround); a picture whose content
 // is itself flat (a wall, a sky) is not eaten into. With `bars`, lines near
 // the edge need only be bar_flat_share flat (a status bar's clock and icons).
-// `line(i, share)` judges the i-th line from the edge; `done` lines are
-// already known to be border. Returns how many lines from the edge are.
-int walk(int done, int limit, int side, bool bars, const BorderRules& r,
-         const std::function<std::optional<float>(int, double)>& line) {
+// `line(i, share)` judges the i-th line from the edge; `done` is what an
+// earlier walk found. Returns how many lines from the edge are border.
+struct Walked {
+  int lines = 0;
+  float colour = 0;  // of the innermost band
+};
+Walked walk(const Walked& done, int limit, int side, bool bars, const BorderRules& r,
+            const std::function<std::optional<float>(int, double)>& line) {
   const double bar_lines = r.bar_share * side;
-  int i = done;
-  int bands = 0;
-  float colour = 0;
+  int i = done.lines;
+  int bands = done.lines > 0 ? 1 : 0;
+  float colour = done.colour;
   while (i < limit) {
     std::optional<float> m = line(i, r.flat_share);
     if (!m && bars && bands <= 1 && i < bar_lines) {
@@ -81,14 +85,25 @@ int walk(int done, int limit, int side, bool bars, const BorderRules& r,
       if (m && bands == 1 && std::fabs(*m - colour) > static_cast<float>(r.tolerance)) m.reset();
     }
     if (!m) break;
+    // A band keeps the colour of its first line: a gradient is not a border.
     if (bands == 0 || std::fabs(*m - colour) > static_cast<float>(r.tolerance)) {
       if (bands >= 2 || (bands == 1 && i > bar_lines)) break;
       ++bands;
+      colour = *m;
     }
-    colour = *m;
     ++i;
   }
-  return i;
+  return {i, colour};
+}
+
+// Padding is centred: both ends of an axis carry bands of one colour, of
+// about one thickness (a status bar may add up to bar_share to one end).
+// A flat wall or sky walked into from one side is not.
+bool symmetric(const Walked& a, const Walked& b, int side, const BorderRules& r) {
+  if (a.lines == 0 && b.lines == 0) return true;
+  if (a.lines == 0 || b.lines == 0) return false;
+  return std::abs(a.lines - b.lines) <= r.bar_share * side + 2 &&
+         std::fabs(a.colour - b.colour) <= static_cast<float>(r.tolerance);
 }
 
 }  // namespace
@@ -99,33 +114,38 @@ std::optional<Rect> find_content(const LumaPlane& plane, const BorderRules& rule
     return std::nullopt;
   LineJudge judge(plane, rules);
   const int w = plane.width, h = plane.height;
-  int top = 0, bottom = 0, left = 0, right = 0;  // border lines at each edge
-  // Twice: bars found on one axis change what the lines of the other cross
-  // (a pillarboxed picture under a status bar, say). Status bars are looked
-  // for on the second pass only, across the content's columns.
+  Walked top, bottom, left, right;  // border lines at each edge
   const auto too_small = [&](int content, int side) {
     return content < rules.min_content_pixels ||
            static_cast<double>(content) < rules.min_content_share * side;
   };
+  // Twice: bars found on one axis change what the lines of the other cross
+  // (a pillarboxed picture under a status bar, say). Status bars are looked
+  // for on the second pass only, across the content's columns.
   for (int pass = 0; pass < 2; ++pass) {
     const bool bars = pass == 1;
-    top = walk(top, h - bottom, h, bars, rules,
-               [&](int i, double s) { return judge.row(i, left, w - right, s); });
-    bottom = walk(bottom, h - top, h, bars, rules,
-                  [&](int i, double s) { return judge.row(h - 1 - i, left, w - right, s); });
-    left = walk(left, w - right, w, false, rules,
-                [&](int i, double s) { return judge.column(i, top, h - bottom, s); });
-    right = walk(right, w - left, w, false, rules,
-                 [&](int i, double s) { return judge.column(w - 1 - i, top, h - bottom, s); });
-    // Walked through everything on one axis: the content is flat that way
-    // (a wall, a sky), not bordered.
-    if (too_small(w - left - right, w)) left = right = 0;
-    if (too_small(h - top - bottom, h)) top = bottom = 0;
+    top = walk(top, h - bottom.lines, h, bars, rules,
+               [&](int i, double s) { return judge.row(i, left.lines, w - right.lines, s); });
+    bottom = walk(bottom, h - top.lines, h, bars, rules, [&](int i, double s) {
+      return judge.row(h - 1 - i, left.lines, w - right.lines, s);
+    });
+    // Walked through everything on one axis, or from one side only: the
+    // content is flat that way (a wall, a sky), not bordered.
+    if (too_small(h - top.lines - bottom.lines, h) || !symmetric(top, bottom, h, rules))
+      top = bottom = Walked{};
+    left = walk(left, w - right.lines, w, false, rules,
+                [&](int i, double s) { return judge.column(i, top.lines, h - bottom.lines, s); });
+    right = walk(right, w - left.lines, w, false, rules, [&](int i, double s) {
+      return judge.column(w - 1 - i, top.lines, h - bottom.lines, s);
+    });
+    if (too_small(w - left.lines - right.lines, w) || !symmetric(left, right, w, rules))
+      left = right = Walked{};
   }
-  const Rect r{left, top, w - left - right, h - top - bottom};
+  const Rect r{left.lines, top.lines, w - left.lines - right.lines, h - top.lines - bottom.lines};
   if (too_small(r.width, w) || too_small(r.height, h)) return std::nullopt;
-  const bool vertical = static_cast<double>(top + bottom) >= rules.min_border_share * h;
-  const bool horizontal = static_cast<double>(left + right) >= rules.min_border_share * w;
+  const bool vertical = static_cast<double>(top.lines + bottom.lines) >= rules.min_border_share * h;
+  const bool horizontal =
+      static_cast<double>(left.lines + right.lines) >= rules.min_border_share * w;
   if (!vertical && !horizontal) return std::nullopt;
   return r;
 }

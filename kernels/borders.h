@@ -23,8 +23,9 @@ struct BorderRules {
   // A row (or column) is border when at least this share of its samples is
   // within `tolerance` (on the 0..255 scale) of the line's median: flat bars
   // pass, and so do bars carrying a little text or a few icons.
+  // Padding is flatter than any wall or sky a camera records.
   double flat_share = 0.9;
-  int tolerance = 12;
+  int tolerance = 6;
   // Near the edge (a status or navigation bar: a clock, icons) less of the
   // line need be flat.
   double bar_share = 0.08;  // of the side, from each edge

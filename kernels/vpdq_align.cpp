@@ -80,9 +80,10 @@ double overlap(const std::vector<Interval>& a, const std::vector<Interval>& b) {
   return s;
 }
 
-int best_distance(const QueryFrame& f, const Hash256& h, uint8_t* tag) {
+int best_distance(const QueryFrame& f, const Hash256& h, int min_quality, uint8_t* tag) {
   int best = 257;
   for (const auto& th : f.hashes) {
+    if (th.quality < min_quality) continue;
     const int d = hamming_distance(th.hash, h);
     if (d < best) {
       best = d;
@@ -102,7 +103,7 @@ std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
     for (uint32_t j = 0; j < listed.size(); ++j) {
       if (listed[j].quality < rules.min_quality) continue;
       uint8_t tag = 0;
-      const int d = best_distance(query[i], listed[j].hash, &tag);
+      const int d = best_distance(query[i], listed[j].hash, rules.min_quality, &tag);
       if (d <= rules.threshold) out.push_back({i, j, d, tag, false});
     }
   }
@@ -170,7 +171,7 @@ VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const V
         const uint32_t j = lt.order[static_cast<size_t>(it - listed_ts_sorted.begin())];
         if (listed[j].quality < rules.min_quality) continue;
         for (const auto& th : query[i].hashes) {
-          if (th.tag != tag) continue;
+          if (th.tag != tag || th.quality < rules.min_quality) continue;
           const int d = hamming_distance(th.hash, listed[j].hash);
           if (d < best) {
             best = d;

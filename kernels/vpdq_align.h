@@ -23,6 +23,7 @@ namespace frameprint::pdq {
 struct TaggedHash {
   Hash256 hash;
   uint8_t tag = 0;
+  int quality = 100;  // this hash's own (the content without borders has its own)
 };
 
 // tag = dihedral index (0..7, kOriginal = 0) | kUnpaddedBit.
@@ -30,7 +31,7 @@ inline constexpr uint8_t kUnpaddedBit = 8;
 
 struct QueryFrame {
   double ts = 0;
-  int quality = 0;
+  int quality = 0;                     // the best of its hashes': the frame is usable when this is
   std::span<const TaggedHash> hashes;  // [0] is the plain hash
 };
 

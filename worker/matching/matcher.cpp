@@ -17,10 +17,10 @@ namespace {
 double two_decimals(double v) { return std::round(v * 100.0) / 100.0; }
 
 // A variant is kept once per tag.
-void add_variant(MatchQuery::Frame& f, const Hash256& h, uint8_t tag) {
+void add_variant(MatchQuery::Frame& f, const Hash256& h, uint8_t tag, int quality) {
   for (const auto& v : f.variants)
     if (v.tag == tag) return;
-  f.variants.push_back({h, tag});
+  f.variants.push_back({h, tag, quality});
 }
 
 void sort_by_time(std::vector<MatchQuery::Frame>& frames) {
@@ -38,7 +38,7 @@ MatchQuery::Frame MatchQuery::Frame::plain(int64_t index, double ts, int quality
   f.ts = ts;
   f.quality = quality;
   f.pdq = hash;
-  f.variants.push_back({hash, 0});
+  f.variants.push_back({hash, 0, quality});
   return f;
 }
 
@@ -63,8 +63,8 @@ MatchQuery MatchQuery::from_result(const MediaResult& r) {
     m.printed = printed;
     if (f.dihedral)
       for (int k = 1; k < pdq::kDihedralCount; ++k)
-        add_variant(m, (*f.dihedral)[static_cast<size_t>(k)], static_cast<uint8_t>(k));
-    for (const auto& v : f.variants) add_variant(m, v.hash, v.tag);
+        add_variant(m, (*f.dihedral)[static_cast<size_t>(k)], static_cast<uint8_t>(k), f.quality);
+    for (const auto& v : f.variants) add_variant(m, v.hash, v.tag, v.quality);
     q.frames.push_back(std::move(m));
   };
   for (const auto& f : r.frames) take(f, true);
@@ -171,12 +171,18 @@ std::optional<MatchQuery> MatchQuery::from_json(const nlohmann::json& r,
     auto m = MatchQuery::Frame::plain(number_field<int64_t>(f, "index", 0),
                                       number_field<double>(f, "ts", 0.0), qv.get<int>(), *h);
     if (dense) m.printed = printed.count(m.index) > 0;
+    // The content without borders has its own quality.
+    const int unpadded_quality =
+        f.contains("unpadded_quality") && f["unpadded_quality"].is_number_integer()
+            ? f["unpadded_quality"].get<int>()
+            : m.quality;
     for (const char* key : {"dihedral", "variants"}) {
       if (!f.contains(key) || !f[key].is_object()) continue;
       for (const auto& [name, hex] : f[key].items()) {
         const auto v = hex.is_string() ? Hash256::from_hex(hex.get<std::string>()) : std::nullopt;
         const auto tag = variant_tag(name);
-        if (v && tag) add_variant(m, *v, *tag);
+        if (v && tag)
+          add_variant(m, *v, *tag, (*tag & pdq::kUnpaddedBit) ? unpadded_quality : m.quality);
         else
           problems.push_back(at + key + " " + name + " is not a known variant with 64 hex digits");
       }
@@ -229,10 +235,25 @@ namespace {
 
 double two_decimals_time(double v) { return std::round(v * 1000.0) / 1000.0; }
 
-std::vector<Hash256> hashes_of(const MatchQuery::Frame& f) {
-  std::vector<Hash256> out;
-  for (const auto& v : f.variants) out.push_back(v.hash);
-  return out;
+// The hashes of a frame good enough to compare, and their tags.
+struct Searchable {
+  std::vector<Hash256> hashes;
+  std::vector<uint8_t> tags;
+};
+Searchable searchable(const MatchQuery::Frame& f, int min_quality) {
+  Searchable s;
+  for (const auto& v : f.variants)
+    if (v.quality >= min_quality) {
+      s.hashes.push_back(v.hash);
+      s.tags.push_back(v.tag);
+    }
+  return s;
+}
+
+int best_quality(const MatchQuery::Frame& f) {
+  int q = f.quality;
+  for (const auto& v : f.variants) q = std::max(q, v.quality);
+  return q;
 }
 
 struct BestHit {
@@ -246,16 +267,17 @@ struct BestHit {
 // a frame), or nullopt to skip the entry.
 template <typename KeyOf>
 std::map<uint32_t, BestHit> best_hits(const pdq::HashSearch& index, const MatchQuery::Frame& f,
-                                      int threshold, KeyOf&& key_of) {
+                                      int threshold, int min_quality, KeyOf&& key_of) {
   std::map<uint32_t, BestHit> best;
   std::vector<std::vector<pdq::HashHit>> variant_hits;
-  index.search(hashes_of(f), threshold, variant_hits);  // one batch: the hash and its variants
+  const Searchable s = searchable(f, min_quality);
+  index.search(s.hashes, threshold, variant_hits);  // one batch: the hash and its variants
   for (size_t v = 0; v < variant_hits.size(); ++v) {
     for (const auto& hit : variant_hits[v]) {
       const std::optional<uint32_t> key = key_of(hit.entry);
       if (!key) continue;
       BestHit& b = best[*key];
-      if (hit.distance < b.distance) b = {hit.distance, f.variants[v].tag};
+      if (hit.distance < b.distance) b = {hit.distance, s.tags[v]};
     }
   }
   return best;
@@ -270,8 +292,8 @@ nlohmann::ordered_json hit_fields(const BestHit& b, int64_t frame) {
 std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q, bool plain_only) {
   std::vector<pdq::QueryFrame> out;
   for (const auto& f : q.frames)
-    out.push_back(
-        {f.ts, f.quality, plain_only ? std::span(f.variants).first(1) : std::span(f.variants)});
+    out.push_back({f.ts, plain_only ? f.quality : best_quality(f),
+                   plain_only ? std::span(f.variants).first(1) : std::span(f.variants)});
   return out;
 }
 
@@ -332,8 +354,9 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
   v.compared_pct = al.listed_pct();
   // One frame is not a video match: at least two query frames, unless the
   // query has only one usable frame.
-  const auto usable = std::count_if(query.frames.begin(), query.frames.end(),
-                                    [&](const auto& f) { return f.quality >= rules.min_quality; });
+  const auto usable = std::count_if(query.frames.begin(), query.frames.end(), [&](const auto& f) {
+    return best_quality(f) >= rules.min_quality;
+  });
   const bool evidence = al.query_frames_matched >= std::min<int64_t>(2, usable);
   v.kind = evidence ? kind_of(v.query_pct >= rules.query_coverage_pct,
                               v.compared_pct >= rules.listed_coverage_pct)
@@ -357,8 +380,8 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
 void Matcher::match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const {
   for (const auto& list : lists_.pdq) {
     for (const auto& f : q.frames) {
-      if (f.quality < rules_.min_quality || !f.printed) continue;
-      const auto best = best_hits(list.index, f, rules_.threshold,
+      if (best_quality(f) < rules_.min_quality || !f.printed) continue;
+      const auto best = best_hits(list.index, f, rules_.threshold, rules_.min_quality,
                                   [](uint32_t entry) { return std::optional<uint32_t>(entry); });
       for (const auto& [entry, b] : best)
         report(out, list.name, "pdq", list.entries, entry, hit_fields(b, f.index));
@@ -371,14 +394,15 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
     if (!q.video) {
       // An image against every frame of the list's videos: best distance per video.
       for (const auto& f : q.frames) {
-        if (f.quality < rules_.min_quality) continue;
-        const auto best = best_hits(
-            list.frames, f, rules_.threshold, [&](uint32_t entry) -> std::optional<uint32_t> {
-              const auto& owner = list.frame_owner[entry];
-              if (list.videos[owner.video][owner.frame].quality < rules_.min_quality)
-                return std::nullopt;
-              return owner.video;
-            });
+        if (best_quality(f) < rules_.min_quality) continue;
+        const auto best =
+            best_hits(list.frames, f, rules_.threshold, rules_.min_quality,
+                      [&](uint32_t entry) -> std::optional<uint32_t> {
+                        const auto& owner = list.frame_owner[entry];
+                        if (list.videos[owner.video][owner.frame].quality < rules_.min_quality)
+                          return std::nullopt;
+                        return owner.video;
+                      });
         for (const auto& [video, b] : best)
           report(out, list.name, "vpdq", list.entries, video, hit_fields(b, f.index));
       }
@@ -391,13 +415,15 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
     std::vector<std::vector<pdq::HashHit>> hits;
     for (uint32_t i = 0; i < q.frames.size(); ++i) {
       const auto& f = q.frames[i];
-      if (f.quality < rules_.min_quality || (!by_time && !f.printed)) continue;
-      const auto hashes = by_time ? hashes_of(f) : std::vector<Hash256>{f.pdq};
-      list.frames.search(hashes, rules_.threshold, hits);
+      if (!by_time && (!f.printed || f.quality < rules_.min_quality)) continue;
+      const Searchable s =
+          by_time ? searchable(f, rules_.min_quality) : Searchable{{f.pdq}, {uint8_t{0}}};
+      if (s.hashes.empty()) continue;
+      list.frames.search(s.hashes, rules_.threshold, hits);
       for (size_t v = 0; v < hits.size(); ++v)
         for (const auto& hit : hits[v]) {
           const auto& owner = list.frame_owner[hit.entry];
-          by_video[owner.video].push_back({i, owner.frame, hit.distance, f.variants[v].tag, false});
+          by_video[owner.video].push_back({i, owner.frame, hit.distance, s.tags[v], false});
         }
     }
     for (auto& [video, pairs] : by_video) {

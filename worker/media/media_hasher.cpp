@@ -46,11 +46,12 @@ constexpr pdq::Dihedral kVideoVariants[] = {pdq::Dihedral::kFlipY};
 // borders); with `base` set the plain hash too.
 void add_variants(FrameHash& f, const pdq::PdqResult& r, uint8_t base,
                   std::span<const pdq::Dihedral> which) {
-  if (base != 0) f.variants.push_back({r.hash, base});
+  if (base != 0) f.variants.push_back({r.hash, base, r.quality});
   if (!r.has_dihedral) return;
   for (const pdq::Dihedral d : which) {
     const int k = static_cast<int>(d);
-    f.variants.push_back({r.dihedral[static_cast<size_t>(k)], static_cast<uint8_t>(base | k)});
+    f.variants.push_back(
+        {r.dihedral[static_cast<size_t>(k)], static_cast<uint8_t>(base | k), r.quality});
   }
 }
 

@@ -100,8 +100,13 @@ nlohmann::ordered_json to_json(const MediaResult& r) {
       nlohmann::ordered_json fj = frame_json(*f);
       if (!f->variants.empty()) {
         nlohmann::ordered_json v;
-        for (const auto& th : f->variants) v[variant_name(th.tag)] = th.hash.to_hex();
+        int unpadded_quality = -1;
+        for (const auto& th : f->variants) {
+          v[variant_name(th.tag)] = th.hash.to_hex();
+          if (th.tag & pdq::kUnpaddedBit) unpadded_quality = th.quality;
+        }
         fj["variants"] = std::move(v);
+        if (unpadded_quality >= 0) fj["unpadded_quality"] = unpadded_quality;
       }
       mf.push_back(std::move(fj));
     }
