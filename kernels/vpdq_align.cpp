@@ -129,11 +129,12 @@ VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const V
   a.query_seconds = measure(q_kept);
   a.listed_seconds = measure(l_kept);
 
-  // Strict pairs, one per (query, listed) frame, the best hash of the query frame.
+  // Pairs, one per (query, listed) frame, the best hash of the query frame.
+  const int loosest = std::max(rules.threshold, rules.relaxed_threshold);
   std::erase_if(pairs, [&](const FramePair& p) {
     return p.query >= query.size() || p.listed >= listed.size() ||
            query[p.query].quality < rules.min_quality ||
-           listed[p.listed].quality < rules.min_quality || p.distance > rules.threshold;
+           listed[p.listed].quality < rules.min_quality || p.distance > loosest;
   });
   std::sort(pairs.begin(), pairs.end(), [](const FramePair& x, const FramePair& y) {
     return std::tie(x.query, x.listed, x.distance) < std::tie(y.query, y.listed, y.distance);
@@ -143,6 +144,35 @@ VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const V
                             return x.query == y.query && x.listed == y.listed;
                           }),
               pairs.end());
+
+  // Loose pairs (beyond the threshold, within the relaxed one) stand only
+  // as runs: each needs pairs of two other query frames near it in time
+  // at a consistent offset (an overlay keeps every frame ~40 bits off, so a
+  // copy may have no strict pair at all; unrelated footage has no such run).
+  {
+    std::vector<FramePair> loose, kept;
+    for (const auto& p : pairs) (p.distance > rules.threshold ? loose : kept).push_back(p);
+    if (!loose.empty()) {
+      auto offset = [&](const FramePair& p) { return listed[p.listed].ts - query[p.query].ts; };
+      std::vector<FramePair> all = kept;
+      all.insert(all.end(), loose.begin(), loose.end());
+      for (auto& p : loose) {
+        std::vector<uint32_t> others;
+        const double t = query[p.query].ts;
+        for (const auto& o : all) {
+          const double dt = std::fabs(query[o.query].ts - t);
+          if (o.query == p.query || dt > 2 * rules.max_gap_s) continue;
+          if (std::fabs(offset(o) - offset(p)) <= 0.5 + 0.25 * dt) others.push_back(o.query);
+        }
+        std::sort(others.begin(), others.end());
+        if (std::unique(others.begin(), others.end()) - others.begin() >= 2) {
+          p.relaxed = true;
+          kept.push_back(p);
+        }
+      }
+      pairs = std::move(kept);
+    }
+  }
 
   // Frames in line with matched neighbours: for each usable query frame
   // without a pair, the listed time its neighbours' offsets predict, and the
@@ -262,19 +292,41 @@ VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const V
            std::tie(query[y.query].ts, listed[y.listed].ts);
   });
   std::vector<uint32_t> seen_query;
-  for (const auto& p : pairs) {
+  std::vector<std::pair<size_t, size_t>> runs;  // [first, last) pairs of each segment
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    const FramePair& p = pairs[k];
     const double len = std::max(qt.span[p.query], lt.span[p.listed]);
-    const double q0 = query[p.query].ts, l0 = listed[p.listed].ts;
+    const double q0 = query[p.query].ts;
     if (a.segments.empty() || q0 > a.segments.back().query_end + rules.max_gap_s) {
-      a.segments.push_back({q0, q0 + len, l0, l0 + len, 0, 256});
+      a.segments.push_back({q0, q0 + len, 0, 0, 0, 256});
+      runs.push_back({k, k});
     }
-    Segment& s = a.segments.back();
-    s.query_end = std::max(s.query_end, q0 + len);
-    s.listed_start = std::min(s.listed_start, l0);
-    s.listed_end = std::max(s.listed_end, l0 + len);
-    ++s.pairs;
-    s.best_distance = std::min(s.best_distance, p.distance);
+    Segment& seg = a.segments.back();
+    seg.query_end = std::max(seg.query_end, q0 + len);
+    ++seg.pairs;
+    seg.best_distance = std::min(seg.best_distance, p.distance);
+    runs.back().second = k + 1;
     seen_query.push_back(p.query);
+  }
+  // The listed times a segment covers: its ends carried over by the offset
+  // of the pairs near each end (the median: in a still scene one query
+  // frame matches listed frames seconds apart; speed changes move the
+  // offset along the segment).
+  for (size_t r = 0; r < runs.size(); ++r) {
+    Segment& seg = a.segments[r];
+    auto offset_near = [&](double t) {
+      std::vector<double> offs;
+      for (size_t k = runs[r].first; k < runs[r].second; ++k)
+        if (std::fabs(query[pairs[k].query].ts - t) <= 1.0)
+          offs.push_back(listed[pairs[k].listed].ts - query[pairs[k].query].ts);
+      auto mid = offs.begin() + static_cast<std::ptrdiff_t>(offs.size() / 2);
+      std::nth_element(offs.begin(), mid, offs.end());
+      return *mid;
+    };
+    const double first = query[pairs[runs[r].first].query].ts;
+    const double last = query[pairs[runs[r].second - 1].query].ts;
+    seg.listed_start = std::max(0.0, seg.query_start + offset_near(first));
+    seg.listed_end = std::max(seg.listed_start, seg.query_end + offset_near(last));
   }
   // Segment ends no further than the side's usable time.
   const double q_end = q_kept.empty() ? 0 : q_kept.back().second;

@@ -85,8 +85,10 @@ struct VideoAlignment {
 std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
                                     std::span<const VpdqFrame> listed, const AlignRules& rules);
 
-// Frames of both sides must be in timestamp order. `pairs` are the strict
-// pairs (strict_pairs() or an index search: any order, duplicates allowed).
+// `pairs` are the strict pairs (strict_pairs() or an index search: any
+// order, duplicates allowed), and may hold loose ones (distance up to
+// relaxed_threshold): those count only in runs of three query frames at a
+// consistent offset.
 VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const VpdqFrame> listed,
                             std::vector<FramePair> pairs, const AlignRules& rules);
 

@@ -350,7 +350,8 @@ TEST_F(Matching, VideosMatchByTimeWithKindsAndSegmentsOnBothSides) {
   EXPECT_NEAR(hit["compared_pct"].get<double>(), 50.0, 4.0);
   ASSERT_EQ(hit["segments"].size(), 1u);
   EXPECT_NEAR(hit["segments"][0]["query"][0].get<double>(), 0.0, 0.05);
-  EXPECT_NEAR(hit["segments"][0]["listed"][0].get<double>(), 9.4, 0.05);
+  // Where the picture holds still, the offset is known to a few frames.
+  EXPECT_NEAR(hit["segments"][0]["listed"][0].get<double>(), 9.4, 0.1);
   // chair-19 inside a longer video (6.9 s of pattern first): contains.
   auto longer = frames_of("pattern-hd-no-bar", 0, 99, 0);
   for (auto& f : frames_of("chair-19-sd-bar", 0, 99, 6.9)) longer.push_back(f);
@@ -360,7 +361,7 @@ TEST_F(Matching, VideosMatchByTimeWithKindsAndSegmentsOnBothSides) {
   EXPECT_GT(hit["compared_pct"].get<double>(), 97.0);
   ASSERT_EQ(hit["segments"].size(), 1u);
   EXPECT_NEAR(hit["segments"][0]["query"][0].get<double>(), 6.9, 0.05);
-  EXPECT_NEAR(hit["segments"][0]["listed"][0].get<double>(), 0.0, 0.05);
+  EXPECT_NEAR(hit["segments"][0]["listed"][0].get<double>(), 0.0, 0.1);
   // Every pair of the six shared videos: only copies of one source match
   // (chair-22 is chair-19 in sepia; the pattern files are one recording).
   const auto group = [](const std::string& n) { return n.substr(0, n.find('-')); };

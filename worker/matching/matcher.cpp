@@ -311,9 +311,14 @@ uint8_t usual_tag(const std::vector<pdq::FramePair>& pairs) {
   return best;
 }
 
-std::string kind_of(bool query_enough, bool listed_enough) {
-  if (query_enough && listed_enough) return "full";
-  return query_enough ? "partial" : (listed_enough ? "contains" : "");
+// Which copy a match is: full when both videos are covered (80% each, or
+// more where a threshold asks more); otherwise partial when the query is
+// the more covered side (it is a piece of the listed video), contains
+// when the listed video is (it is inside the query).
+std::string kind_of(double query_pct, double listed_pct, double query_min, double listed_min) {
+  if (query_pct >= std::max(80.0, query_min) && listed_pct >= std::max(80.0, listed_min))
+    return "full";
+  return query_pct >= listed_pct ? "partial" : "contains";
 }
 
 }  // namespace
@@ -334,8 +339,7 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
     v.compared_pct = c.compared_pct;
     v.match = c.compared_pct >= rules.video_match_pct && c.query_pct >= rules.query_match_pct &&
               (c.query_pct > 0 || c.compared_pct > 0);
-    v.kind = kind_of(c.query_pct >= 80, c.compared_pct >= 80);
-    if (v.match && v.kind.empty()) v.kind = c.query_pct >= c.compared_pct ? "partial" : "contains";
+    v.kind = v.match ? kind_of(c.query_pct, c.compared_pct, 0, 0) : "";
     auto segments = nlohmann::ordered_json::array();
     for (const auto& [t0, t1] : pdq::matched_segments(q, c.query_matched))
       segments.push_back({two_decimals_time(t0), two_decimals_time(t1)});
@@ -352,16 +356,18 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
   const auto al = pdq::align_videos(frames, listed, std::move(strict), ar);
   v.query_pct = al.query_pct();
   v.compared_pct = al.listed_pct();
-  // One frame is not a video match: at least two query frames, unless the
-  // query has only one usable frame.
+  // One frame is not a video match: at least two query frames and a
+  // second of matched time, unless the query has less than that to give.
   const auto usable = std::count_if(query.frames.begin(), query.frames.end(), [&](const auto& f) {
     return best_quality(f) >= rules.min_quality;
   });
-  const bool evidence = al.query_frames_matched >= std::min<int64_t>(2, usable);
-  v.kind = evidence ? kind_of(v.query_pct >= rules.query_coverage_pct,
-                              v.compared_pct >= rules.listed_coverage_pct)
-                    : "";
-  v.match = !v.kind.empty();
+  const bool evidence = al.query_frames_matched >= std::min<int64_t>(2, usable) &&
+                        al.query_matched_s >= std::min(1.0, 0.99 * al.query_seconds);
+  v.match = evidence && (v.query_pct >= rules.query_coverage_pct ||
+                         v.compared_pct >= rules.listed_coverage_pct);
+  v.kind = v.match ? kind_of(v.query_pct, v.compared_pct, rules.query_coverage_pct,
+                             rules.listed_coverage_pct)
+                   : "";
   auto segments = nlohmann::ordered_json::array();
   for (const auto& s : al.segments)
     segments.push_back(
@@ -419,12 +425,29 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
       const Searchable s =
           by_time ? searchable(f, rules_.min_quality) : Searchable{{f.pdq}, {uint8_t{0}}};
       if (s.hashes.empty()) continue;
-      list.frames.search(s.hashes, rules_.threshold, hits);
-      for (size_t v = 0; v < hits.size(); ++v)
-        for (const auto& hit : hits[v]) {
-          const auto& owner = list.frame_owner[hit.entry];
-          by_video[owner.video].push_back({i, owner.frame, hit.distance, s.tags[v], false});
-        }
+      // The printed frames (one a second) are also searched to the relaxed
+      // distance, as shown and without borders: loose pairs, which count
+      // only where three line up in time (an overlay on every frame).
+      const bool loose = by_time && f.printed && rules_.relaxed_threshold > rules_.threshold;
+      Searchable wide;
+      if (loose)
+        for (size_t v = 0; v < s.hashes.size(); ++v)
+          if ((s.tags[v] & 7) == 0) {
+            wide.hashes.push_back(s.hashes[v]);
+            wide.tags.push_back(s.tags[v]);
+          }
+      const Searchable& wide_pass = wide;
+      for (const Searchable* pass : {&s, &wide_pass}) {
+        if (pass->hashes.empty()) continue;
+        list.frames.search(pass->hashes, pass == &s ? rules_.threshold : rules_.relaxed_threshold,
+                           hits);
+        for (size_t v = 0; v < hits.size(); ++v)
+          for (const auto& hit : hits[v]) {
+            if (pass == &wide_pass && hit.distance <= rules_.threshold) continue;  // found strictly
+            const auto& owner = list.frame_owner[hit.entry];
+            by_video[owner.video].push_back({i, owner.frame, hit.distance, pass->tags[v], false});
+          }
+      }
     }
     for (auto& [video, pairs] : by_video) {
       const auto verdict = judge_video(

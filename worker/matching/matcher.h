@@ -21,10 +21,11 @@ namespace frameprint {
 enum class VpdqRule {
   // By time (the default): the share of each video's duration whose frames
   // found a counterpart (kernels/vpdq_align.h), whatever rate either side
-  // was hashed at. A match is `full` when both shares reach their
-  // thresholds, `partial` when the query's does (the query is a piece of
-  // the listed video), `contains` when the listed video's does (the listed
-  // video is inside the query).
+  // was hashed at. A match when either share reaches its threshold; it is
+  // `full` when both videos are covered (80% each, or the thresholds if
+  // higher), `partial` when the query is the more covered side (a trimmed
+  // copy: the query is a piece of the listed video), `contains` when the
+  // listed video is (it is inside a longer query).
   kTime,
   // By frame counts (--vpdq-rule pytx or frames): video_match_pct of the
   // listed video's frames and query_match_pct of the query's frames have a
@@ -38,8 +39,8 @@ struct MatchRules {
   VpdqRule vpdq_rule = VpdqRule::kTime;
   // kTime: shares of duration (percent) and the distance accepted for
   // frames in line with matched neighbours.
-  double query_coverage_pct = 80;
-  double listed_coverage_pct = 80;
+  double query_coverage_pct = 50;
+  double listed_coverage_pct = 50;
   int relaxed_threshold = 44;
   // kFrames
   double video_match_pct = 80;  // compared video's frames matched

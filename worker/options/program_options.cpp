@@ -57,13 +57,13 @@ void add_match_options(CLI::App& cmd, MatchOptions& o) {
                  "frames), frames (the reference's: --video-match-pct/--query-match-pct)")
       ->check(CLI::IsMember({"time", "pytx", "frames"}));
   cmd.add_option("--query-coverage-pct", o.rules.query_coverage_pct,
-                 "vPDQ by time: share of the query's duration matched for a partial (or full) "
-                 "match")
+                 "vPDQ by time: a match when this share of the query's duration is matched "
+                 "(or the listed share below is)")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd.add_option("--listed-coverage-pct", o.rules.listed_coverage_pct,
-                 "vPDQ by time: share of the listed video's duration matched for a contains (or "
-                 "full) match")
+                 "vPDQ by time: a match when this share of the listed video's duration is "
+                 "matched (or the query's share above is)")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd.add_option("--relaxed-threshold", o.rules.relaxed_threshold,
