@@ -33,11 +33,11 @@ fi
 OCV=$WORK/debs/x/usr/share/doc/opencv-doc/examples/data
 SKI=$WORK/debs/x/usr/lib/python3/dist-packages/skimage/data
 # name=file; names before the first '-' group copies of one source (chair-19 and chair-22 are one)
+# (test-padded-dimensions.mp4 is a synthetic test pattern: not footage.)
 VIDEOS=(
   "chair.19=$SHARED/vpdq/videos/chair-19-sd-bar.mp4"
   "doorknob=$SHARED/vpdq/videos/doorknob-hd-no-bar.mp4"
   "pattern.hd=$SHARED/vpdq/videos/pattern-hd-no-bar.mp4"
-  "padded=$SHARED/vpdq/videos/test-padded-dimensions.mp4"
   "vtest=$OCV/vtest.avi"
   "tree=$OCV/tree.avi"
   "megamind=$OCV/Megamind.avi"

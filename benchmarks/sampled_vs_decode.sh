@@ -8,6 +8,9 @@
 #   ffmpeg -threads 1 -skip_frame noref -i clip -f null -  (decode references only)
 #   frameprint hash --device cpu clip                       (default: 1 hash/s)
 #   frameprint hash --device cpu --seconds-per-hash 0 clip  (every frame)
+#   frameprint hash --device cpu --list vpdq:L clip         (default with a list: also hashed
+#                                                            for matching every 0.25 s)
+#   frameprint hash --device cpu --list vpdq:L --match-seconds-per-hash 0 clip
 # and the ratios to the first (target for the default: <= 0.70).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +39,15 @@ all=$(measure ffmpeg -hide_banner -loglevel error -threads 1 -i "$clip" -f null 
 noref=$(measure ffmpeg -hide_banner -loglevel error -threads 1 -skip_frame noref -i "$clip" -f null -)
 fp=$(measure "$bin" hash --device cpu "$clip")
 every=$(measure "$bin" hash --device cpu --seconds-per-hash 0 "$clip")
-awk -v all="$all" -v noref="$noref" -v fp="$fp" -v every="$every" -v t="$types" -v h="$hashes" -v r="$runs" 'BEGIN {
+"$bin" hash --device cpu --format vpdq "$clip" > "$dir/listed.txt" 2>/dev/null
+listed=$(measure "$bin" hash --device cpu --list vpdq:"$dir/listed.txt" "$clip")
+listed0=$(measure "$bin" hash --device cpu --list vpdq:"$dir/listed.txt" --match-seconds-per-hash 0 "$clip")
+awk -v all="$all" -v noref="$noref" -v fp="$fp" -v every="$every" -v listed="$listed" -v listed0="$listed0" -v t="$types" -v h="$hashes" -v r="$runs" 'BEGIN {
   printf "clip: 10 s 1920x1080 H.264 High (%s), median of %d runs, CPU seconds\n", t, r
   printf "ffmpeg -threads 1 decode every frame       : %.3f s  1.00x\n", all
   printf "ffmpeg -threads 1 -skip_frame noref        : %.3f s  %.2fx\n", noref, noref / all
   printf "frameprint hash --device cpu (default, %2d hashes): %.3f s  %.2fx (target <= 0.70)\n", h, fp, fp / all
   printf "frameprint hash --device cpu --seconds-per-hash 0 : %.3f s  %.2fx\n", every, every / all
+  printf "frameprint hash --device cpu --list L (matching every 0.25 s): %.3f s  %.2fx (target <= 0.70)\n", listed, listed / all
+  printf "frameprint hash --device cpu --list L --match-seconds-per-hash 0: %.3f s  %.2fx\n", listed0, listed0 / all
 }'

@@ -11,6 +11,8 @@ namespace {
 
 // At most this many samples are read along a row or column.
 constexpr int kSamplesPerLine = 256;
+// Lines skipped at a time inside a band.
+constexpr int kStride = 8;
 
 class LineJudge {
  public:
@@ -92,6 +94,14 @@ Walked walk(const Walked& done, int limit, int side, bool bars, const BorderRule
       colour = *m;
     }
     ++i;
+    // Inside a band, stride: the lines between two flat lines of the
+    // band's colour are taken to be the band's (bands are wide; judging
+    // each line of a flat picture walked through would cost milliseconds).
+    while (i + kStride < limit) {
+      const auto ahead = line(i + kStride, r.flat_share);
+      if (!ahead || std::fabs(*ahead - colour) > static_cast<float>(r.tolerance)) break;
+      i += kStride;
+    }
   }
   return {i, colour};
 }

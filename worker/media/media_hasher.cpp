@@ -110,14 +110,15 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   // hash a second needs query frames close to each of its frames); the
   // step divides --seconds-per-hash, so every frame the printed sampler
   // takes is still decoded.
+  // (0: every frame).
+  const bool denser =
+      o.for_matching && o.seconds_per_hash > 0 && o.match_seconds_per_hash < o.seconds_per_hash;
   double match_step = 0;
-  if (o.for_matching && o.seconds_per_hash > 0 && o.match_seconds_per_hash > 0 &&
-      o.match_seconds_per_hash < o.seconds_per_hash)
+  if (denser && o.match_seconds_per_hash > 0)
     match_step = o.seconds_per_hash / std::ceil(o.seconds_per_hash / o.match_seconds_per_hash);
   // Frames the samplers cannot take are not decoded (unless the timeline is
   // being repaired).
-  settings.seconds_per_hash =
-      allow_skipping ? (match_step > 0 ? match_step : o.seconds_per_hash) : 0.0;
+  settings.seconds_per_hash = allow_skipping ? (denser ? match_step : o.seconds_per_hash) : 0.0;
   // Frames are staged out of the decoder's surfaces as they come: the
   // decoder needs only the sources still being copied, not a batch.
   settings.nvdec_surfaces = pdq::kMaxHeldSources + 1;
@@ -152,6 +153,8 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
     bool unpadded;  // the content without borders of the frame before
   };
   std::vector<Sampled> sampled;
+  std::optional<pdq::Rect> content;  // of the last frame looked at
+  bool looked_for_borders = false;
   auto flush = [&] {
     std::vector<pdq::PdqResult> results(requests.size());
     backend.hash(requests, results);
@@ -178,12 +181,17 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
       ++decoded;
       if (dec.repaired_timestamps() > 0 && dec.skipped_frames()) throw DecodeAgainWithoutSkipping{};
       const bool printed = sampler.take(frame.ts);
-      const bool for_matching = match_step > 0 && match_sampler.take(frame.ts);
+      const bool for_matching = denser && match_sampler.take(frame.ts);
       if (!printed && !for_matching) continue;
       LumaPlane plane = frame.plane;
       if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
         throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");
-      const auto content = find_borders ? pdq::find_content(plane) : std::nullopt;
+      // Bars and padding stay put through a video: they are looked for on
+      // the printed frames, and the frames between reuse what was found.
+      if (find_borders && (printed || !looked_for_borders)) {
+        content = pdq::find_content(plane);
+        looked_for_borders = true;
+      }
       if (stager) plane = stager->stage(plane, std::move(frame.hold));
       requests.push_back({plane, orient, pdq::Downsampler::kSeparable, want_dihedral});
       sampled.push_back({frame.index, frame.ts, printed, false});

@@ -27,7 +27,7 @@ struct HashOptions {
   // match_frames and FrameHash::variants): each frame's dihedral hashes
   // (stills: all eight; video frames: as shown and mirrored), the content
   // without uniform borders, and video frames every
-  // match_seconds_per_hash between the sampled ones.
+  // match_seconds_per_hash (0: every frame) between the sampled ones.
   bool for_matching = false;
   double match_seconds_per_hash = 0.25;
   VideoLimits limits;       // max_pixels applies to images too

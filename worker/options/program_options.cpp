@@ -10,6 +10,12 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd.add_flag("--dihedral", o.dihedral, "Also output the 7 rotated/flipped variants of each hash");
+  cmd.add_option("--match-seconds-per-hash", o.match_seconds_per_hash,
+                 "With lists: video frames are also hashed every S seconds for matching only "
+                 "(not printed); 0 = every frame (denser finds more copies of sparse lists, at "
+                 "more CPU: benchmarks/RESULTS.md)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd.add_flag("!--no-exif-orientation", o.exif_orientation,
                "Hash images as stored, ignoring their EXIF orientation");
   cmd.add_flag(

@@ -61,6 +61,7 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     parse_job_header(header_text, policy.defaults, header);
     // Hashing for matching is the worker's choice (it holds the lists), not the job's.
     header.options.for_matching = policy.defaults.for_matching;
+    header.options.match_seconds_per_hash = policy.defaults.match_seconds_per_hash;
     if (header.path.has_value() == bytes.has_value())
       throw MediaError(ErrorCode::kBadRequest,
                        "a job carries either a \"path\" or the file's bytes, not both or neither");
