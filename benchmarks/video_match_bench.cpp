@@ -5,7 +5,8 @@
 //           query's 60 printed frames: the matcher before the time rule;
 //   time    the time rule on the same 60 plain frames (the decision alone);
 //   time, hashed for matching  the default query with lists: a frame every
-//           0.25 s (240) with its mirrored and unpadded hashes.
+//           0.25 s (240) with its mirrored and unpadded hashes;
+//   time, --loose-search  the 60 frames also searched to distance 44.
 //   build/bin/frameprint_bench_video_match [VIDEOS]
 #include <benchmark/benchmark.h>
 
@@ -52,7 +53,7 @@ long rss_kib() {
 int g_videos = 100'000;
 
 struct World {
-  std::shared_ptr<const Matcher> frames, time;
+  std::shared_ptr<const Matcher> frames, time, loose;
   MatchQuery sparse, dense;
   long list_kib = 0;
 };
@@ -83,6 +84,10 @@ World& world() {
     x.frames = std::make_shared<const Matcher>(std::move(lists), frames);
     x.time = std::make_shared<const Matcher>(
         HashLists::load({parse_list_spec("vpdq:te:" + path.string())}), MatchRules{});
+    MatchRules loose;
+    loose.loose_search = true;
+    x.loose = std::make_shared<const Matcher>(
+        HashLists::load({parse_list_spec("vpdq:te:" + path.string())}), loose);
     std::filesystem::remove(path);
     // The query: 60 s, its first 30 s a copy of the listed video.
     x.sparse.video = x.dense.video = true;
@@ -116,9 +121,11 @@ void run(benchmark::State& state, const Matcher& m, const MatchQuery& q) {
 void BM_FrameRule60Frames(benchmark::State& s) { run(s, *world().frames, world().sparse); }
 void BM_TimeRule60Frames(benchmark::State& s) { run(s, *world().time, world().sparse); }
 void BM_TimeRuleHashedForMatching(benchmark::State& s) { run(s, *world().time, world().dense); }
+void BM_TimeRuleLooseSearch60Frames(benchmark::State& s) { run(s, *world().loose, world().sparse); }
 BENCHMARK(BM_FrameRule60Frames)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_TimeRule60Frames)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_TimeRuleHashedForMatching)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_TimeRuleLooseSearch60Frames)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 }  // namespace
 

@@ -422,13 +422,21 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
     for (uint32_t i = 0; i < q.frames.size(); ++i) {
       const auto& f = q.frames[i];
       if (!by_time && (!f.printed || f.quality < rules_.min_quality)) continue;
-      const Searchable s =
-          by_time ? searchable(f, rules_.min_quality) : Searchable{{f.pdq}, {uint8_t{0}}};
+      // The index is searched with every hash of the printed frames, and
+      // with the plain hash (if usable) of the frames between them: those
+      // line the query up with a list made at a sparse rate; their other
+      // hashes are compared near the offsets found (align_videos), which
+      // costs a few distances instead of an index search each.
+      Searchable s;
+      if (!by_time) s = {{f.pdq}, {uint8_t{0}}};
+      else if (f.printed) s = searchable(f, rules_.min_quality);
+      else if (f.quality >= rules_.min_quality) s = {{f.pdq}, {uint8_t{0}}};
       if (s.hashes.empty()) continue;
       // The printed frames (one a second) are also searched to the relaxed
       // distance, as shown and without borders: loose pairs, which count
       // only where three line up in time (an overlay on every frame).
-      const bool loose = by_time && f.printed && rules_.relaxed_threshold > rules_.threshold;
+      const bool loose = by_time && f.printed && rules_.loose_search &&
+                         rules_.relaxed_threshold > rules_.threshold;
       Searchable wide;
       if (loose)
         for (size_t v = 0; v < s.hashes.size(); ++v)
@@ -436,11 +444,12 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
             wide.hashes.push_back(s.hashes[v]);
             wide.tags.push_back(s.tags[v]);
           }
+      const Searchable& strict_pass = s;
       const Searchable& wide_pass = wide;
-      for (const Searchable* pass : {&s, &wide_pass}) {
+      for (const Searchable* pass : {&strict_pass, &wide_pass}) {
         if (pass->hashes.empty()) continue;
-        list.frames.search(pass->hashes, pass == &s ? rules_.threshold : rules_.relaxed_threshold,
-                           hits);
+        list.frames.search(
+            pass->hashes, pass == &strict_pass ? rules_.threshold : rules_.relaxed_threshold, hits);
         for (size_t v = 0; v < hits.size(); ++v)
           for (const auto& hit : hits[v]) {
             if (pass == &wide_pass && hit.distance <= rules_.threshold) continue;  // found strictly

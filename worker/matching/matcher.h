@@ -42,6 +42,11 @@ struct MatchRules {
   double query_coverage_pct = 50;
   double listed_coverage_pct = 50;
   int relaxed_threshold = 44;
+  // Also search the printed frames to relaxed_threshold, for copies with no
+  // frame within the threshold at all (an overlay on every frame); pairs so
+  // found count only in runs of three. Several times the search cost on
+  // large lists (benchmarks/RESULTS.md).
+  bool loose_search = false;
   // kFrames
   double video_match_pct = 80;  // compared video's frames matched
   double query_match_pct = 0;   // query video's frames matched

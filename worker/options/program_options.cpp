@@ -76,6 +76,9 @@ void add_match_options(CLI::App& cmd, MatchOptions& o) {
                  "vPDQ by time: distance accepted for a frame in line with matched neighbours")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  cmd.add_flag("--loose-search", o.rules.loose_search,
+               "vPDQ by time: also search each printed frame to --relaxed-threshold, to find "
+               "copies with an overlay on every frame (several times the search cost)");
   cmd.add_option("--video-match-pct", o.video_match_pct,
                  "vPDQ by frames: share of the listed video's frames matched (80; pytx: 0)")
       ->check(CLI::Range(0.0, 100.0));
