@@ -137,19 +137,24 @@ done
 
 # --- match ----------------------------------------------------------------
 tag=${TAG:-default}
-"$FP" hash --jobs 2 --list vpdq:"$WORK/lists/l0" --list vpdq:"$WORK/lists/l1" \
-  --list pdq:"$WORK/lists/photos/photos.txt" "${EXTRA[@]}" "$WORK/copies" "$WORK/src" \
-  > "$WORK/out/$tag.jsonl" 2>/dev/null || true
+LISTS=(--list vpdq:"$WORK/lists/l0" --list vpdq:"$WORK/lists/l1" --list pdq:"$WORK/lists/photos/photos.txt")
+# Videos on one thread, timed: CPU seconds per second of video.
+/usr/bin/time -f "%U %S" -o "$WORK/out/$tag.cpu" "$FP" hash --device cpu "${LISTS[@]}" "${EXTRA[@]}" \
+  "$WORK"/copies/*.mp4 "$WORK"/src/*.mp4 > "$WORK/out/$tag.jsonl" 2>/dev/null || true
+"$FP" hash --jobs 2 --device cpu "${LISTS[@]}" "${EXTRA[@]}" "$WORK"/copies/*.jpg "$WORK"/src/*.png \
+  >> "$WORK/out/$tag.jsonl" 2>/dev/null || true
 sort -u -o "$WORK/fillers.txt" "$WORK/fillers.txt"
-python3 - "$WORK/out/$tag.jsonl" "$WORK/fillers.txt" <<'PY'
+python3 - "$WORK/out/$tag.jsonl" "$WORK/fillers.txt" "$WORK/out/$tag.cpu" <<'PY'
 import json, sys, collections
 group = lambda n: n.split('.')[0]
 # The unrelated footage around an embedded clip is itself a listed source.
 fillers = dict(l.split() for l in open(sys.argv[2]))
 res = collections.defaultdict(dict)   # (kind, edit) -> rate -> [found, total]
 fps = []
+video_s = 0.0
 for line in open(sys.argv[1]):
     r = json.loads(line)
+    video_s += r.get('duration_s', 0) if r.get('kind') == 'video' else 0
     p = r['path'].rsplit('/', 1)[1]
     if r['status'] != 'ok':
         print('not hashed:', p, r['error']['code']); continue
@@ -181,6 +186,8 @@ for kind, rates in (('video', ['l0', 'l1']), ('photo', ['photos'])):
         if counted_edits[kind](edit):
             for r in rates: tot[r][0] += by[r][0]; tot[r][1] += by[r][1]
     print(f"| **counted edits** | " + " | ".join(f"**{tot[r][0]}/{tot[r][1]} = {100*tot[r][0]/max(1,tot[r][1]):.0f}%**" for r in rates) + " |")
-print(f"\nfalse positives: {len(fps)}")
+cpu = sum(map(float, open(sys.argv[3]).read().split()))
+print(f"\nvideos: {video_s:.0f} s hashed and matched in {cpu:.1f} CPU s (one thread): {cpu / video_s:.3f} CPU s per video second")
+print(f"false positives: {len(fps)}")
 for f in fps[:20]: print("  ", f)
 PY

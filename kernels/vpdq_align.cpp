@@ -152,10 +152,32 @@ VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const V
   {
     std::vector<FramePair> loose, kept;
     for (const auto& p : pairs) (p.distance > rules.threshold ? loose : kept).push_back(p);
+    // A still scene gives a query frame loose pairs with many listed
+    // frames: the few closest of each query frame are enough to find runs,
+    // and keep this bounded.
+    constexpr size_t kLoosePerFrame = 4;
+    std::stable_sort(loose.begin(), loose.end(), [](const FramePair& x, const FramePair& y) {
+      return std::tie(x.query, x.distance) < std::tie(y.query, y.distance);
+    });
+    {
+      std::vector<FramePair> fewer;
+      for (size_t k = 0; k < loose.size(); ++k)
+        if (k < kLoosePerFrame || loose[k - kLoosePerFrame].query != loose[k].query)
+          fewer.push_back(loose[k]);
+      loose = std::move(fewer);
+    }
     if (!loose.empty()) {
       auto offset = [&](const FramePair& p) { return listed[p.listed].ts - query[p.query].ts; };
+      // The others: one pair per query frame (its best) is enough to vouch.
       std::vector<FramePair> all = kept;
       all.insert(all.end(), loose.begin(), loose.end());
+      std::stable_sort(all.begin(), all.end(), [](const FramePair& x, const FramePair& y) {
+        return std::tie(x.query, x.distance) < std::tie(y.query, y.distance);
+      });
+      all.erase(
+          std::unique(all.begin(), all.end(),
+                      [](const FramePair& x, const FramePair& y) { return x.query == y.query; }),
+          all.end());
       for (auto& p : loose) {
         std::vector<uint32_t> others;
         const double t = query[p.query].ts;

@@ -142,6 +142,34 @@ TEST(VpdqAlign, FramesInLineWithMatchedNeighboursPassTheRelaxedThreshold) {
   EXPECT_EQ(a.query_frames_matched, 18);
 }
 
+TEST(VpdqAlign, LoosePairsCountOnlyInRunsAtOneOffset) {
+  std::mt19937_64 rng(11);
+  Video listed, query;
+  for (int k = 0; k < 10; ++k) {
+    Hash256 h;
+    for (auto& w : h.words) w = rng();
+    listed.add({h, 90, double(k)});
+    query.add({with_bits_flipped(h, 0, 40), 90, double(k) + 0.5});  // 0.5 s into the query
+  }
+  const auto qf = query.query();
+  auto loose = [&](std::vector<uint32_t> frames, int shift) {
+    std::vector<FramePair> p;
+    for (uint32_t i : frames) p.push_back({i, i + static_cast<uint32_t>(shift), 40, 0, false});
+    return p;
+  };
+  // Three query frames at one offset: a run, and the frames between follow.
+  auto a = align_videos(qf, listed.frames, loose({2, 3, 4}, 0), AlignRules{});
+  EXPECT_EQ(a.query_frames_matched, 10);
+  // Two, or three at offsets that disagree: nothing.
+  a = align_videos(qf, listed.frames, loose({2, 3}, 0), AlignRules{});
+  EXPECT_EQ(a.query_frames_matched, 0);
+  auto scattered = loose({2}, 0);
+  for (auto& p : loose({3}, 4)) scattered.push_back(p);
+  for (auto& p : loose({4}, -3)) scattered.push_back(p);
+  a = align_videos(qf, listed.frames, scattered, AlignRules{});
+  EXPECT_EQ(a.query_frames_matched, 0);
+}
+
 TEST(VpdqAlign, LowQualityFramesTakeNoPart) {
   Video listed, query;
   Hash256 a, b;
