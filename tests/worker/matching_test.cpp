@@ -8,6 +8,7 @@
 
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
+#include "worker/matching/match_options.h"
 #include "worker/matching/matcher.h"
 
 namespace frameprint {
@@ -316,6 +317,28 @@ TEST_F(PytxRule, GivesPythonThreatexchangesAnswers) {
   ASSERT_TRUE(hit.is_object());
   EXPECT_EQ(hit["compared_pct"], 100.0);
   EXPECT_TRUE(dark.matches(query({v.begin() + 5, v.end()})).empty());
+}
+
+TEST(MatchOptions, TheFlagsChooseTheRule) {
+  MatchOptions o;
+  EXPECT_EQ(resolve_rules(o).vpdq_rule, VpdqRule::kTime);
+  o.vpdq_rule = "pytx";
+  MatchRules r = resolve_rules(o);
+  EXPECT_EQ(r.vpdq_rule, VpdqRule::kFrames);
+  EXPECT_EQ(r.query_match_pct, 80);
+  EXPECT_EQ(r.video_match_pct, 0);
+  EXPECT_TRUE(r.unique_frames);
+  o.video_match_pct = 10;  // the frame-count flags keep their meaning under it
+  EXPECT_EQ(resolve_rules(o).video_match_pct, 10);
+  // Given without a rule, they choose the reference's frame counts.
+  MatchOptions old;
+  old.video_match_pct = 90;
+  r = resolve_rules(old);
+  EXPECT_EQ(r.vpdq_rule, VpdqRule::kFrames);
+  EXPECT_EQ(r.video_match_pct, 90);
+  EXPECT_FALSE(r.unique_frames);
+  old.vpdq_rule = "bogus";
+  EXPECT_THROW(resolve_rules(old), std::invalid_argument);
 }
 
 // The default rule by time, on the reference's hashes of real footage:
