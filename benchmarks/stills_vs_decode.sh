@@ -9,6 +9,8 @@
 #   frameprint_decode_images DIR          (cv::imdecode to full-resolution colour, one thread)
 #   frameprint hash --device cpu DIR      (the default still path)
 #   frameprint hash --device cpu --exact DIR   (the reference path)
+#   frameprint hash --device cpu --list pdq:L DIR  (the default path, hashed for matching:
+#                                                  dihedral and unpadded hashes)
 # and each hash's ratio to the decode (target for JPEG, default: <= 0.55).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,15 +52,18 @@ for set in jpeg png webp; do
   "$decode" "$dir" >/dev/null || { echo "decode failed on $set" >&2; exit 1; }
   [ "$("$bin" hash --device cpu "$dir" | grep -c '"status":"ok"')" = "$n" ] || { echo "hash failed on $set" >&2; exit 1; }
   # Interleaved, so that load from others on the machine hits all three alike.
-  : >"$work/t.dec"; : >"$work/t.fast"; : >"$work/t.exact"
+  : >"$work/t.dec"; : >"$work/t.fast"; : >"$work/t.exact"; : >"$work/t.list"
+  echo "0000000000000000000000000000000000000000000000000000000000000000,none" >"$work/list.txt"
   for _ in $(seq "$runs"); do
     cpu_seconds "$decode" "$dir" >>"$work/t.dec"
     cpu_seconds "$bin" hash --device cpu "$dir" >>"$work/t.fast"
     cpu_seconds "$bin" hash --device cpu --exact "$dir" >>"$work/t.exact"
+    cpu_seconds "$bin" hash --device cpu --list pdq:"$work/list.txt" "$dir" >>"$work/t.list"
   done
   dec=$(median <"$work/t.dec"); fast=$(median <"$work/t.fast"); exact=$(median <"$work/t.exact")
-  awk -v s="$set" -v n="$n" -v d="$dec" -v f="$fast" -v e="$exact" 'BEGIN {
-    printf "%-5s %4d files: decode %.3f s (%.2f ms/file) | hash %.3f s (%.2f ms/file, ratio %.2f) | hash --exact %.3f s (%.2f ms/file, ratio %.2f)\n",
-      s, n, d, 1000 * d / n, f, 1000 * f / n, f / d, e, 1000 * e / n, e / d
+  list=$(median <"$work/t.list")
+  awk -v s="$set" -v n="$n" -v d="$dec" -v f="$fast" -v e="$exact" -v l="$list" 'BEGIN {
+    printf "%-5s %4d files: decode %.3f s (%.2f ms/file) | hash %.3f s (%.2f ms/file, ratio %.2f) | hash --exact %.3f s (%.2f ms/file, ratio %.2f) | hash --list %.3f s (ratio %.2f)\n",
+      s, n, d, 1000 * d / n, f, 1000 * f / n, f / d, e, 1000 * e / n, e / d, l, l / d
   }'
 done
