@@ -51,6 +51,9 @@ PHOTOS=(
   "home=$OCV/home.jpg" "orange=$OCV/orange.jpg"
 )
 ff() { ffmpeg -nostdin -loglevel error -y "$@"; }
+# Crops that photos and videos share: 5% and 15% off each side.
+CROP5="-vf crop=trunc(iw*0.45)*2:trunc(ih*0.45)*2"
+CROP15="-vf crop=trunc(iw*0.35)*2:trunc(ih*0.35)*2"
 X264=(-c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -an)
 
 for e in "${VIDEOS[@]}"; do
@@ -72,8 +75,8 @@ declare -A VEDIT=(
   [reencode_crf40]="-vf null -c:v libx264 -preset veryfast -crf 40"
   [scale_360p]="-vf scale=-2:360"
   [scale_240p]="-vf scale=-2:240"
-  [crop_5pct]="-vf crop=trunc(iw*0.45)*2:trunc(ih*0.45)*2"
-  [crop_15pct]="-vf crop=trunc(iw*0.35)*2:trunc(ih*0.35)*2"
+  [crop_5pct]="$CROP5"
+  [crop_15pct]="$CROP15"
   [pad_aspect]="PAD"
   [overlay_logo]="-vf drawbox=x=iw*0.62:y=ih*0.05:w=iw*0.33:h=ih*0.14:color=white@0.85:t=fill,drawbox=x=0:y=ih*0.86:w=iw:h=ih*0.1:color=black@0.6:t=fill"
   [fps_15]="-vf fps=15"
@@ -114,8 +117,8 @@ declare -A PEDIT=(
   [recompress_q30]="-q:v 20"
   [scale_half]="-vf scale=trunc(iw/4)*2:-2"
   [scale_up_1.5]="-vf scale=trunc(iw*0.75)*2:-2"
-  [crop_5pct]="-vf crop=trunc(iw*0.45)*2:trunc(ih*0.45)*2"
-  [crop_15pct]="-vf crop=trunc(iw*0.35)*2:trunc(ih*0.35)*2"
+  [crop_5pct]="$CROP5"
+  [crop_15pct]="$CROP15"
   [phone_padding]="-vf pad=iw:trunc(iw*1.1)*2:0:(oh-ih)/2:black"
   [white_border]="-vf pad=trunc(iw*0.6)*2:trunc(ih*0.6)*2:(ow-iw)/2:(oh-ih)/2:white"
   [screenshot]="-vf pad=trunc(iw*0.55)*2:trunc(iw*1.2)*2:(ow-iw)/2:(oh-ih)/2:0x202020,drawbox=x=0:y=0:w=iw:h=ih*0.035:color=0x303030:t=fill,drawbox=x=iw*0.05:y=ih*0.01:w=iw*0.08:h=ih*0.015:color=white:t=fill,drawbox=x=iw*0.8:y=ih*0.01:w=iw*0.12:h=ih*0.015:color=white:t=fill"

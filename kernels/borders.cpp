@@ -129,27 +129,23 @@ std::optional<Rect> find_content(const LumaPlane& plane, const BorderRules& rule
     return content < rules.min_content_pixels ||
            static_cast<double>(content) < rules.min_content_share * side;
   };
+  // One axis: walk in from both ends; walked through everything, or from
+  // one end only, the content is flat that way (a wall, a sky), not bordered.
+  const auto axis = [&](Walked& a, Walked& b, int side, bool bars, const auto& line) {
+    a = walk(a, side - b.lines, side, bars, rules, [&](int i, double s) { return line(i, s); });
+    b = walk(b, side - a.lines, side, bars, rules,
+             [&](int i, double s) { return line(side - 1 - i, s); });
+    if (too_small(side - a.lines - b.lines, side) || !symmetric(a, b, side, rules))
+      a = b = Walked{};
+  };
   // Twice: bars found on one axis change what the lines of the other cross
   // (a pillarboxed picture under a status bar, say). Status bars are looked
   // for on the second pass only, across the content's columns.
   for (int pass = 0; pass < 2; ++pass) {
-    const bool bars = pass == 1;
-    top = walk(top, h - bottom.lines, h, bars, rules,
-               [&](int i, double s) { return judge.row(i, left.lines, w - right.lines, s); });
-    bottom = walk(bottom, h - top.lines, h, bars, rules, [&](int i, double s) {
-      return judge.row(h - 1 - i, left.lines, w - right.lines, s);
-    });
-    // Walked through everything on one axis, or from one side only: the
-    // content is flat that way (a wall, a sky), not bordered.
-    if (too_small(h - top.lines - bottom.lines, h) || !symmetric(top, bottom, h, rules))
-      top = bottom = Walked{};
-    left = walk(left, w - right.lines, w, false, rules,
-                [&](int i, double s) { return judge.column(i, top.lines, h - bottom.lines, s); });
-    right = walk(right, w - left.lines, w, false, rules, [&](int i, double s) {
-      return judge.column(w - 1 - i, top.lines, h - bottom.lines, s);
-    });
-    if (too_small(w - left.lines - right.lines, w) || !symmetric(left, right, w, rules))
-      left = right = Walked{};
+    axis(top, bottom, h, pass == 1,
+         [&](int y, double s) { return judge.row(y, left.lines, w - right.lines, s); });
+    axis(left, right, w, false,
+         [&](int x, double s) { return judge.column(x, top.lines, h - bottom.lines, s); });
   }
   const Rect r{left.lines, top.lines, w - left.lines - right.lines, h - top.lines - bottom.lines};
   if (too_small(r.width, w) || too_small(r.height, h)) return std::nullopt;

@@ -233,7 +233,9 @@ void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) co
 
 namespace {
 
-double two_decimals_time(double v) { return std::round(v * 1000.0) / 1000.0; }
+// Seconds to the millisecond, for output.
+// Seconds to the millisecond, for output.
+double milliseconds(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 // The hashes of a frame good enough to compare, and their tags.
 struct Searchable {
@@ -289,11 +291,9 @@ nlohmann::ordered_json hit_fields(const BestHit& b, int64_t frame) {
   return j;
 }
 
-std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q, bool plain_only) {
+std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q) {
   std::vector<pdq::QueryFrame> out;
-  for (const auto& f : q.frames)
-    out.push_back({f.ts, plain_only ? f.quality : best_quality(f),
-                   plain_only ? std::span(f.variants).first(1) : std::span(f.variants)});
+  for (const auto& f : q.frames) out.push_back({f.ts, best_quality(f), std::span(f.variants)});
   return out;
 }
 
@@ -342,14 +342,14 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
     v.kind = v.match ? kind_of(c.query_pct, c.compared_pct, 0, 0) : "";
     auto segments = nlohmann::ordered_json::array();
     for (const auto& [t0, t1] : pdq::matched_segments(q, c.query_matched))
-      segments.push_back({two_decimals_time(t0), two_decimals_time(t1)});
+      segments.push_back({milliseconds(t0), milliseconds(t1)});
     v.fields = {{"kind", v.kind},
                 {"query_pct", two_decimals(c.query_pct)},
                 {"compared_pct", two_decimals(c.compared_pct)},
                 {"segments", std::move(segments)}};
     return v;
   }
-  const auto frames = query_frames(query, false);
+  const auto frames = query_frames(query);
   const pdq::AlignRules ar{rules.threshold, rules.min_quality, rules.relaxed_threshold, 3.0};
   std::vector<pdq::FramePair> strict =
       pairs ? std::move(*pairs) : pdq::strict_pairs(frames, listed, ar);
@@ -370,14 +370,13 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
                    : "";
   auto segments = nlohmann::ordered_json::array();
   for (const auto& s : al.segments)
-    segments.push_back(
-        {{"query", {two_decimals_time(s.query_start), two_decimals_time(s.query_end)}},
-         {"listed", {two_decimals_time(s.listed_start), two_decimals_time(s.listed_end)}}});
+    segments.push_back({{"query", {milliseconds(s.query_start), milliseconds(s.query_end)}},
+                        {"listed", {milliseconds(s.listed_start), milliseconds(s.listed_end)}}});
   v.fields = {{"kind", v.kind},
               {"query_pct", two_decimals(v.query_pct)},
               {"compared_pct", two_decimals(v.compared_pct)},
-              {"query_s", two_decimals_time(al.query_matched_s)},
-              {"compared_s", two_decimals_time(al.listed_matched_s)},
+              {"query_s", milliseconds(al.query_matched_s)},
+              {"compared_s", milliseconds(al.listed_matched_s)},
               {"segments", std::move(segments)}};
   if (const uint8_t t = usual_tag(al.pairs); t != 0) v.fields["variant"] = variant_name(t);
   return v;
