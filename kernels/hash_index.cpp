@@ -147,4 +147,10 @@ void MultiIndex::search(const Hash256& query, int threshold, std::vector<HashHit
   probe(Tables{hashes_, offsets_, ids_, signatures_}, query, threshold, radius, out);
 }
 
+void MultiIndex::search_seeds(const Hash256& query, int threshold,
+                              std::vector<HashHit>& out) const {
+  if (threshold < 0 || hashes_.empty()) return;
+  probe(Tables{hashes_, offsets_, ids_, signatures_}, query, threshold, 0, out);
+}
+
 }  // namespace frameprint::pdq

@@ -41,6 +41,15 @@ class MultiIndex {
   // particular order.
   void search(const Hash256& query, int threshold, std::vector<HashHit>& out) const;
 
+  // Appends the entries within `threshold` of `query` that agree with it
+  // exactly on at least one 16-bit chunk, each once: a subset of search()
+  // that holds every entry within 15 bits (16 chunks cannot all differ)
+  // and most of those further out (a random pair 31 bits apart agrees on
+  // two chunks on average). It probes one bucket per chunk instead of 17,
+  // about a tenth of search()'s cost at threshold 31: for finding which
+  // listed items to look at closely, not for the hits themselves.
+  void search_seeds(const Hash256& query, int threshold, std::vector<HashHit>& out) const;
+
  private:
   std::vector<Hash256> hashes_;
   // Per chunk, entries grouped by chunk value: ids_[c][offsets_[c][v] ..

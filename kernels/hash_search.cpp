@@ -34,6 +34,16 @@ void HashSearch::search(std::span<const Hash256> queries, int threshold,
   for (size_t q = 0; q < queries.size(); ++q) cpu_.search(queries[q], threshold, hits[q]);
 }
 
+void HashSearch::search_seeds(std::span<const Hash256> queries, int threshold,
+                              std::vector<std::vector<HashHit>>& hits) const {
+  if (gpu_) {  // a scan costs the same whatever it is asked for
+    search(queries, threshold, hits);
+    return;
+  }
+  hits.assign(queries.size(), {});
+  for (size_t q = 0; q < queries.size(); ++q) cpu_.search_seeds(queries[q], threshold, hits[q]);
+}
+
 void HashSearch::search(const Hash256& query, int threshold, std::vector<HashHit>& out) const {
   if (!gpu_) {
     cpu_.search(query, threshold, out);

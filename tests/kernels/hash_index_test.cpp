@@ -63,6 +63,44 @@ TEST(HashIndex, MultiIndexEqualsLinearScanAroundTheThreshold) {
   EXPECT_GT(total, 200u * 7u);  // the planted pairs were found
 }
 
+// Seeds: exactly the entries within the threshold that share a whole
+// 16-bit chunk with the query, worked out here bit by bit.
+TEST(HashIndex, SeedsAreTheHitsThatShareAChunk) {
+  std::mt19937_64 rng(4321);
+  std::vector<Hash256> list, queries;
+  for (int i = 0; i < 100; ++i) queries.push_back(random_hash(rng));
+  for (int i = 0; i < 20000; ++i) list.push_back(random_hash(rng));
+  for (const auto& q : queries)
+    for (int d : {0, 8, 15, 16, 24, 31, 31, 31, 32, 40}) list.push_back(flip_bits(q, d, rng));
+  const MultiIndex index(list);
+  size_t within15 = 0, beyond15 = 0, missed = 0;
+  for (int threshold : {15, 31}) {
+    for (const auto& q : queries) {
+      std::vector<HashHit> all, seeds;
+      linear_search(list, q, threshold, all);
+      index.search_seeds(q, threshold, seeds);
+      std::vector<HashHit> want;
+      for (const auto& h : all) {
+        bool shares = false;
+        for (int c = 0; c < MultiIndex::kChunks; ++c)
+          shares = shares || hash_chunk(list[h.entry], c) == hash_chunk(q, c);
+        if (!shares) {
+          EXPECT_GT(h.distance, 15) << "a hit within 15 bits shares no chunk";
+          ++missed;
+          continue;
+        }
+        want.push_back(h);
+        ++(h.distance <= 15 ? within15 : beyond15);
+      }
+      ASSERT_EQ(as_set(seeds), as_set(want)) << "threshold " << threshold;
+    }
+  }
+  // Most planted pairs past 15 bits are still seeds; some are not.
+  EXPECT_GT(within15, 0u);
+  EXPECT_GT(beyond15, 4u * missed);
+  EXPECT_GT(missed, 0u);
+}
+
 TEST(HashIndex, LinearSearchReportsInListOrderWithDistances) {
   std::mt19937_64 rng(7);
   const Hash256 q = random_hash(rng);
@@ -106,6 +144,17 @@ TEST(HashSearch, SameHitsWhereverItSearches) {
     std::vector<HashHit> one;
     search.search(queries[q], 31, one);
     EXPECT_EQ(as_set(one), as_set(want)) << q;
+    // Seeds: a subset of the hits, holding every hit within 15 bits.
+    std::vector<std::vector<HashHit>> seeds;
+    search.search_seeds(std::span(&queries[q], 1), 31, seeds);
+    ASSERT_EQ(seeds.size(), 1u);
+    const auto got = as_set(seeds[0]);
+    for (const auto& h : got) EXPECT_TRUE(as_set(want).count(h)) << q;
+    for (const auto& h : want) {
+      if (h.distance <= 15) {
+        EXPECT_TRUE(got.count({h.entry, h.distance})) << q;
+      }
+    }
   }
 }
 

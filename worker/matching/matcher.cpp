@@ -234,7 +234,6 @@ void Matcher::match_digests(const MatchQuery& q, nlohmann::ordered_json& out) co
 namespace {
 
 // Seconds to the millisecond, for output.
-// Seconds to the millisecond, for output.
 double milliseconds(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 // The hashes of a frame good enough to compare, and their tags.
@@ -297,6 +296,10 @@ std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q) {
   return out;
 }
 
+pdq::AlignRules align_rules(const MatchRules& r) {
+  return {r.threshold, r.min_quality, r.relaxed_threshold, 3.0};
+}
+
 // The tag most pairs matched by.
 uint8_t usual_tag(const std::vector<pdq::FramePair>& pairs) {
   std::map<uint8_t, int> n;
@@ -350,7 +353,7 @@ VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame
     return v;
   }
   const auto frames = query_frames(query);
-  const pdq::AlignRules ar{rules.threshold, rules.min_quality, rules.relaxed_threshold, 3.0};
+  const pdq::AlignRules ar = align_rules(rules);
   std::vector<pdq::FramePair> strict =
       pairs ? std::move(*pairs) : pdq::strict_pairs(frames, listed, ar);
   const auto al = pdq::align_videos(frames, listed, std::move(strict), ar);
@@ -413,55 +416,93 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
       }
       continue;
     }
-    // A video: the frame pairs within the threshold, from the list's index,
-    // grouped by listed video; only videos with a pair can match.
-    const bool by_time = rules_.vpdq_rule == VpdqRule::kTime;
-    std::map<uint32_t, std::vector<pdq::FramePair>> by_video;
-    std::vector<std::vector<pdq::HashHit>> hits;
-    for (uint32_t i = 0; i < q.frames.size(); ++i) {
-      const auto& f = q.frames[i];
-      if (!by_time && (!f.printed || f.quality < rules_.min_quality)) continue;
-      // The index is searched with every hash of the printed frames, and
-      // with the plain hash (if usable) of the frames between them: those
-      // line the query up with a list made at a sparse rate; their other
-      // hashes are compared near the offsets found (align_videos), which
-      // costs a few distances instead of an index search each.
-      Searchable s;
-      if (!by_time) s = {{f.pdq}, {uint8_t{0}}};
-      else if (f.printed) s = searchable(f, rules_.min_quality);
-      else if (f.quality >= rules_.min_quality) s = {{f.pdq}, {uint8_t{0}}};
-      if (s.hashes.empty()) continue;
-      // The printed frames (one a second) are also searched to the relaxed
-      // distance, as shown and without borders: loose pairs, which count
-      // only where three line up in time (an overlay on every frame).
-      const bool loose = by_time && f.printed && rules_.loose_search &&
-                         rules_.relaxed_threshold > rules_.threshold;
-      Searchable wide;
-      if (loose)
-        for (size_t v = 0; v < s.hashes.size(); ++v)
-          if ((s.tags[v] & 7) == 0) {
-            wide.hashes.push_back(s.hashes[v]);
-            wide.tags.push_back(s.tags[v]);
-          }
-      const Searchable& strict_pass = s;
-      const Searchable& wide_pass = wide;
-      for (const Searchable* pass : {&strict_pass, &wide_pass}) {
-        if (pass->hashes.empty()) continue;
-        list.frames.search(
-            pass->hashes, pass == &strict_pass ? rules_.threshold : rules_.relaxed_threshold, hits);
-        for (size_t v = 0; v < hits.size(); ++v)
-          for (const auto& hit : hits[v]) {
-            if (pass == &wide_pass && hit.distance <= rules_.threshold) continue;  // found strictly
-            const auto& owner = list.frame_owner[hit.entry];
-            by_video[owner.video].push_back({i, owner.frame, hit.distance, pass->tags[v], false});
-          }
+    if (rules_.vpdq_rule == VpdqRule::kFrames) {
+      // The frame-count rules: the printed frames' plain hashes searched
+      // to the threshold; only videos with a pair can match, and they are
+      // judged over the result's own frames.
+      std::set<uint32_t> videos;
+      for (const auto& f : q.frames) {
+        if (!f.printed || f.quality < rules_.min_quality) continue;
+        std::vector<pdq::HashHit> hits;
+        list.frames.search(f.pdq, rules_.threshold, hits);
+        for (const auto& hit : hits) videos.insert(list.frame_owner[hit.entry].video);
       }
+      for (const uint32_t video : videos) {
+        const auto verdict = judge_video(q, list.videos[video], std::nullopt, rules_);
+        if (verdict.match) report(out, list.name, "vpdq", list.entries, video, verdict.fields);
+      }
+      continue;
     }
-    for (auto& [video, pairs] : by_video) {
-      const auto verdict = judge_video(
-          q, list.videos[video], by_time ? std::optional(std::move(pairs)) : std::nullopt, rules_);
-      if (verdict.match) report(out, list.name, "vpdq", list.entries, video, verdict.fields);
+    match_vpdq_by_time(q, list, out);
+  }
+}
+
+// The time rule. The index only chooses which listed videos to look at;
+// each of those is then compared frame by frame with every hash of every
+// query frame (judge_video, as /m/compare does), so the answer is the one a
+// direct comparison gives. The choice: the printed frames' plain hashes
+// searched to the threshold (what the frame-count rules search), and every
+// other usable hash (the printed frames' variants, the plain hashes of the
+// frames between) searched for seeds: hits that share a 16-bit chunk with
+// the query, about a tenth of the cost of a full search each. A listed
+// video is missed only if no pair with it shares a chunk; a copy has many
+// pairs, and each pair within 15 bits shares one.
+void Matcher::match_vpdq_by_time(const MatchQuery& q, const VpdqList& list,
+                                 nlohmann::ordered_json& out) const {
+  std::set<uint32_t> candidates;
+  std::map<uint32_t, std::vector<pdq::FramePair>> loose_by_video;
+  std::vector<Hash256> full, seeds;
+  std::vector<std::vector<pdq::HashHit>> hits;
+  for (uint32_t i = 0; i < q.frames.size(); ++i) {
+    const auto& f = q.frames[i];
+    const Searchable s = searchable(f, rules_.min_quality);
+    for (size_t v = 0; v < s.hashes.size(); ++v) {
+      if (s.tags[v] == 0 && f.printed) full.push_back(s.hashes[v]);
+      else if (s.tags[v] == 0 || f.printed) seeds.push_back(s.hashes[v]);
     }
+    // --loose-search: the printed frames also searched to the relaxed
+    // distance, as shown and without borders: loose pairs, which count
+    // only where three line up in time (an overlay on every frame).
+    if (f.printed && rules_.loose_search && rules_.relaxed_threshold > rules_.threshold) {
+      Searchable wide;
+      for (size_t v = 0; v < s.hashes.size(); ++v)
+        if ((s.tags[v] & 7) == 0) {
+          wide.hashes.push_back(s.hashes[v]);
+          wide.tags.push_back(s.tags[v]);
+        }
+      if (!wide.hashes.empty()) list.frames.search(wide.hashes, rules_.relaxed_threshold, hits);
+      else hits.clear();
+      for (size_t v = 0; v < hits.size(); ++v)
+        for (const auto& hit : hits[v]) {
+          if (hit.distance <= rules_.threshold) continue;  // a strict pair: found below
+          const auto& owner = list.frame_owner[hit.entry];
+          loose_by_video[owner.video].push_back(
+              {i, owner.frame, hit.distance, wide.tags[v], false});
+        }
+    }
+  }
+  auto collect = [&] {
+    for (const auto& per_query : hits)
+      for (const auto& hit : per_query) candidates.insert(list.frame_owner[hit.entry].video);
+  };
+  if (!full.empty()) {
+    list.frames.search(full, rules_.threshold, hits);
+    collect();
+  }
+  if (!seeds.empty()) {
+    list.frames.search_seeds(seeds, rules_.threshold, hits);
+    collect();
+  }
+  for (const auto& [video, loose] : loose_by_video) candidates.insert(video);
+
+  const auto frames = query_frames(q);
+  const pdq::AlignRules ar = align_rules(rules_);
+  for (const uint32_t video : candidates) {
+    auto pairs = pdq::strict_pairs(frames, list.videos[video], ar);
+    if (const auto it = loose_by_video.find(video); it != loose_by_video.end())
+      pairs.insert(pairs.end(), it->second.begin(), it->second.end());
+    const auto verdict = judge_video(q, list.videos[video], std::move(pairs), rules_);
+    if (verdict.match) report(out, list.name, "vpdq", list.entries, video, verdict.fields);
   }
 }
 

@@ -119,6 +119,8 @@ class Matcher {
   void match_digests(const MatchQuery& q, nlohmann::ordered_json& out) const;
   void match_pdq(const MatchQuery& q, nlohmann::ordered_json& out) const;
   void match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const;
+  void match_vpdq_by_time(const MatchQuery& q, const VpdqList& list,
+                          nlohmann::ordered_json& out) const;
 
   HashLists lists_;
   MatchRules rules_;
