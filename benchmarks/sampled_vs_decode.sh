@@ -9,9 +9,12 @@
 #   frameprint hash --device cpu clip                       (default: 1 hash/s)
 #   frameprint hash --device cpu --seconds-per-hash 0 clip  (every frame)
 #   frameprint hash --device cpu --list vpdq:L clip         (default with a list: also hashed
-#                                                            for matching every 0.25 s)
-#   frameprint hash --device cpu --list vpdq:L --match-seconds-per-hash 0 clip
-# and the ratios to the first (target for the default: <= 0.70).
+#                                      for matching: frames decoded anyway, up to 10 a second,
+#                                      and one every 0.5 s at least)
+#   the same with --match-seconds-per-hash 0.25 --match-decoded-fps 0 (the previous default)
+#   the same with --match-seconds-per-hash 0                (every frame)
+# each command once per run, round-robin, and the ratios to the first
+# (target for the default and with a list: <= 0.70).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -31,23 +34,38 @@ cpu_seconds() {  # runs "$@" and prints the user+sys CPU seconds it used
   awk '{ printf "%.3f\n", $1 + $2 }' <<<"$t"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-measure() { for _ in $(seq "$runs"); do cpu_seconds "$@"; done | median; }
 
 types=$(ffprobe -v error -select_streams v:0 -show_entries frame=pict_type -of default=nw=1:nk=1 "$clip" | tr -cd 'IPB\n' | sort | uniq -c | awk '{ printf "%s%d %s", (NR > 1 ? ", " : ""), $1, $2 }')
 hashes=$("$bin" hash --device cpu --format vpdq "$clip" | wc -l)
-all=$(measure ffmpeg -hide_banner -loglevel error -threads 1 -i "$clip" -f null -)
-noref=$(measure ffmpeg -hide_banner -loglevel error -threads 1 -skip_frame noref -i "$clip" -f null -)
-fp=$(measure "$bin" hash --device cpu "$clip")
-every=$(measure "$bin" hash --device cpu --seconds-per-hash 0 "$clip")
 "$bin" hash --device cpu --format vpdq "$clip" > "$dir/listed.txt" 2>/dev/null
-listed=$(measure "$bin" hash --device cpu --list vpdq:"$dir/listed.txt" "$clip")
-listed0=$(measure "$bin" hash --device cpu --list vpdq:"$dir/listed.txt" --match-seconds-per-hash 0 "$clip")
-awk -v all="$all" -v noref="$noref" -v fp="$fp" -v every="$every" -v listed="$listed" -v listed0="$listed0" -v t="$types" -v h="$hashes" -v r="$runs" 'BEGIN {
+L=(--list vpdq:"$dir/listed.txt")
+# Round-robin: each run times every command once, so that a machine
+# that slows down for a while weighs on all of them alike.
+commands=(
+  "all|ffmpeg -hide_banner -loglevel error -threads 1 -i $clip -f null -"
+  "noref|ffmpeg -hide_banner -loglevel error -threads 1 -skip_frame noref -i $clip -f null -"
+  "fp|$bin hash --device cpu $clip"
+  "every|$bin hash --device cpu --seconds-per-hash 0 $clip"
+  "listed|$bin hash --device cpu ${L[*]} $clip"
+  "listed_old|$bin hash --device cpu ${L[*]} --match-seconds-per-hash 0.25 --match-decoded-fps 0 $clip"
+  "listed0|$bin hash --device cpu ${L[*]} --match-seconds-per-hash 0 $clip"
+)
+for _ in $(seq "$runs"); do
+  for c in "${commands[@]}"; do
+    # shellcheck disable=SC2086
+    cpu_seconds ${c#*|} >> "$dir/t.${c%%|*}"
+  done
+done
+for c in "${commands[@]}"; do
+  declare "${c%%|*}=$(median < "$dir/t.${c%%|*}")"
+done
+awk -v all="$all" -v noref="$noref" -v fp="$fp" -v every="$every" -v listed="$listed" -v listed0="$listed0" -v listed_old="$listed_old" -v t="$types" -v h="$hashes" -v r="$runs" 'BEGIN {
   printf "clip: 10 s 1920x1080 H.264 High (%s), median of %d runs, CPU seconds\n", t, r
   printf "ffmpeg -threads 1 decode every frame       : %.3f s  1.00x\n", all
   printf "ffmpeg -threads 1 -skip_frame noref        : %.3f s  %.2fx\n", noref, noref / all
   printf "frameprint hash --device cpu (default, %2d hashes): %.3f s  %.2fx (target <= 0.70)\n", h, fp, fp / all
   printf "frameprint hash --device cpu --seconds-per-hash 0 : %.3f s  %.2fx\n", every, every / all
-  printf "frameprint hash --device cpu --list L (matching every 0.25 s): %.3f s  %.2fx (target <= 0.70)\n", listed, listed / all
+  printf "frameprint hash --device cpu --list L (default: frames decoded anyway, up to 10/s, and one every 0.5 s): %.3f s  %.2fx (target <= 0.70)\n", listed, listed / all
+  printf "frameprint hash --device cpu --list L --match-seconds-per-hash 0.25 --match-decoded-fps 0 (the previous default): %.3f s  %.2fx\n", listed_old, listed_old / all
   printf "frameprint hash --device cpu --list L --match-seconds-per-hash 0: %.3f s  %.2fx\n", listed0, listed0 / all
 }'

@@ -4,8 +4,9 @@
 //   frames  the reference's frame-count rule (--vpdq-rule frames), the
 //           query's 60 printed frames: the matcher before the time rule;
 //   time    the time rule on the same 60 plain frames (the decision alone);
-//   time, hashed for matching  the default query with lists: a frame every
-//           0.25 s (240) with its mirrored and unpadded hashes;
+//   time, hashed for matching  the default query with lists: 10 frames a
+//           second (600: the references of a typical upload, at most
+//           --match-decoded-fps 10), each with mirrored and unpadded hashes;
 //   time, --loose-search  the 60 frames also searched to distance 44.
 //   build/bin/frameprint_bench_video_match [VIDEOS]
 #include <benchmark/benchmark.h>
@@ -95,12 +96,12 @@ World& world() {
       const Hash256 h = t < 30 ? near(copy[static_cast<size_t>(t)], rng, 8) : random_hash(rng);
       x.sparse.frames.push_back(MatchQuery::Frame::plain(t * 30, t, 100, h));
     }
-    for (int k = 0; k < 240; ++k) {
-      const double t = k * 0.25;
+    for (int k = 0; k < 600; ++k) {
+      const double t = k * 0.1;
       const Hash256 h =
-          k % 4 == 0 ? x.sparse.frames[static_cast<size_t>(k / 4)].pdq : random_hash(rng);
-      auto f = MatchQuery::Frame::plain(k * 30 / 4, t, 100, h);
-      f.printed = k % 4 == 0;
+          k % 10 == 0 ? x.sparse.frames[static_cast<size_t>(k / 10)].pdq : random_hash(rng);
+      auto f = MatchQuery::Frame::plain(k * 3, t, 100, h);
+      f.printed = k % 10 == 0;
       f.variants.push_back({random_hash(rng), 5, 100});                  // flipy
       f.variants.push_back({random_hash(rng), pdq::kUnpaddedBit, 100});  // unpadded
       f.variants.push_back({random_hash(rng), pdq::kUnpaddedBit | 5, 100});

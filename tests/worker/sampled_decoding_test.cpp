@@ -6,6 +6,9 @@
 // variable frame rates and rotation; and it must actually skip.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "kernels/pdq_backend.h"
 #include "tests/support/media_writer.h"
 #include "tests/support/temp_dir.h"
@@ -146,6 +149,58 @@ TEST_F(SampledDecoding, SkipsFramesNothingNeeds) {
   EXPECT_EQ(all_frames, 150);
   EXPECT_EQ(counted, 150);  // indices still count every frame
   EXPECT_LT(some_out, 100) << "non-reference B-frames were decoded anyway";
+}
+
+// Hashing for matching also takes the frames the decoder decodes anyway
+// (the references the skipped frames depend on), at most match_decoded_fps
+// a second: they are frames of the sampled decode, hashed as a full decode
+// hashes them, and the printed frames do not change.
+TEST_F(SampledDecoding, MatchingHashesTheFramesDecodedAnywayAndDecodesNoMore) {
+  if (!testing::have_encoder("libx264")) GTEST_SKIP() << "no libx264";
+  const Stream st = streams().front();
+  const auto file = dir_ / "decoded-anyway.mp4";
+  testing::write_video(file, st.spec);
+  std::set<int64_t> out_at_1s;  // what the decoder puts out when sampling at 1 s
+  {
+    MediaSource src = MediaSource::open_file(file);
+    DecoderSettings d;
+    d.threads = 1;
+    d.seconds_per_hash = 1.0;
+    VideoDecoder dec(src, VideoLimits{}, d);
+    VideoFrame f;
+    while (dec.next(f)) out_at_1s.insert(f.index);
+  }
+  const MediaResult every = hash(file, 0);
+  const MediaResult plain = hash(file, 1.0);
+  ASSERT_TRUE(every.ok() && plain.ok());
+  HashOptions o;
+  o.for_matching = true;
+  o.match_seconds_per_hash = 1.0;  // no frame decoded for matching alone
+  o.match_decoded_fps = 10;
+  const MediaResult m = hash_file(file, "m", o, *backend_);
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(m.frames.size(), plain.frames.size());
+  for (size_t i = 0; i < plain.frames.size(); ++i) EXPECT_EQ(m.frames[i].pdq, plain.frames[i].pdq);
+  // 5 s: 5 printed frames; the references of a B-pyramid are every other frame.
+  EXPECT_GE(m.match_frames.size(), 30u);
+  std::vector<std::pair<double, bool>> hashed;  // time, hashed for matching only
+  for (const auto& f : m.match_frames) {
+    EXPECT_TRUE(out_at_1s.count(f.index)) << "frame " << f.index << " was decoded for matching";
+    ASSERT_LT(static_cast<size_t>(f.index), every.frames.size());
+    EXPECT_EQ(f.pdq, every.frames[static_cast<size_t>(f.index)].pdq) << f.index;
+    hashed.push_back({f.ts, true});
+  }
+  for (const auto& f : m.frames) hashed.push_back({f.ts, false});
+  std::sort(hashed.begin(), hashed.end());
+  // The printed frames are taken wherever they fall; one for matching only
+  // comes at least 0.1 s after the frame hashed before it.
+  for (size_t i = 1; i < hashed.size(); ++i) {
+    if (hashed[i].second) {
+      EXPECT_GE(hashed[i].first - hashed[i - 1].first, 0.1 - 1e-9) << "at " << hashed[i].first;
+    }
+  }
+  o.match_decoded_fps = 0;
+  EXPECT_TRUE(hash_file(file, "m", o, *backend_).match_frames.empty());
 }
 
 TEST_F(SampledDecoding, SharedVideosAtTheDefaultRate) {

@@ -107,18 +107,21 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
   settings.threads = o.decoder_threads;
   settings.nvdec_device = backend.cuda_device();
   // Matching samples more densely than what is printed (a list made at one
-  // hash a second needs query frames close to each of its frames); the
-  // step divides --seconds-per-hash, so every frame the printed sampler
-  // takes is still decoded.
-  // (0: every frame).
-  const bool denser =
-      o.for_matching && o.seconds_per_hash > 0 && o.match_seconds_per_hash < o.seconds_per_hash;
-  double match_step = 0;
-  if (denser && o.match_seconds_per_hash > 0)
-    match_step = o.seconds_per_hash / std::ceil(o.seconds_per_hash / o.match_seconds_per_hash);
+  // hash a second needs query frames close to each of its frames): every
+  // match_step (0: every frame), a step that divides --seconds-per-hash so
+  // that every frame the printed sampler takes is still decoded, and the
+  // frames decoded anyway, at most one every decoded_gap seconds.
+  const bool sparse = o.for_matching && o.seconds_per_hash > 0;
+  const bool denser = sparse && o.match_seconds_per_hash < o.seconds_per_hash;
+  double match_step = o.seconds_per_hash;
+  if (denser)
+    match_step = o.match_seconds_per_hash > 0
+                     ? o.seconds_per_hash / std::ceil(o.seconds_per_hash / o.match_seconds_per_hash)
+                     : 0.0;
+  const double decoded_gap = sparse && o.match_decoded_fps > 0 ? 1.0 / o.match_decoded_fps : 0.0;
   // Frames the samplers cannot take are not decoded (unless the timeline is
   // being repaired).
-  settings.seconds_per_hash = allow_skipping ? (denser ? match_step : o.seconds_per_hash) : 0.0;
+  settings.seconds_per_hash = allow_skipping ? match_step : 0.0;
   // Frames are staged out of the decoder's surfaces as they come: the
   // decoder needs only the sources still being copied, not a batch.
   settings.nvdec_surfaces = pdq::kMaxHeldSources + 1;
@@ -135,6 +138,7 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
 
   FrameSampler sampler(o.seconds_per_hash);
   FrameSampler match_sampler(match_step);
+  std::optional<double> last_hashed;  // the time of the last frame hashed
   VideoFrame frame;
   int64_t decoded = 0;
   // Backends that want batches (the GPU) get each sampled plane staged into
@@ -181,8 +185,13 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
       ++decoded;
       if (dec.repaired_timestamps() > 0 && dec.skipped_frames()) throw DecodeAgainWithoutSkipping{};
       const bool printed = sampler.take(frame.ts);
-      const bool for_matching = denser && match_sampler.take(frame.ts);
+      // A frame out of the decoder was either taken by a sampler or decoded
+      // because others refer to it: hashing it costs little more.
+      const bool for_matching =
+          (denser && match_sampler.take(frame.ts)) ||
+          (decoded_gap > 0 && (!last_hashed || frame.ts >= *last_hashed + decoded_gap));
       if (!printed && !for_matching) continue;
+      last_hashed = frame.ts;
       LumaPlane plane = frame.plane;
       if (plane.location == MemoryLocation::kDevice && backend.cuda_device() < 0)
         throw MediaError(ErrorCode::kInternal, "decoded on the GPU but hashing on the CPU");

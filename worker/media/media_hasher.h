@@ -27,9 +27,14 @@ struct HashOptions {
   // match_frames and FrameHash::variants): each frame's dihedral hashes
   // (stills: all eight; video frames: as shown and mirrored), the content
   // without uniform borders, and video frames every
-  // match_seconds_per_hash (0: every frame) between the sampled ones.
+  // match_seconds_per_hash (0: every frame) between the sampled ones, and
+  // besides those the frames the decoder decodes anyway (the reference
+  // frames that skipped frames depend on), up to match_decoded_fps a
+  // second (0: none): hashing a decoded frame costs a fraction of decoding
+  // a skipped one.
   bool for_matching = false;
-  double match_seconds_per_hash = 0.25;
+  double match_seconds_per_hash = 0.5;
+  double match_decoded_fps = 10;
   VideoLimits limits;       // max_pixels applies to images too
   int decoder_threads = 0;  // video decoder threads; 0 lets FFmpeg choose
 };

@@ -16,6 +16,11 @@ void add_hashing_options(CLI::App& cmd, HashOptions& o) {
                  "more CPU: benchmarks/RESULTS.md)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd.add_option("--match-decoded-fps", o.match_decoded_fps,
+                 "With lists: video frames the decoder decodes anyway (reference frames) are "
+                 "also hashed for matching, up to N a second; 0 = none")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd.add_flag("!--no-exif-orientation", o.exif_orientation,
                "Hash images as stored, ignoring their EXIF orientation");
   cmd.add_flag(

@@ -62,6 +62,7 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     // Hashing for matching is the worker's choice (it holds the lists), not the job's.
     header.options.for_matching = policy.defaults.for_matching;
     header.options.match_seconds_per_hash = policy.defaults.match_seconds_per_hash;
+    header.options.match_decoded_fps = policy.defaults.match_decoded_fps;
     if (header.path.has_value() == bytes.has_value())
       throw MediaError(ErrorCode::kBadRequest,
                        "a job carries either a \"path\" or the file's bytes, not both or neither");

@@ -15,6 +15,7 @@ nlohmann::ordered_json options_to_json(const HashOptions& o) {
           {"autorotate", o.autorotate},
           {"for_matching", o.for_matching},
           {"match_seconds_per_hash", o.match_seconds_per_hash},
+          {"match_decoded_fps", o.match_decoded_fps},
           {"max_pixels", o.limits.max_pixels},
           {"max_frames", o.limits.max_frames},
           {"max_seconds", o.limits.max_seconds}};
@@ -57,6 +58,7 @@ HashOptions options_from_json(const nlohmann::json& j, const HashOptions& d) {
   o.for_matching = flag(j, "for_matching", d.for_matching);
   o.match_seconds_per_hash =
       number<double>(j, "match_seconds_per_hash", d.match_seconds_per_hash, 0.0);
+  o.match_decoded_fps = number<double>(j, "match_decoded_fps", d.match_decoded_fps, 0.0);
   // A job may ask for the exact path; a worker started with --exact hashes
   // every still exactly, whatever the job says.
   o.exact_stills = flag(j, "exact", false) || d.exact_stills;
