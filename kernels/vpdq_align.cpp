@@ -5,6 +5,8 @@
 #include <numeric>
 #include <tuple>
 
+#include "kernels/hash_index.h"
+
 namespace frameprint::pdq {
 
 namespace {
@@ -95,8 +97,56 @@ int best_distance(const QueryFrame& f, const Hash256& h, int min_quality, uint8_
 
 }  // namespace
 
+namespace {
+
+// strict_pairs() through an index of the listed frames: the same pairs (the
+// best of each query frame's hashes per listed frame, ties to the hash
+// listed first) at a cost that grows with the pairs found instead of with
+// the product of the two sides.
+std::vector<FramePair> indexed_pairs(std::span<const QueryFrame> query,
+                                     std::span<const VpdqFrame> listed, const AlignRules& rules) {
+  std::vector<Hash256> hashes;
+  std::vector<uint32_t> frame_of;  // index entry -> listed frame
+  for (uint32_t j = 0; j < listed.size(); ++j)
+    if (listed[j].quality >= rules.min_quality) {
+      hashes.push_back(listed[j].hash);
+      frame_of.push_back(j);
+    }
+  const MultiIndex index(std::move(hashes));
+  std::vector<FramePair> out;
+  std::vector<HashHit> hits;
+  for (uint32_t i = 0; i < query.size(); ++i) {
+    if (query[i].quality < rules.min_quality) continue;
+    const size_t first = out.size();
+    for (const auto& th : query[i].hashes) {
+      if (th.quality < rules.min_quality) continue;
+      hits.clear();
+      index.search(th.hash, rules.threshold, hits);
+      for (const auto& h : hits) out.push_back({i, frame_of[h.entry], h.distance, th.tag, false});
+    }
+    // One pair per listed frame: the closest, the earlier hash on a tie.
+    auto mine = out.begin() + static_cast<std::ptrdiff_t>(first);
+    std::stable_sort(mine, out.end(), [](const FramePair& a, const FramePair& b) {
+      return std::tie(a.listed, a.distance) < std::tie(b.listed, b.distance);
+    });
+    out.erase(
+        std::unique(mine, out.end(),
+                    [](const FramePair& a, const FramePair& b) { return a.listed == b.listed; }),
+        out.end());
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
                                     std::span<const VpdqFrame> listed, const AlignRules& rules) {
+  // Past a few million distances an index of the listed frames is cheaper
+  // (long videos hashed every frame: 30,000 frames a side would be 10^9).
+  size_t query_hashes = 0;
+  for (const auto& f : query) query_hashes += f.hashes.size();
+  if (query_hashes * listed.size() > (size_t{1} << 22) && rules.threshold < 64)
+    return indexed_pairs(query, listed, rules);
   std::vector<FramePair> out;
   for (uint32_t i = 0; i < query.size(); ++i) {
     if (query[i].quality < rules.min_quality) continue;

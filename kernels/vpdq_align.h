@@ -80,8 +80,9 @@ struct VideoAlignment {
 };
 
 // Every (query frame, listed frame) within the threshold, both of usable
-// quality, with the best of the query frame's hashes: by brute force, for
-// small inputs and tests (the matcher takes them from its index).
+// quality, with the best of the query frame's hashes (the first of them
+// on a tie), in query order: by brute force for small inputs, through an
+// index of the listed frames past a few million distances.
 std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
                                     std::span<const VpdqFrame> listed, const AlignRules& rules);
 

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "tests/support/testdata.h"
 
@@ -140,6 +142,59 @@ TEST(VpdqAlign, FramesInLineWithMatchedNeighboursPassTheRelaxedThreshold) {
   std::swap(shuffled.frames[5].hash, shuffled.frames[15].hash);
   a = align(shuffled, listed, AlignRules{});
   EXPECT_EQ(a.query_frames_matched, 18);
+}
+
+// Long videos (millions of frame pairs) are paired through an index of the
+// listed frames; the pairs must be those of comparing every frame with
+// every frame: the best of a query frame's hashes per listed frame (the
+// plain one on a tie), usable quality on both sides.
+TEST(VpdqAlign, LongVideosGetTheSamePairsThroughAnIndex) {
+  std::mt19937_64 rng(11);
+  auto random_hash = [&] {
+    Hash256 h;
+    for (auto& w : h.words) w = rng();
+    return h;
+  };
+  std::vector<VpdqFrame> listed;
+  for (int j = 0; j < 2000; ++j) listed.push_back({random_hash(), j % 50 == 7 ? 30 : 90, j * 0.5});
+  // 1200 query frames of two hashes each (4.8 M distances): copies of
+  // listed frames at 0..40 bits, mirrored copies, repeats, and noise.
+  std::vector<std::vector<TaggedHash>> hashes(1200);
+  std::vector<QueryFrame> query;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    const auto& src = listed[(i * 7) % listed.size()].hash;
+    const int bits = static_cast<int>(i % 41);
+    const Hash256 plain = i % 3 == 0 ? random_hash() : with_bits_flipped(src, 3, bits);
+    const Hash256 other = i % 5 == 0 ? with_bits_flipped(src, 100, bits / 2) : plain;
+    hashes[i] = {{plain, 0, 90}, {other, 5, i % 11 == 0 ? 20 : 90}};
+  }
+  for (size_t i = 0; i < hashes.size(); ++i)
+    query.push_back({static_cast<double>(i) * 0.1, i % 13 == 0 ? 40 : 90, std::span(hashes[i])});
+  const AlignRules r;
+  const auto got = strict_pairs(query, listed, r);
+  std::vector<FramePair> want;
+  for (uint32_t i = 0; i < query.size(); ++i) {
+    if (query[i].quality < r.min_quality) continue;
+    for (uint32_t j = 0; j < listed.size(); ++j) {
+      if (listed[j].quality < r.min_quality) continue;
+      int best = 257;
+      uint8_t tag = 0;
+      for (const auto& th : query[i].hashes)
+        if (th.quality >= r.min_quality && hamming_distance(th.hash, listed[j].hash) < best) {
+          best = hamming_distance(th.hash, listed[j].hash);
+          tag = th.tag;
+        }
+      if (best <= r.threshold) want.push_back({i, j, best, tag, false});
+    }
+  }
+  ASSERT_GT(want.size(), 300u);
+  auto key = [](const FramePair& p) { return std::tuple(p.query, p.listed, p.distance, p.tag); };
+  std::vector<std::tuple<uint32_t, uint32_t, int, uint8_t>> a, b;
+  for (const auto& p : got) a.push_back(key(p));
+  for (const auto& p : want) b.push_back(key(p));
+  std::sort(a.begin(), a.end());
+  EXPECT_EQ(a, b);
+  EXPECT_TRUE(std::any_of(want.begin(), want.end(), [](const auto& p) { return p.tag == 5; }));
 }
 
 TEST(VpdqAlign, LoosePairsCountOnlyInRunsAtOneOffset) {
