@@ -1,5 +1,6 @@
 #include "ipc/curve.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,7 +65,12 @@ void write_exclusive(const fs::path& path, const std::string& text, mode_t mode)
 
 bool is_loopback_host(std::string_view host) {
   if (host == "localhost" || host == "[::1]" || host == "::1") return true;
-  return host.substr(0, 4) == "127.";
+  // An IPv4 literal in 127.0.0.0/8, not a name that starts like one
+  // ("127.evil.example" is anyone's).
+  if (host.empty() || host.size() > 15) return false;
+  const std::string text(host);
+  in_addr a{};
+  return ::inet_pton(AF_INET, text.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 KeyPair generate() {

@@ -50,7 +50,7 @@ struct ClientKeys {
 };
 void apply(zmq::socket_t& socket, const ClientKeys& keys);
 
-// localhost, 127.x.y.z, ::1 or [::1].
+// localhost, an IPv4 literal in 127.0.0.0/8, ::1 or [::1].
 bool is_loopback_host(std::string_view host);
 
 // Without CURVE a program binds and connects only to loopback, ipc:// and

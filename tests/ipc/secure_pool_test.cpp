@@ -279,11 +279,12 @@ TEST_F(SecurePool, WithoutKeysOnlyLoopbackIsServed) {
 
 TEST(CurveExposure, PlaintextStaysOnLoopbackUnlessInsecure) {
   for (const char* ok : {"tcp://127.0.0.1:5555", "tcp://localhost:1", "tcp://[::1]:5",
-                         "ipc:///tmp/x", "inproc://a", "tcp://127.0.0.2:9"})
+                         "ipc:///tmp/x", "inproc://a", "tcp://127.0.0.2:9", "tcp://127.255.0.1:9"})
     EXPECT_NO_THROW(curve::check_exposure(ok, false, false)) << ok;
   for (const char* bad :
        {"tcp://0.0.0.0:5555", "tcp://10.1.2.3:5", "tcp://*:5555", "tcp://example.org:1",
-        "tcp://127.0.0.1:1;10.0.0.1:5", "tcp://eth0:5", "pgm://x"})
+        "tcp://127.0.0.1:1;10.0.0.1:5", "tcp://eth0:5", "pgm://x", "tcp://127.evil.example:5",
+        "tcp://127.0.0.1.example:5", "tcp://127.:5", "tcp://127.0.0.256:5"})
     EXPECT_THROW(curve::check_exposure(bad, false, false), std::invalid_argument) << bad;
   EXPECT_NO_THROW(curve::check_exposure("tcp://0.0.0.0:5555", true, false));
   EXPECT_NO_THROW(curve::check_exposure("tcp://0.0.0.0:5555", false, true));

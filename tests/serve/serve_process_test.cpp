@@ -281,6 +281,13 @@ TEST_F(Serve, TokensGuardEverythingButHealthChecks) {
       {FRAMEPRINT_CLI, "serve", "--listen", "0.0.0.0:" + std::to_string(testing::free_port())}, 30);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--token-file"), std::string::npos) << r.err;
+  // A name that starts like a loopback address is a name like any other.
+  const auto named =
+      testing::run_process({FRAMEPRINT_CLI, "serve", "--listen",
+                            "127.evil.example:" + std::to_string(testing::free_port())},
+                           30);
+  EXPECT_EQ(named.exit_code, 1);
+  EXPECT_NE(named.err.find("--token-file"), std::string::npos) << named.err;
 }
 
 TEST_F(Serve, BadRequestsGetClearErrorsAndTheServerStaysUp) {

@@ -1,14 +1,20 @@
 #include "worker/serve/tokens.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+
+#include "ipc/common/unique_fd.h"
 
 namespace frameprint::serve {
 
@@ -16,6 +22,13 @@ namespace {
 
 constexpr size_t kMinTokenChars = 24;
 constexpr size_t kMaxTokenChars = 4096;
+constexpr off_t kMaxFileBytes = off_t{16} << 20;
+
+std::string octal_mode(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
 
 std::array<uint8_t, 32> digest(std::string_view s) {
   std::array<uint8_t, 32> d{};
@@ -42,15 +55,32 @@ void check_token(std::string_view t, const std::string& where) {
 }  // namespace
 
 TokenSet TokenSet::load(const std::filesystem::path& file) {
+  // The file checked is the file read: opened first, then looked at.
+  const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   struct stat st {};
-  if (::stat(file.c_str(), &st) != 0)
+  if (!fd || ::fstat(fd.get(), &st) != 0)
     throw std::runtime_error(file.string() + ": cannot read the token file");
-  if (st.st_mode & S_IWOTH || st.st_mode & S_IROTH)
+  if (!S_ISREG(st.st_mode)) throw std::runtime_error(file.string() + ": not a regular file");
+  // Secrets are the owner's alone (docs/security.md): no access for the
+  // group or anyone else.
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
     throw std::runtime_error(file.string() +
-                             ": the token file is readable or writable by everyone (chmod 600 it)");
-  std::ifstream in(file);
-  if (!in) throw std::runtime_error(file.string() + ": cannot read the token file");
+                             ": the token file is open to its group or to others (mode " +
+                             octal_mode(st.st_mode) + "; chmod 600 it)");
+  if (st.st_size > kMaxFileBytes)
+    throw std::runtime_error(file.string() + ": larger than " + std::to_string(kMaxFileBytes) +
+                             " bytes");
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
   TokenSet set;
+  std::istringstream in(text);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (n > 100000) throw std::runtime_error(file.string() + ": more than 100000 lines");
