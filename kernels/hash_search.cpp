@@ -36,8 +36,17 @@ void HashSearch::search(std::span<const Hash256> queries, int threshold,
 
 void HashSearch::search_seeds(std::span<const Hash256> queries, int threshold,
                               std::vector<std::vector<HashHit>>& hits) const {
-  if (gpu_) {  // a scan costs the same whatever it is asked for
+  if (gpu_) {
+    // The scan finds every hit; keep the seeds, so that the CPU and the GPU
+    // choose the same candidates.
     search(queries, threshold, hits);
+    for (size_t q = 0; q < queries.size(); ++q)
+      std::erase_if(hits[q], [&](const HashHit& h) {
+        const Hash256& e = cpu_.hashes()[h.entry];
+        for (int c = 0; c < MultiIndex::kChunks; ++c)
+          if (hash_chunk(e, c) == hash_chunk(queries[q], c)) return false;
+        return true;
+      });
     return;
   }
   hits.assign(queries.size(), {});

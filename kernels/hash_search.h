@@ -35,8 +35,8 @@ class HashSearch {
               std::vector<std::vector<HashHit>>& hits) const;
   // One query; appends to `out`.
   void search(const Hash256& query, int threshold, std::vector<HashHit>& out) const;
-  // hits[q] receives at least MultiIndex::search_seeds()'s entries for
-  // queries[q] and at most search()'s (the GPU scan gives all of these).
+  // hits[q] receives MultiIndex::search_seeds()'s entries for queries[q]
+  // (on the GPU: the scan's hits that share a chunk with the query).
   void search_seeds(std::span<const Hash256> queries, int threshold,
                     std::vector<std::vector<HashHit>>& hits) const;
 

@@ -137,16 +137,9 @@ std::vector<FramePair> indexed_pairs(std::span<const QueryFrame> query,
   return out;
 }
 
-}  // namespace
-
-std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
-                                    std::span<const VpdqFrame> listed, const AlignRules& rules) {
-  // Past a few million distances an index of the listed frames is cheaper
-  // (long videos hashed every frame: 30,000 frames a side would be 10^9).
-  size_t query_hashes = 0;
-  for (const auto& f : query) query_hashes += f.hashes.size();
-  if (query_hashes * listed.size() > (size_t{1} << 22) && rules.threshold < 64)
-    return indexed_pairs(query, listed, rules);
+std::vector<FramePair> brute_force_pairs(std::span<const QueryFrame> query,
+                                         std::span<const VpdqFrame> listed,
+                                         const AlignRules& rules) {
   std::vector<FramePair> out;
   for (uint32_t i = 0; i < query.size(); ++i) {
     if (query[i].quality < rules.min_quality) continue;
@@ -158,6 +151,75 @@ std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
     }
   }
   return out;
+}
+
+size_t hash_count(std::span<const QueryFrame> query) {
+  size_t n = 0;
+  for (const auto& f : query) n += f.hashes.size();
+  return n;
+}
+
+// Past a few million distances an index is cheaper (long videos hashed
+// every frame: 30,000 frames a side would be 10^9 distances).
+constexpr size_t kIndexPast = size_t{1} << 22;
+
+}  // namespace
+
+QueryPairs::QueryPairs(std::span<const QueryFrame> query, const AlignRules& rules)
+    : query_(query), rules_(rules) {
+  for (uint32_t i = 0; i < query.size(); ++i) {
+    if (query[i].quality < rules.min_quality) continue;
+    for (size_t k = 0; k < query[i].hashes.size(); ++k)
+      if (query[i].hashes[k].quality >= rules.min_quality)
+        owner_.push_back({i, static_cast<uint32_t>(k)});
+  }
+  // An index costs a few megabytes to build: worth it for many hashes.
+  if (owner_.size() >= kIndexFrom && rules.threshold < 64) {
+    std::vector<Hash256> hashes;
+    hashes.reserve(owner_.size());
+    for (const auto& [i, k] : owner_) hashes.push_back(query[i].hashes[k].hash);
+    index_ = std::make_shared<const MultiIndex>(std::move(hashes));
+  }
+}
+
+std::vector<FramePair> QueryPairs::with(std::span<const VpdqFrame> listed) const {
+  if (!index_ || owner_.size() * listed.size() <= kBruteForceUpTo)
+    return brute_force_pairs(query_, listed, rules_);
+  struct Hit {
+    uint32_t query, listed;
+    int distance;
+    uint32_t hash;  // position among the query frame's hashes
+  };
+  std::vector<Hit> found;
+  std::vector<HashHit> hits;
+  for (uint32_t j = 0; j < listed.size(); ++j) {
+    if (listed[j].quality < rules_.min_quality) continue;
+    hits.clear();
+    index_->search(listed[j].hash, rules_.threshold, hits);
+    for (const auto& h : hits)
+      found.push_back({owner_[h.entry].first, j, h.distance, owner_[h.entry].second});
+  }
+  // One pair per (query frame, listed frame): the closest hash, the earlier
+  // one on a tie; in query order.
+  std::sort(found.begin(), found.end(), [](const Hit& a, const Hit& b) {
+    return std::tie(a.query, a.listed, a.distance, a.hash) <
+           std::tie(b.query, b.listed, b.distance, b.hash);
+  });
+  std::vector<FramePair> out;
+  for (const Hit& h : found)
+    if (out.empty() || out.back().query != h.query || out.back().listed != h.listed)
+      out.push_back({h.query, h.listed, h.distance, query_[h.query].hashes[h.hash].tag, false});
+  return out;
+}
+
+std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
+                                    std::span<const VpdqFrame> listed, const AlignRules& rules) {
+  const size_t q = hash_count(query);
+  if (q * listed.size() <= kIndexPast || rules.threshold >= 64)
+    return brute_force_pairs(query, listed, rules);
+  // Index the larger side, search it with the smaller one.
+  if (listed.size() >= q) return indexed_pairs(query, listed, rules);
+  return QueryPairs(query, rules).with(listed);
 }
 
 VideoAlignment align_videos(std::span<const QueryFrame> query, std::span<const VpdqFrame> listed,

@@ -10,10 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "kernels/hash256.h"
+#include "kernels/hash_index.h"
 #include "kernels/vpdq_compare.h"
 
 namespace frameprint::pdq {
@@ -85,6 +87,25 @@ struct VideoAlignment {
 // index of the listed frames past a few million distances.
 std::vector<FramePair> strict_pairs(std::span<const QueryFrame> query,
                                     std::span<const VpdqFrame> listed, const AlignRules& rules);
+
+// strict_pairs() of one query with many listed videos (a matcher's
+// candidates): a long query's usable hashes are indexed once, so that each
+// listed video costs a search per listed frame instead of a distance per
+// pair of hashes. Keeps `query` by reference.
+class QueryPairs {
+ public:
+  QueryPairs(std::span<const QueryFrame> query, const AlignRules& rules);
+  std::vector<FramePair> with(std::span<const VpdqFrame> listed) const;  // == strict_pairs()
+
+  static constexpr size_t kIndexFrom = 2048;           // query hashes
+  static constexpr size_t kBruteForceUpTo = 1u << 16;  // distances per listed video
+
+ private:
+  std::span<const QueryFrame> query_;
+  AlignRules rules_;
+  std::vector<std::pair<uint32_t, uint32_t>> owner_;  // usable hash -> (frame, position)
+  std::shared_ptr<const MultiIndex> index_;
+};
 
 // `pairs` are the strict pairs (strict_pairs() or an index search: any
 // order, duplicates allowed), and may hold loose ones (distance up to

@@ -145,49 +145,62 @@ TEST(VpdqAlign, FramesInLineWithMatchedNeighboursPassTheRelaxedThreshold) {
 }
 
 // Long videos (millions of frame pairs) are paired through an index of the
-// listed frames; the pairs must be those of comparing every frame with
-// every frame: the best of a query frame's hashes per listed frame (the
-// plain one on a tie), usable quality on both sides.
-TEST(VpdqAlign, LongVideosGetTheSamePairsThroughAnIndex) {
-  std::mt19937_64 rng(11);
-  auto random_hash = [&] {
-    Hash256 h;
-    for (auto& w : h.words) w = rng();
-    return h;
-  };
+// larger side, and a matcher's query through an index of its own hashes;
+// the pairs must be those of comparing every frame with every frame: the
+// best of a query frame's hashes per listed frame (the first on a tie),
+// usable quality on both sides, in query order.
+struct PairCase {
   std::vector<VpdqFrame> listed;
-  for (int j = 0; j < 2000; ++j) listed.push_back({random_hash(), j % 50 == 7 ? 30 : 90, j * 0.5});
-  // 1200 query frames of two hashes each (4.8 M distances): copies of
-  // listed frames at 0..40 bits, mirrored copies, repeats, and noise.
-  std::vector<std::vector<TaggedHash>> hashes(1200);
+  std::vector<std::vector<TaggedHash>> hashes;
   std::vector<QueryFrame> query;
-  for (size_t i = 0; i < hashes.size(); ++i) {
-    const auto& src = listed[(i * 7) % listed.size()].hash;
-    const int bits = static_cast<int>(i % 41);
-    const Hash256 plain = i % 3 == 0 ? random_hash() : with_bits_flipped(src, 3, bits);
-    const Hash256 other = i % 5 == 0 ? with_bits_flipped(src, 100, bits / 2) : plain;
-    hashes[i] = {{plain, 0, 90}, {other, 5, i % 11 == 0 ? 20 : 90}};
-  }
-  for (size_t i = 0; i < hashes.size(); ++i)
-    query.push_back({static_cast<double>(i) * 0.1, i % 13 == 0 ? 40 : 90, std::span(hashes[i])});
-  const AlignRules r;
-  const auto got = strict_pairs(query, listed, r);
-  std::vector<FramePair> want;
-  for (uint32_t i = 0; i < query.size(); ++i) {
-    if (query[i].quality < r.min_quality) continue;
-    for (uint32_t j = 0; j < listed.size(); ++j) {
-      if (listed[j].quality < r.min_quality) continue;
-      int best = 257;
-      uint8_t tag = 0;
-      for (const auto& th : query[i].hashes)
-        if (th.quality >= r.min_quality && hamming_distance(th.hash, listed[j].hash) < best) {
-          best = hamming_distance(th.hash, listed[j].hash);
-          tag = th.tag;
-        }
-      if (best <= r.threshold) want.push_back({i, j, best, tag, false});
+
+  PairCase(size_t listed_frames, size_t query_frames, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    auto random_hash = [&] {
+      Hash256 h;
+      for (auto& w : h.words) w = rng();
+      return h;
+    };
+    for (size_t j = 0; j < listed_frames; ++j)
+      listed.push_back({random_hash(), j % 50 == 7 ? 30 : 90, static_cast<double>(j) * 0.5});
+    // Copies of listed frames at 0..40 bits, mirrored copies, repeats
+    // (several query frames per listed frame), noise, and unusable hashes.
+    hashes.resize(query_frames);
+    for (size_t i = 0; i < query_frames; ++i) {
+      const auto& src = listed[(i * 7) % listed.size()].hash;
+      const int bits = static_cast<int>(i % 41);
+      const Hash256 plain = i % 3 == 0 ? random_hash() : with_bits_flipped(src, 3, bits);
+      const Hash256 other = i % 5 == 0 ? with_bits_flipped(src, 100, bits / 2) : plain;
+      hashes[i] = {{plain, 0, 90}, {other, 5, i % 11 == 0 ? 20 : 90}};
     }
+    for (size_t i = 0; i < query_frames; ++i)
+      query.push_back({static_cast<double>(i) * 0.1, i % 13 == 0 ? 40 : 90, std::span(hashes[i])});
   }
-  ASSERT_GT(want.size(), 300u);
+
+  std::vector<FramePair> brute_force(const AlignRules& r) const {
+    std::vector<FramePair> want;
+    for (uint32_t i = 0; i < query.size(); ++i) {
+      if (query[i].quality < r.min_quality) continue;
+      for (uint32_t j = 0; j < listed.size(); ++j) {
+        if (listed[j].quality < r.min_quality) continue;
+        int best = 257;
+        uint8_t tag = 0;
+        for (const auto& th : query[i].hashes)
+          if (th.quality >= r.min_quality && hamming_distance(th.hash, listed[j].hash) < best) {
+            best = hamming_distance(th.hash, listed[j].hash);
+            tag = th.tag;
+          }
+        if (best <= r.threshold) want.push_back({i, j, best, tag, false});
+      }
+    }
+    return want;
+  }
+};
+
+void expect_same_pairs(const std::vector<FramePair>& got, const std::vector<FramePair>& want) {
+  ASSERT_GT(want.size(), 100u);
+  EXPECT_TRUE(std::is_sorted(got.begin(), got.end(),
+                             [](const auto& a, const auto& b) { return a.query < b.query; }));
   auto key = [](const FramePair& p) { return std::tuple(p.query, p.listed, p.distance, p.tag); };
   std::vector<std::tuple<uint32_t, uint32_t, int, uint8_t>> a, b;
   for (const auto& p : got) a.push_back(key(p));
@@ -195,6 +208,22 @@ TEST(VpdqAlign, LongVideosGetTheSamePairsThroughAnIndex) {
   std::sort(a.begin(), a.end());
   EXPECT_EQ(a, b);
   EXPECT_TRUE(std::any_of(want.begin(), want.end(), [](const auto& p) { return p.tag == 5; }));
+}
+
+TEST(VpdqAlign, LongVideosGetTheSamePairsThroughAnIndex) {
+  const AlignRules r;
+  // 2 x 1200 query hashes against 2000 listed frames (4.8 M distances):
+  // the query side is the larger, and is indexed.
+  const PairCase wide(2000, 1200, 11);
+  expect_same_pairs(strict_pairs(wide.query, wide.listed, r), wide.brute_force(r));
+  // 2 x 600 against 4000: the listed side is indexed.
+  const PairCase tall(4000, 600, 12);
+  expect_same_pairs(strict_pairs(tall.query, tall.listed, r), tall.brute_force(r));
+  // A matcher's query (2,400 hashes: indexed once) against a short
+  // listed video (40 frames: 96,000 distances, past brute force's share).
+  const PairCase matcher(40, 1200, 13);
+  static_assert(QueryPairs::kIndexFrom <= 2400 && QueryPairs::kBruteForceUpTo < 2400 * 40);
+  expect_same_pairs(QueryPairs(matcher.query, r).with(matcher.listed), matcher.brute_force(r));
 }
 
 TEST(VpdqAlign, LoosePairsCountOnlyInRunsAtOneOffset) {

@@ -343,6 +343,46 @@ TEST(MatchOptions, TheFlagsChooseTheRule) {
 
 // The default rule by time, on the reference's hashes of real footage:
 // kinds, segments on both sides, and no match between unrelated videos.
+// The list's index only chooses the videos to compare: a copy whose printed
+// frames (one a second) match nothing is still found through the frames
+// hashed between them (searched for seeds), and judged as comparing the two
+// videos directly judges it.
+TEST_F(Matching, CopiesFoundThroughFramesBetweenThePrintedOnesAreJudgedAsACompareWould) {
+  std::vector<std::vector<pdq::VpdqFrame>> videos(300);
+  std::string te;
+  for (auto& v : videos) {
+    te += "vpdq [";
+    for (int k = 0; k < 20; ++k) {
+      v.push_back({random_hash(rng_), 90, double(k)});
+      te += std::string(k ? ", \"" : "\"") + v.back().hash.to_hex() + ",90," + std::to_string(k) +
+            ".000\"";
+    }
+    te += "]\n";
+  }
+  const auto path = dir_.write("videos.te", text(te));
+  const Matcher m(HashLists::load({parse_list_spec("vpdq:te:" + path.string())}), {});
+  const auto& copied = videos[123];
+  MatchQuery q;
+  q.video = true;
+  for (int k = 0; k < 20; ++k) {
+    q.frames.push_back(MatchQuery::Frame::plain(k * 10, k, 90, random_hash(rng_)));  // printed
+    auto between = MatchQuery::Frame::plain(k * 10 + 1, k + 0.1, 90,
+                                            flipped(copied[static_cast<size_t>(k)].hash, 12));
+    between.printed = false;
+    q.frames.push_back(std::move(between));
+  }
+  const auto hits = m.matches(q);
+  ASSERT_EQ(hits.size(), 1u) << hits;
+  const auto direct = judge_video(q, copied, std::nullopt, m.rules());
+  ASSERT_TRUE(direct.match);
+  for (const auto& [k, v] : direct.fields.items()) EXPECT_EQ(hits[0][k], v) << k;
+  EXPECT_GT(hits[0]["query_pct"].get<double>(), 80.0);
+  // Without the frames between, nothing matches: they were what found it.
+  MatchQuery printed_only = q;
+  std::erase_if(printed_only.frames, [](const auto& f) { return !f.printed; });
+  EXPECT_TRUE(m.matches(printed_only).empty());
+}
+
 TEST_F(Matching, VideosMatchByTimeWithKindsAndSegmentsOnBothSides) {
   FRAMEPRINT_REQUIRE_TESTDATA();
   const auto ref = testing::testdata_dir() / "vpdq" / "reference";

@@ -439,14 +439,15 @@ void Matcher::match_vpdq(const MatchQuery& q, nlohmann::ordered_json& out) const
 
 // The time rule. The index only chooses which listed videos to look at;
 // each of those is then compared frame by frame with every hash of every
-// query frame (judge_video, as /m/compare does), so the answer is the one a
-// direct comparison gives. The choice: the printed frames' plain hashes
-// searched to the threshold (what the frame-count rules search), and every
-// other usable hash (the printed frames' variants, the plain hashes of the
-// frames between) searched for seeds: hits that share a 16-bit chunk with
-// the query, about a tenth of the cost of a full search each. A listed
-// video is missed only if no pair with it shares a chunk; a copy has many
-// pairs, and each pair within 15 bits shares one.
+// query frame (judge_video, as /m/compare does), so the answer is the one
+// a direct comparison gives (--loose-search adds its loose pairs). The
+// choice: the printed frames' plain hashes searched to the threshold (what
+// the frame-count rules search), and every other usable hash (the printed
+// frames' variants, the plain hashes of the frames between) searched for
+// seeds: hits that share a 16-bit chunk with the query, about a tenth of
+// the cost of a full search each. A listed video is missed only if no pair
+// with it shares a chunk; a copy has many pairs, and each pair within 15
+// bits shares one.
 void Matcher::match_vpdq_by_time(const MatchQuery& q, const VpdqList& list,
                                  nlohmann::ordered_json& out) const {
   std::set<uint32_t> candidates;
@@ -481,24 +482,27 @@ void Matcher::match_vpdq_by_time(const MatchQuery& q, const VpdqList& list,
         }
     }
   }
-  auto collect = [&] {
-    for (const auto& per_query : hits)
-      for (const auto& hit : per_query) candidates.insert(list.frame_owner[hit.entry].video);
+  // In batches, so that a long query never asks for all its hits at once
+  // (a GPU search keeps buffers as large as its largest batch).
+  constexpr size_t kBatch = 4096;
+  auto search = [&](const std::vector<Hash256>& hashes, bool for_seeds) {
+    for (size_t at = 0; at < hashes.size(); at += kBatch) {
+      const std::span batch(hashes.data() + at, std::min(kBatch, hashes.size() - at));
+      if (for_seeds) list.frames.search_seeds(batch, rules_.threshold, hits);
+      else list.frames.search(batch, rules_.threshold, hits);
+      for (const auto& per_query : hits)
+        for (const auto& hit : per_query) candidates.insert(list.frame_owner[hit.entry].video);
+    }
   };
-  if (!full.empty()) {
-    list.frames.search(full, rules_.threshold, hits);
-    collect();
-  }
-  if (!seeds.empty()) {
-    list.frames.search_seeds(seeds, rules_.threshold, hits);
-    collect();
-  }
+  search(full, false);
+  search(seeds, true);
   for (const auto& [video, loose] : loose_by_video) candidates.insert(video);
 
   const auto frames = query_frames(q);
   const pdq::AlignRules ar = align_rules(rules_);
+  const pdq::QueryPairs pairer(frames, ar);  // a long query indexed once for all candidates
   for (const uint32_t video : candidates) {
-    auto pairs = pdq::strict_pairs(frames, list.videos[video], ar);
+    auto pairs = pairer.with(list.videos[video]);
     if (const auto it = loose_by_video.find(video); it != loose_by_video.end())
       pairs.insert(pairs.end(), it->second.begin(), it->second.end());
     const auto verdict = judge_video(q, list.videos[video], std::move(pairs), rules_);

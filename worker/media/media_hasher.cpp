@@ -189,7 +189,8 @@ void hash_video(const MediaSource& src, const HashOptions& o, pdq::PdqBackend& b
       // because others refer to it: hashing it costs little more.
       const bool for_matching =
           (denser && match_sampler.take(frame.ts)) ||
-          (decoded_gap > 0 && (!last_hashed || frame.ts >= *last_hashed + decoded_gap));
+          (decoded_gap > 0 &&
+           (!last_hashed || frame.ts + FrameSampler::kSlack >= *last_hashed + decoded_gap));
       if (!printed && !for_matching) continue;
       last_hashed = frame.ts;
       LumaPlane plane = frame.plane;
