@@ -32,7 +32,7 @@ Broker::Broker(BrokerConfig config, Clock::time_point now)
 void Broker::queued_add(const Request& r) {
   ++stats_.queued;
   stats_.queued_bytes += r.bytes;
-  ClientUse& c = clients_[r.client];
+  ClientUse& c = clients_[r.owner];
   ++c.queued;
   c.bytes += r.bytes;
 }
@@ -40,7 +40,7 @@ void Broker::queued_add(const Request& r) {
 void Broker::queued_remove(const Request& r) {
   --stats_.queued;
   stats_.queued_bytes -= r.bytes;
-  auto it = clients_.find(r.client);
+  auto it = clients_.find(r.owner);
   if (it == clients_.end()) return;
   --it->second.queued;
   it->second.bytes -= r.bytes;
@@ -93,7 +93,7 @@ void Broker::refresh(Worker& w, Clock::time_point now) {
   w.last_heard = now;
 }
 
-void Broker::on_frontend(Message frames, Clock::time_point now) {
+void Broker::on_frontend(Message frames, Clock::time_point now, std::string_view key) {
   now_ = now;
   std::string client;
   mdp::ClientRequest req;
@@ -127,7 +127,8 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
                     " requests waiting); try again later");
     return;
   }
-  if (const auto c = clients_.find(client);
+  std::string owner = key.empty() ? client : "key:" + std::string(key);
+  if (const auto c = clients_.find(owner);
       c != clients_.end() && (c->second.queued >= config_.max_client_queue ||
                               c->second.bytes + bytes > config_.max_client_queue_bytes)) {
     ++stats_.overloaded;
@@ -140,10 +141,11 @@ void Broker::on_frontend(Message frames, Clock::time_point now) {
   auto& queue = waiting_[req.service];
   const uint64_t id = next_request_++;
   std::string job_id = header_id(req.body);
-  const Request& r = requests_
-                         .emplace(id, Request{client, req.service, std::move(req.body), bytes, 0,
-                                              now, std::move(job_id)})
-                         .first->second;
+  const Request& r =
+      requests_
+          .emplace(id, Request{client, std::move(owner), req.service, std::move(req.body), bytes, 0,
+                               now, std::move(job_id)})
+          .first->second;
   queue.push_back(id);
   ++stats_.received;
   queued_add(r);

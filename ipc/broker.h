@@ -78,8 +78,11 @@ class Broker {
 
   explicit Broker(BrokerConfig config, Clock::time_point now = Clock::now());
 
-  void on_frontend(mdp::Message frames, Clock::time_point now);  // from a client (ROUTER)
-  void on_backend(mdp::Message frames, Clock::time_point now);   // from a worker (ROUTER)
+  // From a client (ROUTER). `key`: the CURVE key it authenticated with
+  // (empty without CURVE): a client's share of the queue is its key's,
+  // whatever routing identities it connects with.
+  void on_frontend(mdp::Message frames, Clock::time_point now, std::string_view key = {});
+  void on_backend(mdp::Message frames, Clock::time_point now);  // from a worker (ROUTER)
   void on_tick(Clock::time_point now);  // heartbeats out, dead workers reaped
   // A worker connection the broker no longer trusts (its key was revoked):
   // forgotten, told to disconnect, its request requeued.
@@ -94,6 +97,7 @@ class Broker {
  private:
   struct Request {
     std::string client;  // routing identity on the frontend
+    std::string owner;   // whose share it counts in: "key:" + its CURVE key, else `client`
     std::string service;
     mdp::Message body;
     uint64_t bytes = 0;
@@ -139,7 +143,7 @@ class Broker {
   std::map<std::string, std::deque<uint64_t>> waiting_;  // per service
   std::unordered_map<std::string, Worker> workers_;
   std::map<std::string, std::deque<std::string>> idle_;  // per service, longest idle first
-  std::unordered_map<std::string, ClientUse> clients_;   // queued per client (none: erased)
+  std::unordered_map<std::string, ClientUse> clients_;   // queued per owner (none: erased)
   std::map<std::string, Clock::time_point>
       last_worker_;  // per service: when one was last registered
   Clock::time_point started_;

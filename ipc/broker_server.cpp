@@ -219,7 +219,12 @@ void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd
     if (m.auth && (items[4].revents & ZMQ_POLLIN)) m.auth->serve();
     if (items[0].revents & ZMQ_POLLIN)
       m.drain(m.frontend, [&](mdp::Message f) {
-        if (m.trusted(f, Impl::kClients)) m.broker.on_frontend(std::move(f), Broker::Clock::now());
+        if (!m.trusted(f, Impl::kClients)) return;
+        // With CURVE, a client is its key, however many sockets it opens.
+        std::string key;
+        if (m.auth && f.size() >= 2)
+          if (const char* user = zmq_msg_gets(f[1].handle(), "User-Id")) key = user;
+        m.broker.on_frontend(std::move(f), Broker::Clock::now(), key);
       });
     if (items[1].revents & ZMQ_POLLIN)
       m.drain(m.backend, [&](mdp::Message f) {

@@ -396,6 +396,37 @@ TEST_F(BrokerTest, OneClientCannotFillTheQueue) {
   EXPECT_TRUE(sent().empty());
 }
 
+// With CURVE a client is its key: sockets of one key (each its own routing
+// identity) share one share of the queue; another key is not held back.
+TEST_F(BrokerTest, OneKeyCannotFillTheQueueFromManySockets) {
+  reconfigure([](BrokerConfig& c) {
+    c.max_queue = 100;
+    c.max_client_queue = 2;
+  });
+  auto keyed = [&](const std::string& socket, const std::string& key, const std::string& id) {
+    nlohmann::json h = {{"id", id}, {"name", id + ".jpg"}};
+    broker_.on_frontend(
+        mdp::with_identity(socket, mdp::client_message("frameprint.hash", frames({h.dump(), "x"}))),
+        t_, key);
+  };
+  keyed("S1", "KeyA", "a1");
+  keyed("S2", "KeyA", "a2");
+  keyed("S3", "KeyA", "a3");
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].peer, "S3");
+  EXPECT_EQ(error_code(body_json(out[0])), "overloaded");
+  keyed("S4", "KeyB", "b1");  // another key, even on a known routing identity:
+  keyed("S1", "KeyB", "b2");  // its own share
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(broker_.stats().queued, 4u);
+  // Without keys (no CURVE) the routing identity is the client, as before.
+  request("P1", "p1");
+  request("P2", "p2");
+  request("P3", "p3");
+  EXPECT_TRUE(sent().empty());
+}
+
 TEST_F(BrokerTest, AReplyUnderAnotherJobsIdIsDroppedAndTheJobRequeued) {
   ready("W1");
   request("C1", "mine");
