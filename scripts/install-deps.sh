@@ -18,8 +18,10 @@ packages=(
   libzmq3-dev cppzmq-dev prometheus-cpp-dev
   # the seccomp filter that confines decoder processes (worker --sandbox)
   libseccomp-dev
-  # frameprint serve: cpp-httplib serves the HTTP API, libcurl fetches url=
-  libcpp-httplib-dev libcurl4-openssl-dev
+  # frameprint serve: libmicrohttpd serves the HTTP API (event-driven, with
+  # per-connection memory, connection and per-address limits), libcurl
+  # fetches url=; cpp-httplib only as a client and test origin in tests/benchmarks
+  libmicrohttpd-dev libcurl4-openssl-dev libcpp-httplib-dev
   # tests and benchmarks (curl and Python's urllib drive frameprint serve as clients would)
   libgtest-dev libgmock-dev libbenchmark-dev curl python3
   # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks

@@ -25,6 +25,8 @@ void hash_lists(Input input);   // worker/matching/hash_lists.h: every list type
 void probe_image(Input input);  // worker/media/probe.h
 void hash_media(Input input);   // worker/media/media_hasher.h: image and video decoding
 void signals(Input input);      // worker/serve: signals and /m/compare bodies from clients
+void serve_request(
+    Input input);  // worker/serve/http_api.h: requests as the HTTP library hands them
 
 struct Target {
   std::string_view name;  // also the folder of its seeds and regressions
@@ -38,6 +40,7 @@ inline constexpr Target kTargets[] = {
     {"probe_image", &probe_image},
     {"hash_media", &hash_media},
     {"signals", &signals},
+    {"serve_request", &serve_request},
 };
 
 // Silences the libraries' logging (spdlog, FFmpeg, OpenCV): hostile input

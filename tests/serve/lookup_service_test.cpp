@@ -115,7 +115,7 @@ TEST_F(Lookups, VideoLookupGivesTheReferencePercentages) {
   const json pair = {{"vpdq",
                       {vpdq_signal_of(ref / "reference/chair-19-sd-bar.txt"),
                        vpdq_signal_of(ref / "reference/chair-22-sd-sepia-bar.txt")}}};
-  const ordered_json c = compare_signals(pair, service_.rules());
+  const ordered_json c = compare_signals(pair, service_.rules(), 20000);
   EXPECT_EQ(c["vpdq"][0], true);
   EXPECT_NEAR(c["vpdq"][1]["query_match_percent"].get<double>(), 100.00, 0.005);
   EXPECT_NEAR(c["vpdq"][1]["compared_match_percent"].get<double>(), 83.95, 0.005);
@@ -125,17 +125,18 @@ TEST_F(Lookups, CompareGivesTheDistanceAndTheVerdict) {
   const std::string a = rows_[0].at("pdq");
   for (const auto& r : rows_) {
     const json pair = {{"pdq", {a, r.at("pdq")}}};
-    const ordered_json c = compare_signals(pair, service_.rules());
+    const ordered_json c = compare_signals(pair, service_.rules(), 20000);
     const int d = bits(a, r.at("pdq"));
     EXPECT_EQ(c["pdq"][1]["distance"], d);
     EXPECT_EQ(c["pdq"][0], d <= 31);
   }
   const json digests = {
       {"video_md5", {"d41d8cd98f00b204e9800998ecf8427e", "D41D8CD98F00B204E9800998ECF8427E"}}};
-  EXPECT_EQ(compare_signals(digests, service_.rules())["video_md5"][0], true);
+  EXPECT_EQ(compare_signals(digests, service_.rules(), 20000)["video_md5"][0], true);
   for (const json& bad : {json::array(), json{{"pdq", {a}}}, json{{"pdq", {a, "nothex"}}},
                           json{{"nosuchtype", {a, a}}}, json{{"pdq", {a, 3}}}})
-    EXPECT_EQ(api_status([&] { compare_signals(bad, service_.rules()); }), 400) << bad.dump();
+    EXPECT_EQ(api_status([&] { compare_signals(bad, service_.rules(), 20000); }), 400)
+        << bad.dump();
 }
 
 TEST_F(Lookups, IndexStatusCountsWhatTheListsHold) {

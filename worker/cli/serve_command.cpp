@@ -45,6 +45,10 @@ struct ServeCommand {
   size_t queue = 16;
   int threads = 16;
   uint64_t max_bytes = uint64_t{100} << 20;
+  unsigned max_connections = 1024;
+  unsigned max_connections_per_ip = 128;
+  double request_timeout_s = 120;
+  size_t max_compare_frames = 20000;
   double url_timeout_s = 30;
   std::vector<std::string> allow_url_hosts;
   bool only_allowed_url_hosts = false;
@@ -107,6 +111,10 @@ int ServeCommand::run() {
   std::tie(http.host, http.port) = host_port(listen);
   http.threads = threads;
   http.max_body_bytes = max_bytes;
+  http.max_connections = max_connections;
+  http.max_connections_per_ip = max_connections_per_ip;
+  http.request_timeout = std::chrono::seconds(static_cast<int64_t>(request_timeout_s));
+  http.max_compare_frames = max_compare_frames;
   const bool loopback = curve::is_loopback_host(http.host);
   if (!loopback && token_file.empty() && !transport.insecure)
     throw std::invalid_argument(
@@ -215,11 +223,28 @@ std::function<int()> add_serve_command(CLI::App& app) {
   sub->add_option("--queue", cmd->queue, "Requests that may wait to be hashed; beyond: 503")
       ->check(CLI::Range(size_t{0}, size_t{100000}))
       ->capture_default_str();
-  sub->add_option("--threads", cmd->threads, "HTTP connections served at once")
+  sub->add_option("--threads", cmd->threads,
+                  "Requests hashed, fetched or compared at once (each holds at most --max-bytes)")
       ->check(CLI::Range(2, 1024))
       ->capture_default_str();
   sub->add_option("--max-bytes", cmd->max_bytes, "Largest request body or fetched url= content")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-connections", cmd->max_connections, "HTTP connections open at once")
+      ->check(CLI::Range(4u, 65536u))
+      ->capture_default_str();
+  sub->add_option("--max-connections-per-ip", cmd->max_connections_per_ip,
+                  "HTTP connections open at once from one client address (raise it behind a "
+                  "reverse proxy)")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
+  sub->add_option("--request-timeout", cmd->request_timeout_s,
+                  "Longest time a client may take to send a request's body, seconds")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  sub->add_option("--max-compare-frames", cmd->max_compare_frames,
+                  "Most frames in a vPDQ signal given to /m/compare; beyond: 413")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}))
       ->capture_default_str();
   sub->add_option("--allow-url-host", cmd->allow_url_hosts,
                   "A host that url= may fetch from even at a loopback or private address "

@@ -1,60 +1,37 @@
-// The HTTP side of `frameprint serve`: Hasher-Matcher-Actioner's paths
-// (/h/hash, /m/raw_lookup, /m/lookup, /m/compare, /m/index/status,
-// /status, /status/live) plus /openapi.json, on cpp-httplib. Requests are
-// checked here (bearer token, sizes, content types, parameters); answers
-// come from LookupService and MediaHashing. Every error is JSON
-// {"message": ..., "code": ...} with a 4xx/5xx status; refusals are logged
-// (rate-limited) and counted.
+// The HTTP side of `frameprint serve` on libmicrohttpd: Hasher-Matcher-
+// Actioner's paths (http_api.h answers them). A few event-loop threads
+// read every connection; what a request's head decides (route, token,
+// framing, size) is answered before its body is read, and a response sent
+// early closes the connection. Hashing, url= fetches and comparisons run
+// on a bounded set of work threads while their connection is suspended,
+// so they never hold the loop. What bounds each client: docs/security.md.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
-#include "ipc/common/log_limiter.h"
-#include "ipc/metrics.h"
-#include "worker/serve/lookup_service.h"
-#include "worker/serve/media_hashing.h"
-#include "worker/serve/tokens.h"
-#include "worker/serve/url_fetcher.h"
+#include "worker/serve/http_api.h"
 
-namespace httplib {
-class Server;
-}
+struct MHD_Daemon;
 
 namespace frameprint::serve {
 
 struct HttpSettings {
   std::string host = "127.0.0.1";
-  int port = 8080;                       // 0: any free port (see HttpServer::port)
-  int threads = 16;                      // connections served at once
-  size_t max_pending_connections = 256;  // accepted, waiting for a thread
+  int port = 8080;                  // 0: any free port (see HttpServer::port)
+  int threads = 16;                 // requests hashed, fetched or compared at once
+  size_t max_waiting = 256;         // such requests waiting for a thread; beyond: 503
+  int loop_threads = 0;             // event loops (0: min(4, cores))
+  unsigned max_connections = 1024;  // open at once, all clients
+  unsigned max_connections_per_ip = 128;
+  size_t connection_memory = 32 << 10;  // request line and headers of one connection; beyond: 431
   uint64_t max_body_bytes = uint64_t{100} << 20;
-  std::chrono::seconds read_timeout{10};
-  std::chrono::seconds write_timeout{30};
-  std::chrono::seconds keep_alive{5};
-};
-
-// Who may call: nullptr = anyone (loopback, or --insecure); replaced on reload.
-class TokenGate {
- public:
-  void replace(std::shared_ptr<const TokenSet> tokens);
-  std::shared_ptr<const TokenSet> get() const;
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const TokenSet> tokens_;
-};
-
-struct ServeDeps {
-  LookupService& lookups;
-  MediaHashing& hashing;
-  TokenGate& tokens;
-  UrlPolicy url_policy;
-  MetricsEndpoint& metrics;
+  uint64_t max_bodies_bytes = 0;  // bodies held at once, all requests (0: threads x max_body_bytes)
+  size_t max_compare_frames = 20000;
+  std::chrono::seconds idle_timeout{10};     // a connection that sends nothing is closed
+  std::chrono::seconds request_timeout{60};  // head to end of body, checked as the body arrives
 };
 
 class HttpServer {
@@ -70,18 +47,11 @@ class HttpServer {
   bool run();
   void stop();
 
+  struct Impl;  // the library's callbacks reach it
+
  private:
-  void install();
-
-  HttpSettings settings_;
-  ServeDeps deps_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Impl> impl_;
   int port_ = -1;
-
-  struct Counters;
-  std::unique_ptr<Counters> counters_;
-  std::mutex log_mu_;
-  LogLimiter refusal_log_;
 };
 
 }  // namespace frameprint::serve

@@ -164,7 +164,8 @@ ordered_json signals_of(const ordered_json& result, const std::vector<std::strin
   return out;
 }
 
-ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules) {
+ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules,
+                             size_t max_frames) {
   if (!body.is_object() || body.empty())
     throw ApiError(400, "expected a JSON object {\"SIGNAL_TYPE\": [SIGNAL, SIGNAL], ...}");
   ordered_json out = ordered_json::object();
@@ -178,6 +179,12 @@ ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules
       const int d = hamming_distance(a.pdq, b.pdq);
       out[name] = {d <= rules.threshold, {{"distance", d}}};
     } else if (t == ListType::kVpdq) {
+      if (a.frames.size() > max_frames || b.frames.size() > max_frames)
+        throw ApiError(413,
+                       "a vPDQ signal to compare has " +
+                           std::to_string(std::max(a.frames.size(), b.frames.size())) +
+                           " frames; this server compares at most " + std::to_string(max_frames),
+                       "too_many_frames");
       const VideoVerdict v = judge_video(query_of(t, a), b.frames, std::nullopt, rules);
       ordered_json detail = {{"query_match_percent", v.query_pct},
                              {"compared_match_percent", v.compared_pct}};

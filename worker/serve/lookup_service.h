@@ -55,8 +55,10 @@ nlohmann::ordered_json signals_of(const nlohmann::ordered_json& result,
                                   const std::vector<std::string>& types, int min_quality);
 
 // HMA's POST /m/compare: {"pdq": [A, B], ...} -> {"pdq": [match, {"distance": d}], ...};
-// vPDQ pairs give the two percentages. Throws ApiError 400.
-nlohmann::ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules);
+// vPDQ pairs give the two percentages. Throws ApiError 400, or 413 when
+// a vPDQ signal has more than `max_frames` frames.
+nlohmann::ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules,
+                                       size_t max_frames);
 
 class LookupService {
  public:
