@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 
 #include "kernels/hash_index.h"
@@ -103,6 +105,12 @@ namespace {
 // best of each query frame's hashes per listed frame, ties to the hash
 // listed first) at a cost that grows with the pairs found instead of with
 // the product of the two sides.
+void check_pairs(size_t n, const AlignRules& rules) {
+  if (rules.max_pairs && n > rules.max_pairs)
+    throw std::length_error("more than " + std::to_string(rules.max_pairs) +
+                            " frame pairs within the threshold");
+}
+
 std::vector<FramePair> indexed_pairs(std::span<const QueryFrame> query,
                                      std::span<const VpdqFrame> listed, const AlignRules& rules) {
   std::vector<Hash256> hashes;
@@ -123,6 +131,7 @@ std::vector<FramePair> indexed_pairs(std::span<const QueryFrame> query,
       hits.clear();
       index.search(th.hash, rules.threshold, hits);
       for (const auto& h : hits) out.push_back({i, frame_of[h.entry], h.distance, th.tag, false});
+      check_pairs(out.size(), rules);
     }
     // One pair per listed frame: the closest, the earlier hash on a tie.
     auto mine = out.begin() + static_cast<std::ptrdiff_t>(first);
@@ -149,6 +158,7 @@ std::vector<FramePair> brute_force_pairs(std::span<const QueryFrame> query,
       const int d = best_distance(query[i], listed[j].hash, rules.min_quality, &tag);
       if (d <= rules.threshold) out.push_back({i, j, d, tag, false});
     }
+    check_pairs(out.size(), rules);
   }
   return out;
 }
@@ -198,6 +208,7 @@ std::vector<FramePair> QueryPairs::with(std::span<const VpdqFrame> listed) const
     index_->search(listed[j].hash, rules_.threshold, hits);
     for (const auto& h : hits)
       found.push_back({owner_[h.entry].first, j, h.distance, owner_[h.entry].second});
+    check_pairs(found.size(), rules_);
   }
   // One pair per (query frame, listed frame): the closest hash, the earlier
   // one on a tie; in query order.

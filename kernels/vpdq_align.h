@@ -55,6 +55,10 @@ struct AlignRules {
   // Matched frames further apart than this (query seconds) do not vouch
   // for the frames between them.
   double max_gap_s = 3.0;
+  // Most frame pairs strict_pairs() may find (0: no bound); past it it
+  // throws std::length_error rather than grow (two long runs of one
+  // static frame pair every frame with every other).
+  size_t max_pairs = 0;
 };
 
 struct Segment {

@@ -226,6 +226,29 @@ TEST(VpdqAlign, LongVideosGetTheSamePairsThroughAnIndex) {
   expect_same_pairs(QueryPairs(matcher.query, r).with(matcher.listed), matcher.brute_force(r));
 }
 
+TEST(VpdqAlign, PairsPastTheBoundAreRefusedOnEveryPath) {
+  // One static frame on both sides pairs every frame with every other.
+  Video still;
+  const Hash256 h = reference("chair-19-sd-bar").frames[0].hash;
+  for (int i = 0; i < 3000; ++i) still.add({h, 100, i / 30.0});
+  const auto q = still.query();
+  AlignRules r;
+  r.max_pairs = 1000000;
+  // 3000 x 100 = 300,000 pairs: brute force, and found.
+  const std::span<const VpdqFrame> few(still.frames.data(), 100);
+  EXPECT_EQ(strict_pairs(q, few, r).size(), 300000u);
+  // 3000 x 3000 = 9 M pairs through the listed side's index, the query's,
+  // and brute force (a bound past the distances it computes).
+  EXPECT_THROW(strict_pairs(q, still.frames, r), std::length_error);
+  EXPECT_THROW(QueryPairs(q, r).with(still.frames), std::length_error);
+  const std::span<const QueryFrame> q1000(q.data(), 1000);
+  const std::span<const VpdqFrame> l1000(still.frames.data(), 1000);
+  r.max_pairs = 999999;  // 1000 x 1000 distances: under the index's share, brute force
+  EXPECT_THROW(strict_pairs(q1000, l1000, r), std::length_error);
+  r.max_pairs = 0;  // no bound
+  EXPECT_EQ(strict_pairs(q1000, l1000, r).size(), 1000000u);
+}
+
 TEST(VpdqAlign, LoosePairsCountOnlyInRunsAtOneOffset) {
   std::mt19937_64 rng(11);
   Video listed, query;

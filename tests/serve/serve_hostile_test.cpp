@@ -345,5 +345,22 @@ TEST_F(HostileClients, ALargeVpdqComparisonIsRefusedQuickly) {
   EXPECT_TRUE(live());
 }
 
+TEST_F(HostileClients, AStaticVpdqComparisonIsBounded) {
+  // One static frame, 5,000 times on both sides: 25 M frame pairs, past
+  // the bound on pairs, refused before they are all held.
+  nlohmann::json still = nlohmann::json::array();
+  for (int i = 0; i < 5000; ++i)
+    still.push_back(std::string(64, 'a') + ",100," + std::to_string(i));
+  const std::string pair = nlohmann::json{{"vpdq", {still.dump(), still.dump()}}}.dump();
+  Socket t("127.0.0.2", port_);
+  t.send(authorized("POST /m/compare HTTP/1.1\r\nHost: t\r\nConnection: close\r\n") +
+         "Content-Type: application/json\r\nContent-Length: " + std::to_string(pair.size()) +
+         "\r\n\r\n" + pair);
+  const std::string b = t.read_all(10000ms);
+  EXPECT_EQ(status_of(b), 413) << b.substr(0, 300);
+  EXPECT_NE(b.find("too_many_pairs"), std::string::npos) << b.substr(0, 300);
+  EXPECT_TRUE(live());
+}
+
 }  // namespace
 }  // namespace frameprint

@@ -297,7 +297,7 @@ std::vector<pdq::QueryFrame> query_frames(const MatchQuery& q) {
 }
 
 pdq::AlignRules align_rules(const MatchRules& r) {
-  return {r.threshold, r.min_quality, r.relaxed_threshold, 3.0};
+  return {r.threshold, r.min_quality, r.relaxed_threshold, 3.0, r.max_pairs};
 }
 
 // The tag most pairs matched by.

@@ -51,6 +51,9 @@ struct MatchRules {
   double video_match_pct = 80;  // compared video's frames matched
   double query_match_pct = 0;   // query video's frames matched
   bool unique_frames = false;   // count repeated frame hashes once (see VpdqRules)
+  // kTime: most frame pairs one comparison may hold (0: no bound); past it
+  // judge_video() throws std::length_error (pdq::AlignRules::max_pairs).
+  size_t max_pairs = 0;
 };
 
 // The rules python-threatexchange (and so HMA) applies: unique frame

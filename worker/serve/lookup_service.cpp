@@ -1,5 +1,6 @@
 #include "worker/serve/lookup_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <utility>
@@ -173,6 +174,19 @@ ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules
     const ListType t = signal_type(name);
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
       throw ApiError(400, "comparison hashes for " + name + " must be a list of exactly 2 strings");
+    if (t == ListType::kVpdq) {
+      // A vPDQ signal is a JSON list of strings: two quotes a frame. Counted
+      // before the frames are parsed, so that a huge one costs no memory.
+      for (const auto& s : pair) {
+        const auto& text = s.get_ref<const std::string&>();
+        const size_t frames = static_cast<size_t>(std::count(text.begin(), text.end(), '"')) / 2;
+        if (frames > max_frames)
+          throw ApiError(413,
+                         "a vPDQ signal to compare has " + std::to_string(frames) +
+                             " frames; this server compares at most " + std::to_string(max_frames),
+                         "too_many_frames");
+      }
+    }
     const ListRow a = parse_or_400(t, pair[0].get<std::string>());
     const ListRow b = parse_or_400(t, pair[1].get<std::string>());
     if (t == ListType::kPdq) {
@@ -185,7 +199,20 @@ ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules
                            std::to_string(std::max(a.frames.size(), b.frames.size())) +
                            " frames; this server compares at most " + std::to_string(max_frames),
                        "too_many_frames");
-      const VideoVerdict v = judge_video(query_of(t, a), b.frames, std::nullopt, rules);
+      // Two long runs of one static frame pair every frame with every other:
+      // the pairs are bounded (1 M, 16 MB) as the frames are.
+      MatchRules bounded = rules;
+      bounded.max_pairs = size_t{1} << 20;
+      VideoVerdict v;
+      try {
+        v = judge_video(query_of(t, a), b.frames, std::nullopt, bounded);
+      } catch (const std::length_error&) {
+        throw ApiError(413,
+                       "the two vPDQ signals have more than " + std::to_string(bounded.max_pairs) +
+                           " pairs of matching frames (long static scenes); compare shorter or "
+                           "deduplicated signals",
+                       "too_many_pairs");
+      }
       ordered_json detail = {{"query_match_percent", v.query_pct},
                              {"compared_match_percent", v.compared_pct}};
       if (v.match) detail["kind"] = v.kind;
