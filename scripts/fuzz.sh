@@ -17,12 +17,12 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=${FUZZ_BUILD_DIR:-build/fuzz}
 jobs=${JOBS:-2}
-targets=${FUZZ_TARGETS:-"mdp broker job_header hash_lists probe_image hash_media signals"}
+targets=${FUZZ_TARGETS:-"mdp broker job_header hash_lists probe_image hash_media signals serve_request"}
 ci=${FUZZ_CI:-0}
 # Inputs per target for FUZZ_CI=1: what about 20 s ran on the project's
 # machines (stat::number_of_executed_units in docs/fuzzing.md), scaled by SECONDS/20.
 declare -A ci_runs=([mdp]=500000 [broker]=100000 [job_header]=400000 [hash_lists]=8000
-  [probe_image]=2000000 [hash_media]=15000 [signals]=300000)
+  [probe_image]=2000000 [hash_media]=15000 [signals]=300000 [serve_request]=200000)
 testdata=../shared/testdata
 
 # The fuzz build: only the fuzz targets and the libraries they need.

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -130,6 +131,8 @@ class HostileClients : public ::testing::Test {
 
   void TearDown() override {
     if (serve_ && serve_->running()) {
+      std::printf("serve's peak RSS grew by %ld KiB (from %ld KiB)\n", peak_kib() - peak_before_,
+                  peak_before_);
       EXPECT_LT(peak_kib() - peak_before_, 64 * 1024)
           << "serve's peak memory grew by " << (peak_kib() - peak_before_) / 1024 << " MiB";
     }
