@@ -93,7 +93,8 @@ void Broker::refresh(Worker& w, Clock::time_point now) {
   w.last_heard = now;
 }
 
-void Broker::on_frontend(Message frames, Clock::time_point now, std::string_view key) {
+void Broker::on_frontend(Message frames, Clock::time_point now, std::string_view key,
+                         uint64_t connection) {
   now_ = now;
   std::string client;
   mdp::ClientRequest req;
@@ -108,6 +109,7 @@ void Broker::on_frontend(Message frames, Clock::time_point now, std::string_view
                    e.what(), held_back);
     return;
   }
+  if (!key.empty()) heard_client(client, std::string(key), connection);
   if (req.service.rfind("mmi.", 0) == 0) {
     handle_service_discovery(client, req);
     return;
@@ -144,7 +146,7 @@ void Broker::on_frontend(Message frames, Clock::time_point now, std::string_view
   const Request& r =
       requests_
           .emplace(id, Request{client, std::move(owner), req.service, std::move(req.body), bytes, 0,
-                               now, std::move(job_id)})
+                               now, std::move(job_id), std::string(key)})
           .first->second;
   queue.push_back(id);
   ++stats_.received;
@@ -167,10 +169,11 @@ void Broker::handle_service_discovery(const std::string& client, mdp::ClientRequ
   send_frontend(client, mdp::client_message(req.service, std::move(body)));
 }
 
-void Broker::reply_error(const std::string& client, const std::string& service, const Message& body,
-                         std::string_view code, const std::string& message) {
-  // The error has the shape of a hashing result, with the job's id and
-  // name when its header frame is readable JSON.
+namespace {
+
+// An error with the shape of a hashing result, with the job's id and name
+// when its header frame is readable JSON.
+Message error_body(const Message& body, std::string_view code, const std::string& message) {
   nlohmann::ordered_json j;
   if (!body.empty()) {
     const auto header = nlohmann::json::parse(mdp::to_string(body.front()), nullptr, false);
@@ -183,7 +186,82 @@ void Broker::reply_error(const std::string& client, const std::string& service, 
   j["error"] = {{"code", code}, {"message", message}};
   Message reply;
   reply.push_back(mdp::frame_of(json_text(j)));
-  send_frontend(client, mdp::client_message(service, std::move(reply)));
+  return reply;
+}
+
+}  // namespace
+
+void Broker::reply_error(const std::string& client, const std::string& service, const Message& body,
+                         std::string_view code, const std::string& message) {
+  send_frontend(client, mdp::client_message(service, error_body(body, code, message)));
+}
+
+void Broker::heard_client(const std::string& client, const std::string& key, uint64_t connection) {
+  auto [h, fresh] = holders_.try_emplace(client, Holder{key, connection});
+  const bool other_holder = !fresh && h->second.key != key;
+  h->second = Holder{key, connection};
+  auto held = held_.find(client);
+  if (held == held_.end()) {
+    if (other_holder) ++stats_.takeovers;  // nothing of the previous key's was waiting
+    return;
+  }
+  // Replies waiting for this identity: the ones of this key go out now; a
+  // key that speaks where another's replies wait is taking the identity over.
+  size_t others = 0;
+  for (auto it = held->second.begin(); it != held->second.end();) {
+    if (it->key != key) {
+      ++others;
+      ++it;
+      continue;
+    }
+    send_frontend(client, mdp::client_message(it->service, std::move(it->body)));
+    --stats_.withheld_now;
+    it = held->second.erase(it);
+  }
+  if (others > 0 || other_holder) {
+    ++stats_.takeovers;
+    uint64_t held_back = 0;
+    if (takeover_log_.allow(now_, held_back))
+      spdlog::warn(
+          "broker: client identity {} is now used by another CURVE key; {} replies for the key "
+          "that submitted them withheld ({} more such lines held back)",
+          mdp::printable_identity(client), others, held_back);
+  }
+  if (held->second.empty()) held_.erase(held);
+}
+
+void Broker::on_client_gone(uint64_t connection) {
+  std::erase_if(holders_, [&](const auto& h) { return h.second.connection == connection; });
+}
+
+void Broker::answer(const Request& r, Message body) {
+  if (r.key.empty()) {  // without CURVE a client is its routing identity
+    send_frontend(r.client, mdp::client_message(r.service, std::move(body)));
+    return;
+  }
+  const auto h = holders_.find(r.client);
+  if (h != holders_.end() && h->second.key == r.key) {
+    send_frontend(r.client, mdp::client_message(r.service, std::move(body)));
+    return;
+  }
+  if (stats_.withheld_now >= config_.max_queue) {
+    ++stats_.undelivered;
+    return;
+  }
+  ++stats_.withheld;
+  ++stats_.withheld_now;
+  held_[r.client].push_back(Held{r.key, r.service, std::move(body), now_ + config_.request_ttl});
+}
+
+void Broker::expire_held(Clock::time_point now) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    auto& q = it->second;
+    const size_t before = q.size();
+    std::erase_if(q, [&](const Held& h) { return h.until < now; });
+    stats_.undelivered += before - q.size();
+    stats_.withheld_now -= before - q.size();
+    it = q.empty() ? held_.erase(it) : std::next(it);
+  }
 }
 
 void Broker::on_backend(Message frames, Clock::time_point now) {
@@ -249,7 +327,7 @@ void Broker::on_backend(Message frames, Clock::time_point now) {
         return;
       }
       latencies_.push_back(std::chrono::duration<double>(now - r.received).count());
-      send_frontend(r.client, mdp::client_message(r.service, std::move(msg.body)));
+      answer(r, std::move(msg.body));
       finish_request(*w.job);
       w.job.reset();
       --stats_.in_flight;
@@ -304,7 +382,11 @@ void Broker::dispatch(const std::string& service) {
     ++stats_.in_flight;
     worker.job = id;
     worker.job_since = now_;
-    send_backend(identity, mdp::worker_request(r.client, mdp::share(r.body)));
+    // Not the client's routing identity: workers have no use for it, and a
+    // worker that knew it could hand it to someone to take over.
+    std::string token(1, 'r');
+    token += std::to_string(id);
+    send_backend(identity, mdp::worker_request(token, mdp::share(r.body)));
   }
   if (wq->second.empty()) waiting_.erase(wq);  // no entries left behind per service name
 }
@@ -328,10 +410,10 @@ void Broker::requeue(uint64_t job, const std::string& service) {
     ++stats_.poisoned;
     spdlog::warn("broker: request delivered {} times without a reply: answering poison",
                  r.deliveries);
-    reply_error(
-        r.client, r.service, r.body, "poison",
-        "delivered " + std::to_string(r.deliveries) +
-            " times and every worker holding it died or left without replying; not retried");
+    answer(r, error_body(r.body, "poison",
+                         "delivered " + std::to_string(r.deliveries) +
+                             " times and every worker holding it died or left without replying; "
+                             "not retried"));
     finish_request(job);
     return;
   }
@@ -370,14 +452,15 @@ void Broker::expire_and_refuse(Clock::time_point now) {
       queued_remove(r);
       if (expired) {
         ++stats_.expired;
-        reply_error(r.client, r.service, r.body, "expired",
-                    "waited " + std::to_string(config_.request_ttl.count()) +
-                        " s in the broker's queue without a free worker; not tried");
+        answer(r, error_body(r.body, "expired",
+                             "waited " + std::to_string(config_.request_ttl.count()) +
+                                 " s in the broker's queue without a free worker; not tried"));
       } else {
         ++stats_.no_workers;
-        reply_error(r.client, r.service, r.body, "no_workers",
-                    "no worker has served " + r.service + " for " +
-                        std::to_string(config_.no_worker_grace.count()) + " s; not tried");
+        answer(r,
+               error_body(r.body, "no_workers",
+                          "no worker has served " + r.service + " for " +
+                              std::to_string(config_.no_worker_grace.count()) + " s; not tried"));
       }
       finish_request(*q);
       q = queue.erase(q);
@@ -405,6 +488,7 @@ void Broker::on_tick(Clock::time_point now) {
   now_ = now;
   drop_stuck_workers(now);
   expire_and_refuse(now);
+  expire_held(now);
   std::vector<std::string> dead;
   for (const auto& [id, w] : workers_)
     if (w.expiry < now) dead.push_back(id);

@@ -19,6 +19,14 @@
 // than `job_timeout` is dropped and the request requeued; a reply must carry
 // the id of the request its worker holds, else it is dropped as forged and
 // the worker with it; at most `max_workers` worker connections register.
+//
+// With CURVE (a key with every client message) a reply goes only to a
+// routing identity whose last message came with the key that submitted the
+// request, on a connection still open. A reply for an identity that has
+// gone, or that another key has spoken from since, is withheld until the
+// owner's key speaks from it again (then delivered), or until request_ttl
+// (then dropped). Workers never see a client's routing identity: a
+// request reaches them with an opaque token in its place.
 #pragma once
 
 #include <chrono>
@@ -61,8 +69,12 @@ struct BrokerStats {
   uint64_t forged = 0;           // replies whose id was not the request's
   uint64_t job_timeouts = 0;     // workers dropped for holding a request too long
   uint64_t workers_refused = 0;  // READY beyond max_workers
+  uint64_t takeovers = 0;        // a key spoke from an identity another key's replies wait for
+  uint64_t withheld = 0;         // replies held back: their identity was not the owner's
+  uint64_t undelivered = 0;      // withheld replies dropped after request_ttl (or past max_queue)
   size_t queued = 0;             // waiting for a worker
   size_t in_flight = 0;          // held by a worker
+  size_t withheld_now = 0;       // replies withheld, waiting for their key
   size_t workers = 0;            // registered and alive
   uint64_t queued_bytes = 0;
 };
@@ -80,8 +92,14 @@ class Broker {
 
   // From a client (ROUTER). `key`: the CURVE key it authenticated with
   // (empty without CURVE): a client's share of the queue is its key's,
-  // whatever routing identities it connects with.
-  void on_frontend(mdp::Message frames, Clock::time_point now, std::string_view key = {});
+  // whatever routing identities it connects with, and its replies go only
+  // to an identity that key speaks from. `connection`: which connection
+  // the message came on (any number unique among open ones, e.g. its fd).
+  void on_frontend(mdp::Message frames, Clock::time_point now, std::string_view key = {},
+                   uint64_t connection = 0);
+  // A client connection closed: replies for identities last heard on it
+  // wait until their key speaks again.
+  void on_client_gone(uint64_t connection);
   void on_backend(mdp::Message frames, Clock::time_point now);  // from a worker (ROUTER)
   void on_tick(Clock::time_point now);  // heartbeats out, dead workers reaped
   // A worker connection the broker no longer trusts (its key was revoked):
@@ -104,6 +122,18 @@ class Broker {
     int deliveries = 0;
     Clock::time_point received;
     std::string job_id;  // the header's "id" as JSON text; "" when it has none
+    std::string key;     // the CURVE key it came with ("" without CURVE)
+  };
+  // Who spoke last from a routing identity (with CURVE only).
+  struct Holder {
+    std::string key;
+    uint64_t connection = 0;
+  };
+  struct Held {
+    std::string key;
+    std::string service;
+    mdp::Message body;
+    Clock::time_point until;
   };
   struct Worker {
     std::string service;
@@ -120,6 +150,10 @@ class Broker {
   void handle_service_discovery(const std::string& client, mdp::ClientRequest& req);
   void reply_error(const std::string& client, const std::string& service, const mdp::Message& body,
                    std::string_view code, const std::string& message);
+  // A request's answer (a worker's reply or an error), to its owner only.
+  void answer(const Request& r, mdp::Message body);
+  void heard_client(const std::string& client, const std::string& key, uint64_t connection);
+  void expire_held(Clock::time_point now);
   void dispatch(const std::string& service);
   void remove_worker(const std::string& identity, bool send_disconnect);
   // Takes a worker out of every table; returns the request it held.
@@ -142,8 +176,11 @@ class Broker {
   std::unordered_map<uint64_t, Request> requests_;
   std::map<std::string, std::deque<uint64_t>> waiting_;  // per service
   std::unordered_map<std::string, Worker> workers_;
-  std::map<std::string, std::deque<std::string>> idle_;  // per service, longest idle first
-  std::unordered_map<std::string, ClientUse> clients_;   // queued per owner (none: erased)
+  std::map<std::string, std::deque<std::string>> idle_;     // per service, longest idle first
+  std::unordered_map<std::string, ClientUse> clients_;      // queued per owner (none: erased)
+  std::unordered_map<std::string, Holder> holders_;         // per client routing identity
+  std::unordered_map<std::string, std::deque<Held>> held_;  // withheld replies per identity
+  LogLimiter takeover_log_;
   std::map<std::string, Clock::time_point>
       last_worker_;  // per service: when one was last registered
   Clock::time_point started_;

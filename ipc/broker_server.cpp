@@ -1,5 +1,6 @@
 #include "ipc/broker_server.h"
 
+#include <cstring>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -22,6 +23,9 @@ struct BrokerServer::Impl {
   std::unique_ptr<curve::Authenticator> auth;  // before the sockets: it answers their handshakes
   zmq::socket_t frontend;
   zmq::socket_t backend;
+  // With CURVE: the frontend's disconnections (libzmq's socket monitor),
+  // so that replies wait for their key when its connection has gone.
+  zmq::socket_t monitor;
   Broker broker;
   MetricsEndpoint metrics;
   prometheus::Counter& received;
@@ -41,6 +45,9 @@ struct BrokerServer::Impl {
   prometheus::Counter& forged;
   prometheus::Counter& job_timeouts;
   prometheus::Counter& workers_refused;
+  prometheus::Counter& takeovers;
+  prometheus::Counter& withheld;
+  prometheus::Counter& undelivered;
   BrokerStats reported;
   uint64_t refused_reported = 0;
 
@@ -50,6 +57,7 @@ struct BrokerServer::Impl {
                                             : std::make_unique<curve::Authenticator>(ctx)),
         frontend(ctx, zmq::socket_type::router),
         backend(ctx, zmq::socket_type::router),
+        monitor(ctx, zmq::socket_type::pair),
         broker(config.broker),
         metrics(config.metrics),
         received(metrics.counter("frameprint_broker_jobs_received_total",
@@ -85,7 +93,14 @@ struct BrokerServer::Impl {
         job_timeouts(metrics.counter("frameprint_broker_worker_job_timeouts_total",
                                      "Workers dropped for holding a request past --job-timeout")),
         workers_refused(metrics.counter("frameprint_broker_workers_refused_total",
-                                        "Worker registrations refused past --max-workers")) {
+                                        "Worker registrations refused past --max-workers")),
+        takeovers(metrics.counter(
+            "frameprint_broker_identity_takeovers_total",
+            "Client routing identities spoken from by another CURVE key than before")),
+        withheld(metrics.counter("frameprint_broker_replies_withheld_total",
+                                 "Replies held back: their identity was not (yet) their key's")),
+        undelivered(metrics.counter("frameprint_broker_replies_undelivered_total",
+                                    "Withheld replies dropped after --request-ttl")) {
     if (auth) {
       load_lists();
       for (auto [s, domain] : {std::pair{&frontend, kClients}, {&backend, kWorkers}}) {
@@ -103,9 +118,23 @@ struct BrokerServer::Impl {
       s->set(zmq::sockopt::sndhwm, config.send_hwm);
       s->set(zmq::sockopt::rcvhwm, config.send_hwm);
     }
-    // A producer that reconnects (same routing identity) takes its old
-    // identity over, so replies to its jobs in flight still reach it.
-    frontend.set(zmq::sockopt::router_handover, 1);
+    // Without CURVE a producer that reconnects (same routing identity) takes
+    // its old identity over, so replies to its jobs in flight still reach
+    // it. With CURVE, no: libzmq hands an identity over before the broker
+    // sees any key, so any allowed key could take another's replies. An
+    // identity is free again once its connection closes (at once on a
+    // clean close, else after the TCP heartbeat below), and replies wait
+    // for their own key to speak from it (Broker::answer).
+    frontend.set(zmq::sockopt::router_handover, auth ? 0 : 1);
+    frontend.set(zmq::sockopt::heartbeat_ivl, 5000);
+    frontend.set(zmq::sockopt::heartbeat_timeout, 15000);
+    if (auth) {
+      const std::string address =
+          "inproc://frameprint-broker-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+      if (zmq_socket_monitor(frontend.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+        throw zmq::error_t();
+      monitor.connect(address);
+    }
     frontend.bind(config.frontend);
     backend.bind(config.backend);
   }
@@ -149,6 +178,9 @@ struct BrokerServer::Impl {
     forged.Increment(static_cast<double>(s.forged - reported.forged));
     job_timeouts.Increment(static_cast<double>(s.job_timeouts - reported.job_timeouts));
     workers_refused.Increment(static_cast<double>(s.workers_refused - reported.workers_refused));
+    takeovers.Increment(static_cast<double>(s.takeovers - reported.takeovers));
+    withheld.Increment(static_cast<double>(s.withheld - reported.withheld));
+    undelivered.Increment(static_cast<double>(s.undelivered - reported.undelivered));
     queue_depth.Set(static_cast<double>(s.queued));
     if (auth) {
       refused.Increment(static_cast<double>(auth->refused() - refused_reported));
@@ -157,6 +189,26 @@ struct BrokerServer::Impl {
     workers.Set(static_cast<double>(s.workers));
     in_flight.Set(static_cast<double>(s.in_flight));
     reported = s;
+  }
+
+  // Client connections closed since the last call, from the monitor.
+  void drain_monitor() {
+    for (;;) {
+      mdp::Message event;
+      zmq::recv_result_t r;
+      try {
+        r = zmq::recv_multipart(monitor, std::back_inserter(event), zmq::recv_flags::dontwait);
+      } catch (const zmq::error_t&) {
+        return;
+      }
+      if (!r) return;
+      if (event.empty() || event[0].size() < 6) continue;
+      uint16_t id = 0;
+      uint32_t fd = 0;
+      std::memcpy(&id, event[0].data(), 2);
+      std::memcpy(&fd, static_cast<const char*>(event[0].data()) + 2, 4);
+      if (id == ZMQ_EVENT_DISCONNECTED) broker.on_client_gone(fd);
+    }
   }
 
   // Reads every message waiting on a socket (bounded per round, so one busy
@@ -206,6 +258,7 @@ void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd
                                           {nullptr, stop_fd, ZMQ_POLLIN, 0},
                                           {nullptr, reload_fd, ZMQ_POLLIN, 0}};
     if (m.auth) items.push_back({m.auth->socket().handle(), 0, ZMQ_POLLIN, 0});
+    if (m.auth) items.push_back({m.monitor.handle(), 0, ZMQ_POLLIN, 0});
     const auto now = Broker::Clock::now();
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(m.broker.next_tick() - now);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
@@ -217,14 +270,22 @@ void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd
       reload();
     }
     if (m.auth && (items[4].revents & ZMQ_POLLIN)) m.auth->serve();
+    // Closed connections first, so that no reply below goes to an identity
+    // whose connection has gone.
+    if (m.auth) m.drain_monitor();
     if (items[0].revents & ZMQ_POLLIN)
       m.drain(m.frontend, [&](mdp::Message f) {
         if (!m.trusted(f, Impl::kClients)) return;
         // With CURVE, a client is its key, however many sockets it opens.
         std::string key;
-        if (m.auth && f.size() >= 2)
+        uint64_t connection = 0;
+        if (m.auth && f.size() >= 2) {
           if (const char* user = zmq_msg_gets(f[1].handle(), "User-Id")) key = user;
-        m.broker.on_frontend(std::move(f), Broker::Clock::now(), key);
+          // The connection it came on, to match the monitor's disconnections.
+          const int fd = zmq_msg_get(f[1].handle(), ZMQ_SRCFD);
+          if (fd >= 0) connection = static_cast<uint64_t>(fd);
+        }
+        m.broker.on_frontend(std::move(f), Broker::Clock::now(), key, connection);
       });
     if (items[1].revents & ZMQ_POLLIN)
       m.drain(m.backend, [&](mdp::Message f) {

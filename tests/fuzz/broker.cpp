@@ -6,11 +6,16 @@
 //    its own peers would drop as malformed);
 //  - a client is answered only for a request of its own that the broker
 //    accepted and has not answered yet (replies are routed by the request,
-//    never by an address a worker names), and at most once;
-//  - requests held (accepted, not yet answered) = queued + in flight;
+//    never by an address a worker names), and at most once; with CURVE
+//    keys, only while the identity's last message came with the key that
+//    submitted the request, on a connection not closed since;
+//  - workers never see a client's routing identity;
+//  - requests held (accepted, not yet answered) = queued + in flight +
+//    replies withheld (+ withheld ones dropped);
 //    in flight <= workers <= max_workers; queued bytes stay consistent;
 // and at the end, once the clock has run past every timeout, nothing is
 // held and no worker is left.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -58,7 +63,7 @@ class Driver {
 
   void step(ByteReader& in) {
     const uint8_t op = in.byte();
-    switch (op % 10) {
+    switch (op % 12) {
       case 0: client_request(in); break;
       case 1: worker_says(in, mdp::worker_ready(pick(kServices, 4, in.byte()))); break;
       case 2: worker_reply(in); break;
@@ -79,7 +84,19 @@ class Driver {
         break;
       case 9:
         worker_says(in, mdp::worker_request("c0", {}));
-        break;  // a worker may not send REQUEST
+        break;    // a worker may not send REQUEST
+      case 10: {  // a client with a CURVE key, on a connection
+        const uint8_t b = in.byte();
+        client_request(in, std::string(1, static_cast<char>('K' + b % 3)), 1 + (b >> 2) % 4);
+        break;
+      }
+      case 11: {  // a client connection closes
+        const uint64_t connection = 1 + in.byte() % 4;
+        std::erase_if(speakers_, [&](const auto& sp) { return sp.second.second == connection; });
+        broker_.on_client_gone(connection);
+        check();
+        break;
+      }
     }
   }
 
@@ -96,8 +113,12 @@ class Driver {
     FUZZ_CHECK(s.in_flight == 0);
     FUZZ_CHECK(s.workers == 0);
     FUZZ_CHECK(s.queued_bytes == 0);
-    FUZZ_CHECK(s.received == answered_);
-    for (const auto& [client, n] : pending_) FUZZ_CHECK(n == 0);
+    FUZZ_CHECK(s.withheld_now == 0);
+    FUZZ_CHECK(s.received == answered_ + s.undelivered);
+    int waiting = 0;
+    for (const auto& [client, keys] : pending_)
+      for (const auto& [key, n] : keys) waiting += n;
+    FUZZ_CHECK(static_cast<uint64_t>(waiting) == s.undelivered);
   }
 
  private:
@@ -106,7 +127,7 @@ class Driver {
   // A count byte, then that many frames (1..8) as read_frames writes them.
   static Message some_frames(ByteReader& in) { return read_frames(in, 1 + in.byte() % 8); }
 
-  void client_request(ByteReader& in) {
+  void client_request(ByteReader& in, const std::string& key = "", uint64_t connection = 0) {
     const std::string client = client_name(in.byte());
     const std::string service = pick(kServices, 4, in.byte());
     const uint8_t shape = in.byte();
@@ -119,7 +140,8 @@ class Driver {
       body.push_back(mdp::frame_of("{" + id + R"("name":"n"})"));
       body.push_back(mdp::frame_of(std::string(in.byte(), 'x')));
     }
-    frontend(mdp::with_identity(client, mdp::client_message(service, std::move(body))));
+    frontend(mdp::with_identity(client, mdp::client_message(service, std::move(body))), key,
+             connection);
   }
 
   void worker_reply(ByteReader& in) {
@@ -143,14 +165,18 @@ class Driver {
     backend(mdp::with_identity(worker, std::move(m)));
   }
 
-  void frontend(Message frames) {
+  // `key`, `connection`: with CURVE (only well-formed messages are sent so).
+  void frontend(Message frames, const std::string& key = "", uint64_t connection = 0) {
     const std::string client = frames.empty() ? "" : mdp::to_string(frames.front());
     for (const auto& f : frames) body_bytes_ += f.size();
     const uint64_t before = broker_.stats().received;
-    broker_.on_frontend(std::move(frames), now_);
+    const uint64_t malformed = broker_.stats().malformed;
+    broker_.on_frontend(std::move(frames), now_, key, connection);
+    if (!key.empty() && broker_.stats().malformed == malformed)
+      speakers_[client] = {key, connection};
     const uint64_t accepted = broker_.stats().received - before;
     FUZZ_CHECK(accepted <= 1);
-    if (accepted) ++pending_[client];
+    if (accepted) ++pending_[client][key];
     // A client message is answered at once only when it is not accepted
     // (refused, or service discovery); an accepted one is answered later.
     check(accepted ? std::optional<std::string>() : std::optional<std::string>(client));
@@ -171,7 +197,15 @@ class Driver {
   // the frontend message just handled, when it was not accepted.
   void check(std::optional<std::string> refused = std::nullopt) {
     int refusals = 0;
-    for (auto& o : broker_.take_outgoing()) {
+    auto outgoing = broker_.take_outgoing();
+    // The answer to the message just handled, if any, is the last one to a
+    // client; replies released before it go to waiting requests.
+    std::optional<size_t> refusal_at;
+    if (refused)
+      for (size_t i = 0; i < outgoing.size(); ++i)
+        if (outgoing[i].side == Broker::Side::kFrontend) refusal_at = i;
+    for (size_t i = 0; i < outgoing.size(); ++i) {
+      auto& o = outgoing[i];
       Message frames = std::move(o.frames);
       std::string peer;
       try {
@@ -185,13 +219,20 @@ class Driver {
         } catch (const mdp::ProtocolError&) {
           FUZZ_FAIL("a malformed message to a client");
         }
-        if (refused) {
+        if (refusal_at == i) {
           FUZZ_CHECK(peer == *refused);
           ++refusals;
         } else {
-          auto p = pending_.find(peer);
-          FUZZ_CHECK(p != pending_.end() && p->second > 0);  // an answer nobody is waiting for
-          --p->second;
+          // An answer to a request of this identity: one without a key, or
+          // one of the key that last spoke from it on an open connection.
+          auto& mine = pending_[peer];
+          const auto sp = speakers_.find(peer);
+          if (sp != speakers_.end() && mine[sp->second.first] > 0) {
+            --mine[sp->second.first];
+          } else {
+            FUZZ_CHECK(mine[""] > 0);  // an answer nobody here is waiting for
+            --mine[""];
+          }
           ++answered_;
         }
         continue;
@@ -205,8 +246,10 @@ class Driver {
       FUZZ_CHECK(m.command == mdp::Command::kRequest || m.command == mdp::Command::kHeartbeat ||
                  m.command == mdp::Command::kDisconnect);
       if (m.command == mdp::Command::kRequest) {
-        const auto p = pending_.find(m.client);
-        FUZZ_CHECK(p != pending_.end() && p->second > 0);  // the request of a client still waiting
+        // An opaque token, never a client's routing identity.
+        FUZZ_CHECK(m.client.size() >= 2 && m.client[0] == 'r' &&
+                   std::all_of(m.client.begin() + 1, m.client.end(),
+                               [](char ch) { return ch >= '0' && ch <= '9'; }));
         held_[peer] = {m.client, std::move(m.body)};
       }
     }
@@ -214,8 +257,8 @@ class Driver {
     for (double latency : broker_.take_latencies()) FUZZ_CHECK(latency >= 0);
 
     const BrokerStats& s = broker_.stats();
-    FUZZ_CHECK(s.received >= answered_);
-    FUZZ_CHECK(s.received - answered_ == s.queued + s.in_flight);
+    FUZZ_CHECK(s.received >= answered_ + s.undelivered);
+    FUZZ_CHECK(s.received - answered_ - s.undelivered == s.queued + s.in_flight + s.withheld_now);
     FUZZ_CHECK(s.in_flight <= s.workers);
     FUZZ_CHECK(s.workers <= config_.max_workers);
     FUZZ_CHECK(s.queued_bytes >= s.queued * kRequestOverhead);
@@ -230,8 +273,11 @@ class Driver {
   BrokerConfig config_;
   Broker broker_;
   Clock::time_point now_;
-  std::map<std::string, int> pending_;  // per client: accepted, not yet answered
-  std::map<std::string, Held> held_;    // per worker: the last request sent to it
+  // Per client identity, per key ("" without CURVE): accepted, not yet answered.
+  std::map<std::string, std::map<std::string, int>> pending_;
+  // Per client identity: the key and connection it last spoke with (CURVE).
+  std::map<std::string, std::pair<std::string, uint64_t>> speakers_;
+  std::map<std::string, Held> held_;  // per worker: the last request sent to it
   uint64_t answered_ = 0;
   uint64_t body_bytes_ = 0;  // every byte sent to the frontend, a bound on what can be queued
 };

@@ -71,6 +71,18 @@ class BrokerTest : public ::testing::Test {
   static nlohmann::json body_json(const Sent& s) {
     return nlohmann::json::parse(mdp::to_string(s.client.body.at(0)));
   }
+  // The job id in the header of a request sent to a worker.
+  static std::string job_of(const Sent& s) {
+    return nlohmann::json::parse(mdp::to_string(s.worker.body.at(0)))["id"];
+  }
+  // A request or any message from `socket` authenticated as `key` on `connection`.
+  void keyed(const std::string& socket, const std::string& key, const std::string& id,
+             uint64_t connection = 1, const std::string& service = "frameprint.hash") {
+    nlohmann::json h = {{"id", id}, {"name", id + ".jpg"}};
+    broker_.on_frontend(
+        mdp::with_identity(socket, mdp::client_message(service, frames({h.dump(), "x"}))), t_, key,
+        connection);
+  }
 
   Clock::time_point t_ = Clock::now();
   Broker broker_;
@@ -84,7 +96,9 @@ TEST_F(BrokerTest, RoutesARequestToAnIdleWorkerAndTheReplyBack) {
   EXPECT_EQ(out[0].side, Broker::Side::kBackend);
   EXPECT_EQ(out[0].peer, "W1");
   EXPECT_EQ(out[0].worker.command, mdp::Command::kRequest);
-  EXPECT_EQ(out[0].worker.client, "C1");
+  EXPECT_EQ(job_of(out[0]), "job-1");
+  // The worker is not told who the client is.
+  EXPECT_EQ(out[0].worker.client.find("C1"), std::string::npos);
   ASSERT_EQ(out[0].worker.body.size(), 2u);
   EXPECT_EQ(mdp::to_string(out[0].worker.body[1]), "xyz");
   EXPECT_EQ(broker_.stats().in_flight, 1u);
@@ -109,12 +123,12 @@ TEST_F(BrokerTest, QueuesUntilAWorkerIsFreeInArrivalOrder) {
   ready("W1");
   auto out = sent();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].worker.client, "C1");
+  EXPECT_EQ(job_of(out[0]), "a");
   reply("W1", "C1", R"({"id":"a"})");
   out = sent();
   ASSERT_EQ(out.size(), 2u);  // reply to C1, then b to W1
   EXPECT_EQ(out[1].peer, "W1");
-  EXPECT_EQ(out[1].worker.client, "C2");
+  EXPECT_EQ(job_of(out[1]), "b");
 }
 
 TEST_F(BrokerTest, DeadWorkersJobGoesBackToTheFrontOfTheQueue) {
@@ -133,7 +147,7 @@ TEST_F(BrokerTest, DeadWorkersJobGoesBackToTheFrontOfTheQueue) {
   ready("W2");
   auto out = sent();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].worker.client, "C1");
+  EXPECT_EQ(job_of(out[0]), "first");
 }
 
 TEST_F(BrokerTest, HeartbeatsKeepWorkersAliveAndGoToAll) {
@@ -403,12 +417,6 @@ TEST_F(BrokerTest, OneKeyCannotFillTheQueueFromManySockets) {
     c.max_queue = 100;
     c.max_client_queue = 2;
   });
-  auto keyed = [&](const std::string& socket, const std::string& key, const std::string& id) {
-    nlohmann::json h = {{"id", id}, {"name", id + ".jpg"}};
-    broker_.on_frontend(
-        mdp::with_identity(socket, mdp::client_message("frameprint.hash", frames({h.dump(), "x"}))),
-        t_, key);
-  };
   keyed("S1", "KeyA", "a1");
   keyed("S2", "KeyA", "a2");
   keyed("S3", "KeyA", "a3");
@@ -425,6 +433,63 @@ TEST_F(BrokerTest, OneKeyCannotFillTheQueueFromManySockets) {
   request("P2", "p2");
   request("P3", "p3");
   EXPECT_TRUE(sent().empty());
+}
+
+// With CURVE a reply goes to its key, not to whoever holds the routing
+// identity: another key that speaks from the identity gets nothing, and
+// the owner gets its reply when it speaks again.
+TEST_F(BrokerTest, AnotherKeyOnTheIdentityGetsNoneOfTheOwnersReplies) {
+  ready("W1");
+  keyed("C1", "KeyA", "mine", 1);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  const std::string token = out[0].worker.client;
+  // KeyB takes C1 over (its own connection) and asks something.
+  keyed("C1", "KeyB", "probe", 2, "mmi.service");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);  // its own answer, nothing else
+  EXPECT_EQ(out[0].client.service, "mmi.service");
+  EXPECT_EQ(broker_.stats().takeovers, 1u);
+  reply("W1", token, R"({"id":"mine","status":"ok","md5":"secret"})");
+  EXPECT_TRUE(sent().empty()) << "the reply went to another key";
+  EXPECT_EQ(broker_.stats().withheld, 1u);
+  // KeyB speaking again still gets nothing of KeyA's.
+  keyed("C1", "KeyB", "probe2", 2, "mmi.service");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].client.service, "mmi.service");
+  // The owner's key speaks from the identity again: its reply goes out.
+  keyed("C1", "KeyA", "again", 3, "mmi.service");
+  out = sent();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].peer, "C1");
+  EXPECT_EQ(body_json(out[0])["md5"], "secret");
+}
+
+TEST_F(BrokerTest, RepliesForAClosedConnectionWaitForTheirKeyThenExpire) {
+  reconfigure([](BrokerConfig& c) { c.request_ttl = 10s; });
+  ready("W1");
+  keyed("C1", "KeyA", "one", 7);
+  keyed("C2", "KeyA", "two", 8);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);  // W1 holds "one"
+  broker_.on_client_gone(7);  // C1's connection closed; C2's is open
+  reply("W1", out[0].worker.client, R"({"id":"one","status":"ok"})");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);  // "two" to W1; "one" withheld, nobody to take it
+  EXPECT_EQ(out[0].side, Broker::Side::kBackend);
+  EXPECT_EQ(broker_.stats().withheld, 1u);
+  reply("W1", out[0].worker.client, R"({"id":"two","status":"ok"})");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);  // C2 is heard on an open connection: delivered
+  EXPECT_EQ(out[0].peer, "C2");
+  // Nobody with KeyA speaks from C1 again: dropped after request_ttl.
+  advance(11000ms);
+  EXPECT_EQ(broker_.stats().undelivered, 1u);
+  keyed("C1", "KeyA", "late", 9, "mmi.service");
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].client.service, "mmi.service");
 }
 
 TEST_F(BrokerTest, AReplyUnderAnotherJobsIdIsDroppedAndTheJobRequeued) {

@@ -13,9 +13,13 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <thread>
+#include <zmq_addon.hpp>
 
 #include "ipc/curve.h"
+#include "ipc/mdp.h"
 #include "tests/support/child_process.h"
 #include "tests/support/run_process.h"
 #include "tests/support/temp_dir.h"
@@ -115,10 +119,11 @@ class SecurePool : public ::testing::Test {
   }
   std::string key(const char* file) { return (dir_ / file).string(); }
 
-  void start_broker() {
+  // `heartbeat_ms`: long where the test itself plays a worker that does not beat.
+  void start_broker(const char* heartbeat_ms = "200") {
     broker_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
-                                 "--heartbeat-ms", "200", "--curve-key", key("broker.key"),
+                                 "--heartbeat-ms", heartbeat_ms, "--curve-key", key("broker.key"),
                                  "--allow-clients", key("clients"), "--allow-workers",
                                  key("workers")},
         dir_ / "broker.log");
@@ -225,6 +230,180 @@ TEST_F(SecurePool, ARevokedClientGetsNothingAfterReload) {
   // Its handshake is refused now: no job reaches the worker, no result comes back.
   const auto r = submit("client", frontend_, file, 2);
   EXPECT_EQ(status_of(r), "timeout") << r.out << broker_->log();
+}
+
+// Peers the test drives itself, on the real broker: a client or worker
+// DEALER with a key made by keygen and, for clients, a chosen routing
+// identity (what a hostile allow-listed client may choose).
+class Peer {
+ public:
+  Peer(zmq::context_t& ctx, const std::string& key_file, const std::string& broker_pub,
+       const std::string& endpoint, const std::string& identity = "")
+      : socket_(ctx, zmq::socket_type::dealer) {
+    curve::apply(socket_, curve::ClientKeys::load(key_file, broker_pub));
+    socket_.set(zmq::sockopt::linger, 0);
+    if (!identity.empty()) socket_.set(zmq::sockopt::routing_id, identity);
+    socket_.connect(endpoint);
+  }
+  void send(mdp::Message m) { (void)zmq::send_multipart(socket_, m); }
+  // The next message within `limit`, or none.
+  std::optional<mdp::Message> receive(std::chrono::milliseconds limit) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, limit) <= 0) return std::nullopt;
+    mdp::Message m;
+    (void)zmq::recv_multipart(socket_, std::back_inserter(m));
+    return m;
+  }
+  void close() { socket_.close(); }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+mdp::Message job(const std::string& id) {
+  mdp::Message body;
+  body.push_back(mdp::frame_of(nlohmann::json{{"id", id}, {"name", id + ".jpg"}}.dump()));
+  body.push_back(mdp::frame_of("not really a photo"));
+  return mdp::client_message("frameprint.hash", std::move(body));
+}
+
+mdp::Message ask_service() {
+  mdp::Message body;
+  body.push_back(mdp::frame_of("frameprint.hash"));
+  return mdp::client_message("mmi.service", std::move(body));
+}
+
+// What a client received: the service and the first body frame.
+std::pair<std::string, std::string> opened(mdp::Message m) {
+  auto r = mdp::parse_client(std::move(m));
+  return {r.service, r.body.empty() ? "" : mdp::to_string(r.body[0])};
+}
+
+// Another allow-listed key that takes a client's routing identity while
+// its job is in flight gets nothing of it, whether it connects beside the
+// owner, or after the owner's connection closed, silent or speaking; the
+// owner gets its reply when it speaks from the identity again.
+TEST_F(SecurePool, AnotherKeyOnAClientsIdentityGetsNothingOfItsJobs) {
+  std::filesystem::copy_file(dir_ / "stranger.pub", dir_ / "clients" / "stranger.pub");
+  start_broker("10000");
+  zmq::context_t ctx;
+  const std::string pub = key("broker.pub");
+  Peer worker(ctx, key("worker.key"), pub, backend_);
+  worker.send(mdp::worker_ready("frameprint.hash"));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
+  auto owner = std::make_unique<Peer>(ctx, key("client.key"), pub, frontend_, "victim-0001");
+  // The worker takes the owner's next job; it is not told the client's identity.
+  auto take = [&]() -> std::optional<mdp::WorkerMessage> {
+    for (int i = 0; i < 20; ++i)
+      if (auto m = worker.receive(500ms)) {
+        auto w = mdp::parse_worker(std::move(*m));
+        if (w.command == mdp::Command::kRequest) return w;
+      }
+    return std::nullopt;
+  };
+  auto result = [](const std::string& id, const std::string& md5) {
+    mdp::Message body;
+    body.push_back(mdp::frame_of(R"({"id":")" + id + R"(","status":"ok","md5":")" + md5 + "\"}"));
+    return body;
+  };
+
+  // 1. Beside the live owner: the identity is in use; the thief gets nothing.
+  owner->send(job("first"));
+  auto held = take();
+  ASSERT_TRUE(held.has_value()) << broker_->log();
+  EXPECT_EQ(held->client.find("victim"), std::string::npos);
+  {
+    Peer thief(ctx, key("stranger.key"), pub, frontend_, "victim-0001");
+    thief.send(ask_service());
+    std::this_thread::sleep_for(300ms);
+    worker.send(mdp::worker_reply(held->client, result("first", "1111")));
+    auto mine = owner->receive(3000ms);
+    ASSERT_TRUE(mine.has_value()) << broker_->log();
+    EXPECT_NE(opened(std::move(*mine)).second.find("1111"), std::string::npos);
+    EXPECT_FALSE(thief.receive(700ms).has_value()) << "the thief beside the owner got a message";
+  }
+
+  // 2. The owner's connection closes with a job in flight; the thief takes
+  // the identity, silent, then speaking.
+  owner->send(job("second"));
+  held = take();
+  ASSERT_TRUE(held.has_value()) << broker_->log();
+  owner->close();
+  owner.reset();
+  std::this_thread::sleep_for(300ms);
+  {
+    Peer thief(ctx, key("stranger.key"), pub, frontend_, "victim-0001");
+    std::this_thread::sleep_for(300ms);
+    worker.send(mdp::worker_reply(held->client, result("second", "2222")));
+    EXPECT_FALSE(thief.receive(700ms).has_value()) << "the silent thief received the reply";
+    thief.send(ask_service());
+    auto answer = thief.receive(3000ms);
+    ASSERT_TRUE(answer.has_value()) << broker_->log();
+    EXPECT_EQ(opened(std::move(*answer)).first, "mmi.service");  // its own answer only
+    EXPECT_FALSE(thief.receive(700ms).has_value()) << "the speaking thief received the reply";
+    EXPECT_TRUE(testing::eventually(
+        [&] {
+          return broker_->log().find("is now used by another CURVE key") != std::string::npos;
+        },
+        5s))
+        << broker_->log();
+  }
+  std::this_thread::sleep_for(300ms);
+
+  // 3. The owner's key speaks from the identity again: its reply comes.
+  Peer back(ctx, key("client.key"), pub, frontend_, "victim-0001");
+  back.send(ask_service());
+  std::string got;
+  for (int i = 0; i < 2; ++i)
+    if (auto m = back.receive(3000ms)) got += opened(std::move(*m)).second;
+  EXPECT_NE(got.find("2222"), std::string::npos) << got << broker_->log();
+}
+
+// A worker whose key is removed at a reload cannot deliver the reply to the
+// job it held, late or replayed: the job goes to a trusted worker.
+TEST_F(SecurePool, ARevokedWorkersLateReplyNeverReachesTheClient) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  start_broker();
+  zmq::context_t ctx;
+  const std::string pub = key("broker.pub");
+  Peer rogue(ctx, key("worker.key"), pub, backend_);
+  rogue.send(mdp::worker_ready("frameprint.hash"));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
+  Peer client(ctx, key("client.key"), pub, frontend_, "honest-0001");
+  client.send(job("job-7"));
+  std::optional<mdp::WorkerMessage> held;
+  for (int i = 0; i < 20 && !held; ++i)
+    if (auto m = rogue.receive(500ms)) {
+      auto w = mdp::parse_worker(std::move(*m));
+      if (w.command == mdp::Command::kRequest) held = std::move(w);
+    }
+  ASSERT_TRUE(held.has_value());
+  // Revoked while it holds the job; a trusted worker joins.
+  std::filesystem::remove(dir_ / "workers" / "worker.pub");
+  const auto r2 = testing::run_process({FRAMEPRINT_CLI, "keygen", (dir_ / "worker2").string()}, 30);
+  ASSERT_EQ(r2.exit_code, 0);
+  std::filesystem::copy_file(dir_ / "worker2.pub", dir_ / "workers" / "worker2.pub");
+  broker_->signal(SIGHUP);
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return broker_->log().find("1 client and 1 worker keys allowed") != std::string::npos;
+      },
+      5s));
+  for (int i = 0; i < 2; ++i) {  // late, then replayed
+    mdp::Message forged;
+    forged.push_back(mdp::frame_of(R"({"id":"job-7","status":"ok","md5":"forged"})"));
+    rogue.send(mdp::worker_reply(held->client, std::move(forged)));
+  }
+  EXPECT_FALSE(client.receive(1000ms).has_value()) << "a revoked worker's reply got through";
+  start_worker("worker2");
+  auto m = client.receive(20000ms);
+  ASSERT_TRUE(m.has_value()) << broker_->log();
+  const auto [service, body] = opened(std::move(*m));
+  EXPECT_EQ(body.find("forged"), std::string::npos) << body;
+  EXPECT_NE(body.find("\"job-7\""), std::string::npos) << body;
 }
 
 TEST_F(SecurePool, TheWireCarriesNoPlaintext) {
