@@ -73,10 +73,18 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
 
   // However the pool answers, a job gets at most this long in all.
   const auto give_up_after = config_.timeout * (config_.retries + 1);
+  // With CURVE the broker sends a reply only to an identity its key has
+  // spoken from since the connection was made (docs/protocol.md): after a
+  // reconnect, replies wait until this client says something. So while
+  // jobs are out it says something (a service query) every few seconds.
+  constexpr auto kSpeakEvery = std::chrono::seconds(5);
+  const bool keyed = config_.keys.enabled();
+  auto last_spoke = Clock::now();
   auto send = [&](const std::string& id, Pending& p) {
     if (p.first_sent == Clock::time_point{}) p.first_sent = Clock::now();
     ++p.attempts;
     p.deadline = Clock::now() + config_.timeout;
+    last_spoke = Clock::now();
     (void)zmq::send_multipart(socket, mdp::client_message(config_.service, mdp::share(p.body)));
     if (p.attempts > 1)
       spdlog::info("job {}: no reply yet, sending again (attempt {})", id, p.attempts);
@@ -104,6 +112,13 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     if (pending.empty() && !streaming) continue;
 
     auto now = Clock::now();
+    if (keyed && !pending.empty() && now - last_spoke >= kSpeakEvery) {
+      mdp::Message ask;
+      ask.push_back(mdp::frame_of(config_.service));
+      (void)zmq::send_multipart(socket,
+                                mdp::client_message(mdp::kServiceDiscovery, std::move(ask)));
+      last_spoke = now;
+    }
     auto soonest = now + std::chrono::milliseconds(200);
     for (const auto& [id, p] : pending) soonest = std::min(soonest, p.deadline);
     std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
@@ -129,6 +144,7 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
           spdlog::warn("ignored a malformed reply: {}", e.what());
           continue;
         }
+        if (reply.service.rfind("mmi.", 0) == 0) continue;  // the answer to a service query
         const auto id = reply_id(reply.body);
         if (!id) {
           spdlog::warn("ignored a reply without a job id");

@@ -58,11 +58,21 @@ class Relay {
     std::lock_guard lock(mu_);
     return bytes_;
   }
+  // Closes every connection relayed so far (a network blip); returns once done.
+  void cut() {
+    cut_ = true;
+    while (cut_) std::this_thread::sleep_for(10ms);
+  }
 
  private:
   void loop() {
     std::vector<std::pair<int, int>> pairs;  // (from, to), both directions
     while (!stop_) {
+      if (cut_) {
+        for (auto [from, to] : pairs) ::close(from);
+        pairs.clear();
+        cut_ = false;
+      }
       std::vector<pollfd> fds{{listener_, POLLIN, 0}};
       for (auto [from, to] : pairs) fds.push_back({from, POLLIN, 0});
       if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
@@ -97,6 +107,7 @@ class Relay {
 
   int target_, port_ = 0, listener_ = -1;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> cut_{false};
   std::thread thread_;
   std::mutex mu_;
   std::string bytes_;
@@ -358,6 +369,44 @@ TEST_F(SecurePool, AnotherKeyOnAClientsIdentityGetsNothingOfItsJobs) {
   for (int i = 0; i < 2; ++i)
     if (auto m = back.receive(3000ms)) got += opened(std::move(*m)).second;
   EXPECT_NE(got.find("2222"), std::string::npos) << got << broker_->log();
+}
+
+// After a network blip the client's connection is new: its reply waits
+// for its key to speak, and `submit` speaks while jobs are out, so the
+// reply arrives within seconds, not at the resend time-out (60 s here).
+TEST_F(SecurePool, AReplyReachesAClientThatReconnected) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  start_broker("10000");
+  zmq::context_t ctx;
+  Peer worker(ctx, key("worker.key"), key("broker.pub"), backend_);
+  worker.send(mdp::worker_ready("frameprint.hash"));
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
+  Relay relay(frontend_port_);
+  ChildProcess client(
+      {FRAMEPRINT_CLI, "submit", "--broker", relay.endpoint(), "--curve-key", key("client.key"),
+       "--broker-key", key("broker.pub"), "--timeout", "60", "--retries", "0", file},
+      dir_ / "submit.log");
+  std::optional<mdp::WorkerMessage> held;
+  for (int i = 0; i < 40 && !held; ++i)
+    if (auto m = worker.receive(500ms)) {
+      auto w = mdp::parse_worker(std::move(*m));
+      if (w.command == mdp::Command::kRequest) held = std::move(w);
+    }
+  ASSERT_TRUE(held.has_value()) << broker_->log();
+  relay.cut();
+  std::this_thread::sleep_for(500ms);
+  const auto header = nlohmann::json::parse(mdp::to_string(held->body.at(0)));
+  mdp::Message result;
+  result.push_back(mdp::frame_of(
+      nlohmann::json{{"id", header["id"]}, {"status", "ok"}, {"md5", "feedface"}}.dump()));
+  worker.send(mdp::worker_reply(held->client, std::move(result)));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto status = client.wait(30s);
+  ASSERT_TRUE(status.has_value()) << "submit did not finish" << broker_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
+  EXPECT_NE(client.log().find("feedface"), std::string::npos) << client.log() << broker_->log();
 }
 
 // A worker whose key is removed at a reload cannot deliver the reply to the
