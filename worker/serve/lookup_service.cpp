@@ -200,9 +200,9 @@ ordered_json compare_signals(const nlohmann::json& body, const MatchRules& rules
                            " frames; this server compares at most " + std::to_string(max_frames),
                        "too_many_frames");
       // Two long runs of one static frame pair every frame with every other:
-      // the pairs are bounded (1 M, 16 MB) as the frames are.
+      // the pairs are bounded (512 K, 8 MB) as the frames are.
       MatchRules bounded = rules;
-      bounded.max_pairs = size_t{1} << 20;
+      bounded.max_pairs = size_t{1} << 19;
       VideoVerdict v;
       try {
         v = judge_video(query_of(t, a), b.frames, std::nullopt, bounded);
