@@ -82,7 +82,7 @@ if [ -d "$testdata" ]; then
   done
   { printf '\000'; cut -d, -f3 "$testdata/pdq/vectors.csv" | tail -n +2 | head -n 20; } >"$lists/pdq-vectors"
 fi
-for t in mdp broker job_header signals; do seeds $t >/dev/null; done
+for t in mdp broker job_header signals serve_request; do seeds $t >/dev/null; done
 
 # Each target in turn. Inputs it finds interesting are added to its corpus
 # (kept between runs); a crash input goes to artifacts/<target>/.
