@@ -336,6 +336,35 @@ TEST_F(Serve, BadRequestsGetClearErrorsAndTheServerStaysUp) {
   EXPECT_TRUE(serve_->running());
 }
 
+// Without lists /m/compare still judges by the rules the flags ask for:
+// python-threatexchange's counts unique hashes (A repeated counts once, so
+// half the query matches); the default rule measures time (3 of 4 s).
+TEST_F(Serve, ComparesByTheRulesGivenEvenWithoutLists) {
+  const std::string a(64, 'a'), b(64, 'b');
+  const json query = {a + ",100,0", a + ",100,1", a + ",100,2", b + ",100,3"};
+  const json listed = {a + ",100,0"};
+  const json body = {{"vpdq", {query.dump(), listed.dump()}}};
+  auto compare = [&] {
+    const Answer c = curl({"-X", "POST", "-H", "Content-Type: application/json", "-d", body.dump(),
+                           base() + "/m/compare"});
+    EXPECT_EQ(c.status, 200) << c.body;
+    return c.j()["vpdq"][1]["query_match_percent"].get<double>();
+  };
+  for (const auto& [rule, want] : {std::pair{"pytx", 50.0}, std::pair{"time", 75.0}}) {
+    port_ = testing::free_port();
+    serve_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{FRAMEPRINT_CLI, "serve", "--listen",
+                                 "127.0.0.1:" + std::to_string(port_), "--vpdq-rule", rule},
+        dir_ / (std::string("serve-") + rule + ".log"));
+    ASSERT_TRUE(testing::eventually(
+        [&] { return serve_->log().find("listening on") != std::string::npos; }, 30s))
+        << serve_->log();
+    EXPECT_DOUBLE_EQ(compare(), want) << rule;
+    serve_->signal(SIGTERM);
+    ASSERT_TRUE(serve_->wait(20s).has_value());
+  }
+}
+
 TEST_F(Serve, ReloadsListsOnSighupAndKeepsThemWhenTheNewOnesAreBad) {
   start();
   const std::string fresh(64, 'e');

@@ -129,7 +129,8 @@ int ServeCommand::run() {
 
   TokenGate tokens;
   tokens.replace(load_tokens(token_file));
-  LookupService lookups(!match.lists.empty());
+  // The rules the flags ask for judge /m/compare even without lists.
+  LookupService lookups(!match.lists.empty(), resolve_rules(match));
   // Hashing through the pool leaves the device to the workers; lists are
   // searched where this process hashes.
   const DeviceChoice backend = choose_device(broker.empty() ? device : std::string("cpu"));

@@ -244,7 +244,7 @@ bool LookupService::ready() const { return state()->matcher != nullptr; }
 
 MatchRules LookupService::rules() const {
   const auto s = state();
-  return s->matcher ? s->matcher->rules() : MatchRules{};
+  return s->matcher ? s->matcher->rules() : rules_;
 }
 
 ordered_json LookupService::matches_of(std::string_view type, std::string_view signal,

@@ -64,7 +64,10 @@ class LookupService {
  public:
   // `expects_lists`: the server was given --list (so it is not ready
   // until they are loaded).
-  explicit LookupService(bool expects_lists = false) : expects_lists_(expects_lists) {}
+  // `rules`: what /m/compare judges by while no lists are loaded (with
+  // lists, the matcher's own).
+  explicit LookupService(bool expects_lists = false, MatchRules rules = {})
+      : expects_lists_(expects_lists), rules_(rules) {}
   bool expects_lists() const { return expects_lists_; }
 
   // Swaps in newly loaded lists (nullptr: none); lookups in flight finish
@@ -99,6 +102,7 @@ class LookupService {
                                     ListType& parsed) const;
 
   bool expects_lists_;
+  MatchRules rules_;
   mutable std::mutex mu_;
   std::shared_ptr<const State> state_ = std::make_shared<State>();
 };
