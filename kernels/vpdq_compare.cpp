@@ -1,7 +1,11 @@
 #include "kernels/vpdq_compare.h"
 
 #include <algorithm>
+#include <optional>
+#include <unordered_map>
 #include <unordered_set>
+
+#include "kernels/hash_index.h"
 
 namespace frameprint::pdq {
 
@@ -26,15 +30,42 @@ std::vector<size_t> kept(std::span<const VpdqFrame> frames, const VpdqRules& r) 
   return out;
 }
 
+// Past this many distances the distinct hashes of `to` are indexed (exact
+// up to threshold 63: hash_index.h), each distinct hash of `from` searched
+// once: long videos, and long static scenes, cost what their distinct
+// hashes and matches cost instead of the product of their lengths.
+constexpr size_t kIndexPast = size_t{1} << 22;
+
 // How many of `from` have some frame of `to` within the threshold; marks them.
 size_t count_matched(std::span<const VpdqFrame> from, const std::vector<size_t>& from_kept,
                      std::span<const VpdqFrame> to, const std::vector<size_t>& to_kept,
                      int threshold, std::vector<bool>* marks) {
+  std::optional<MultiIndex> index;
+  std::unordered_map<Hash256, bool, HashKey> answered;  // per distinct hash of `from`
+  if (from_kept.size() * to_kept.size() > kIndexPast && threshold <= 63) {
+    std::unordered_set<Hash256, HashKey> distinct;
+    std::vector<Hash256> hashes;
+    for (size_t j : to_kept)
+      if (distinct.insert(to[j].hash).second) hashes.push_back(to[j].hash);
+    index.emplace(std::move(hashes));
+  }
+  std::vector<HashHit> hits;
   size_t n = 0;
   for (size_t i : from_kept) {
-    const bool hit = std::any_of(to_kept.begin(), to_kept.end(), [&](size_t j) {
-      return hamming_distance(from[i].hash, to[j].hash) <= threshold;
-    });
+    bool hit = false;
+    if (index) {
+      const auto [known, fresh] = answered.try_emplace(from[i].hash, false);
+      if (fresh) {
+        hits.clear();
+        index->search(from[i].hash, threshold, hits);
+        known->second = !hits.empty();
+      }
+      hit = known->second;
+    } else {
+      hit = std::any_of(to_kept.begin(), to_kept.end(), [&](size_t j) {
+        return hamming_distance(from[i].hash, to[j].hash) <= threshold;
+      });
+    }
     if (hit) {
       ++n;
       if (marks) (*marks)[i] = true;

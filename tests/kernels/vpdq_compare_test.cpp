@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
+#include <random>
+#include <set>
 
 #include "tests/support/testdata.h"
 
@@ -44,6 +48,68 @@ Hash256 h(uint64_t v) {
   Hash256 x;
   x.words[0] = v;
   return x;
+}
+
+// Past 4 M distances the comparison goes through an index: the counts are
+// still the definition's (some frame of the other video within the
+// threshold), here computed by a plain double loop, for long videos with
+// near copies and for long static scenes.
+TEST(VpdqCompare, LongVideosCountTheSameThroughAnIndex) {
+  std::mt19937_64 rng(5);
+  auto random_hash = [&] {
+    Hash256 h;
+    for (auto& w : h.words) w = rng();
+    return h;
+  };
+  std::vector<VpdqFrame> q, c;
+  for (int i = 0; i < 2500; ++i)
+    q.push_back({random_hash(), 40 + static_cast<int>(rng() % 61), i / 30.0});
+  for (int i = 0; i < 2200; ++i) {
+    Hash256 h = i % 3 == 0 ? q[rng() % q.size()].hash : random_hash();
+    for (int b = 0; b < static_cast<int>(rng() % 40); ++b)
+      h.words[rng() % 4] ^= uint64_t{1} << (rng() % 64);
+    c.push_back({h, 40 + static_cast<int>(rng() % 61), i / 25.0});
+  }
+  const Hash256 still = random_hash();
+  std::vector<VpdqFrame> s1(3000, VpdqFrame{still, 100, 0}), s2(2500, VpdqFrame{still, 100, 0});
+  for (const auto& [a, b] : {std::pair{&q, &c}, std::pair{&c, &q}, std::pair{&s1, &s2}}) {
+    for (const bool unique : {false, true}) {
+      VpdqRules r;
+      r.unique_frames = unique;
+      const auto got = compare_videos(*a, *b, r);
+      // The definition, by brute force.
+      auto pct = [&](const std::vector<VpdqFrame>& from, const std::vector<VpdqFrame>& to,
+                     std::vector<bool>* marks) {
+        std::set<std::array<uint64_t, 4>> seen_from, seen_to;
+        std::vector<const VpdqFrame*> kept_to;
+        for (const auto& f : to)
+          if (f.quality >= r.min_quality && (!unique || seen_to.insert(f.hash.words).second))
+            kept_to.push_back(&f);
+        size_t n = 0, kept = 0;
+        for (size_t i = 0; i < from.size(); ++i) {
+          const auto& f = from[i];
+          if (f.quality < r.min_quality || (unique && !seen_from.insert(f.hash.words).second))
+            continue;
+          ++kept;
+          const bool hit = std::any_of(kept_to.begin(), kept_to.end(), [&](const VpdqFrame* t) {
+            return hamming_distance(f.hash, t->hash) <= r.threshold;
+          });
+          if (hit) ++n;
+          if (hit && marks) (*marks)[i] = true;
+        }
+        return kept ? static_cast<double>(n) * 100.0 / static_cast<double>(kept) : 0.0;
+      };
+      std::vector<bool> marks(a->size(), false);
+      EXPECT_DOUBLE_EQ(got.query_pct, pct(*a, *b, &marks));
+      EXPECT_DOUBLE_EQ(got.compared_pct, pct(*b, *a, nullptr));
+      EXPECT_EQ(got.query_matched, marks);
+    }
+  }
+  // The random pair matches in part, the static scenes wholly.
+  const auto mixed = compare_videos(q, c, VpdqRules{});
+  EXPECT_GT(mixed.compared_pct, 20.0);
+  EXPECT_LT(mixed.compared_pct, 50.0);
+  EXPECT_DOUBLE_EQ(compare_videos(s1, s2, VpdqRules{}).query_pct, 100.0);
 }
 
 TEST(VpdqCompare, QualityFilterThresholdAndSegments) {
