@@ -265,6 +265,16 @@ class Peer {
     (void)zmq::recv_multipart(socket_, std::back_inserter(m));
     return m;
   }
+  // As a worker: the next REQUEST sent to it within `limit` (heartbeats skipped).
+  std::optional<mdp::WorkerMessage> next_request(std::chrono::milliseconds limit = 20s) {
+    for (const auto end = std::chrono::steady_clock::now() + limit;
+         std::chrono::steady_clock::now() < end;)
+      if (auto m = receive(500ms)) {
+        auto w = mdp::parse_worker(std::move(*m));
+        if (w.command == mdp::Command::kRequest) return w;
+      }
+    return std::nullopt;
+  }
   void close() { socket_.close(); }
 
  private:
@@ -304,15 +314,6 @@ TEST_F(SecurePool, AnotherKeyOnAClientsIdentityGetsNothingOfItsJobs) {
   ASSERT_TRUE(testing::eventually(
       [&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
   auto owner = std::make_unique<Peer>(ctx, key("client.key"), pub, frontend_, "victim-0001");
-  // The worker takes the owner's next job; it is not told the client's identity.
-  auto take = [&]() -> std::optional<mdp::WorkerMessage> {
-    for (int i = 0; i < 20; ++i)
-      if (auto m = worker.receive(500ms)) {
-        auto w = mdp::parse_worker(std::move(*m));
-        if (w.command == mdp::Command::kRequest) return w;
-      }
-    return std::nullopt;
-  };
   auto result = [](const std::string& id, const std::string& md5) {
     mdp::Message body;
     body.push_back(mdp::frame_of(R"({"id":")" + id + R"(","status":"ok","md5":")" + md5 + "\"}"));
@@ -321,7 +322,7 @@ TEST_F(SecurePool, AnotherKeyOnAClientsIdentityGetsNothingOfItsJobs) {
 
   // 1. Beside the live owner: the identity is in use; the thief gets nothing.
   owner->send(job("first"));
-  auto held = take();
+  auto held = worker.next_request();  // it is not told the client's identity
   ASSERT_TRUE(held.has_value()) << broker_->log();
   EXPECT_EQ(held->client.find("victim"), std::string::npos);
   {
@@ -338,7 +339,7 @@ TEST_F(SecurePool, AnotherKeyOnAClientsIdentityGetsNothingOfItsJobs) {
   // 2. The owner's connection closes with a job in flight; the thief takes
   // the identity, silent, then speaking.
   owner->send(job("second"));
-  held = take();
+  held = worker.next_request();
   ASSERT_TRUE(held.has_value()) << broker_->log();
   owner->close();
   owner.reset();
@@ -388,12 +389,7 @@ TEST_F(SecurePool, AReplyReachesAClientThatReconnected) {
       {FRAMEPRINT_CLI, "submit", "--broker", relay.endpoint(), "--curve-key", key("client.key"),
        "--broker-key", key("broker.pub"), "--timeout", "60", "--retries", "0", file},
       dir_ / "submit.log");
-  std::optional<mdp::WorkerMessage> held;
-  for (int i = 0; i < 40 && !held; ++i)
-    if (auto m = worker.receive(500ms)) {
-      auto w = mdp::parse_worker(std::move(*m));
-      if (w.command == mdp::Command::kRequest) held = std::move(w);
-    }
+  const auto held = worker.next_request();
   ASSERT_TRUE(held.has_value()) << broker_->log();
   relay.cut();
   std::this_thread::sleep_for(500ms);
@@ -423,12 +419,7 @@ TEST_F(SecurePool, ARevokedWorkersLateReplyNeverReachesTheClient) {
       [&] { return broker_->log().find("ready for") != std::string::npos; }, 10s));
   Peer client(ctx, key("client.key"), pub, frontend_, "honest-0001");
   client.send(job("job-7"));
-  std::optional<mdp::WorkerMessage> held;
-  for (int i = 0; i < 20 && !held; ++i)
-    if (auto m = rogue.receive(500ms)) {
-      auto w = mdp::parse_worker(std::move(*m));
-      if (w.command == mdp::Command::kRequest) held = std::move(w);
-    }
+  const auto held = rogue.next_request();
   ASSERT_TRUE(held.has_value());
   // Revoked while it holds the job; a trusted worker joins.
   std::filesystem::remove(dir_ / "workers" / "worker.pub");

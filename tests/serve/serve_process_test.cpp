@@ -76,14 +76,14 @@ class Serve : public ::testing::Test {
     for (const auto& r : rows_) list << r.at("pdq") << "," << r.at("file") << "\n";
   }
 
-  // Starts `frameprint serve` on a free loopback port with the lists.
-  void start(std::vector<std::string> extra = {}) {
+  // Starts `frameprint serve` on a free loopback port, with the lists unless `lists` is false.
+  void start(std::vector<std::string> extra = {}, bool lists = true) {
     port_ = testing::free_port();
-    std::vector<std::string> argv = {
-        FRAMEPRINT_CLI, "serve",
-        "--listen",     "127.0.0.1:" + std::to_string(port_),
-        "--list",       "pdq:" + (dir_ / "photos.txt").string(),
-        "--list",       "vpdq:" + (testing::testdata_dir() / "vpdq/reference").string()};
+    std::vector<std::string> argv = {FRAMEPRINT_CLI, "serve", "--listen",
+                                     "127.0.0.1:" + std::to_string(port_)};
+    if (lists)
+      argv.insert(argv.end(), {"--list", "pdq:" + (dir_ / "photos.txt").string(), "--list",
+                               "vpdq:" + (testing::testdata_dir() / "vpdq/reference").string()});
     argv.insert(argv.end(), extra.begin(), extra.end());
     serve_ =
         std::make_unique<ChildProcess>(argv, dir_ / ("serve" + std::to_string(++starts_) + ".log"));
@@ -351,14 +351,7 @@ TEST_F(Serve, ComparesByTheRulesGivenEvenWithoutLists) {
     return c.j()["vpdq"][1]["query_match_percent"].get<double>();
   };
   for (const auto& [rule, want] : {std::pair{"pytx", 50.0}, std::pair{"time", 75.0}}) {
-    port_ = testing::free_port();
-    serve_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{FRAMEPRINT_CLI, "serve", "--listen",
-                                 "127.0.0.1:" + std::to_string(port_), "--vpdq-rule", rule},
-        dir_ / (std::string("serve-") + rule + ".log"));
-    ASSERT_TRUE(testing::eventually(
-        [&] { return serve_->log().find("listening on") != std::string::npos; }, 30s))
-        << serve_->log();
+    start({"--vpdq-rule", rule}, false);
     EXPECT_DOUBLE_EQ(compare(), want) << rule;
     serve_->signal(SIGTERM);
     ASSERT_TRUE(serve_->wait(20s).has_value());

@@ -457,6 +457,7 @@ Admission HttpApi::admit(const HttpRequest& head) {
                                    std::to_string(limits_.max_body_bytes) + ")",
                                "too_large"));
   out.heavy = route->heavy(head);
+  out.body_length = length;
   return out;
 }
 

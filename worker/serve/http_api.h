@@ -56,6 +56,7 @@ struct HttpAnswer {
 struct Admission {
   std::optional<HttpAnswer> refusal;  // answer this at once; read no body
   bool heavy = false;                 // answered off the connection loop (hashing, fetching)
+  uint64_t body_length = 0;  // the Content-Length, within max_body_bytes (0: none, or chunked)
 };
 
 // Who may call: nullptr = anyone (loopback, or --insecure); replaced on reload.

@@ -194,16 +194,13 @@ struct HttpServer::Impl {
       if (a.refusal) return respond(connection, *a.refusal);  // early: the connection closes
       ex->heavy = a.heavy;
       ex->deadline = Clock::now() + settings.request_timeout;
-      if (const std::string* length = req.header("Content-Length")) {
-        const uint64_t n = std::stoull(*length);  // admit() checked it is a number within limits
-        if (n > 0) {
-          if (!budget.take(n))
-            return respond(
-                connection,
-                api.error(503, "too many uploads are being received; try again later", "busy"));
-          ex->held = n;
-          req.body.reserve(n);
-        }
+      if (const uint64_t n = a.body_length; n > 0) {  // within --max-bytes: admit() checked
+        if (!budget.take(n))
+          return respond(
+              connection,
+              api.error(503, "too many uploads are being received; try again later", "busy"));
+        ex->held = n;
+        req.body.reserve(n);
       }
       return MHD_YES;
     }
