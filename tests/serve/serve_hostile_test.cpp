@@ -270,6 +270,39 @@ TEST_F(HostileClients, BodiesPastTheLimitAreRefusedBeforeTheyAreRead) {
   EXPECT_TRUE(live());
 }
 
+// An answer given before the body is read (here a 413) must reach a client
+// that is still sending that body: the socket is drained for a while rather
+// than closed under it, which would reset the connection and take the
+// answer with it (what curl then reports is "Connection reset by peer").
+// The draining is bounded: a client that never stops is cut off.
+TEST_F(HostileClients, AnEarlyAnswerReachesAClientStillSending) {
+  Socket s("127.0.0.2", port_);
+  ASSERT_TRUE(s.connected());
+  s.send(authorized("POST /h/hash HTTP/1.1\r\nHost: t\r\n") +
+         "Content-Length: 20000000\r\nContent-Type: image/jpeg\r\n\r\n" + std::string(100000, 'x'));
+  bool closed = false;
+  const std::string a = s.read_all(5000ms, &closed);
+  EXPECT_EQ(status_of(a), 413) << a;
+  EXPECT_TRUE(closed) << "no end of the answer";
+  std::this_thread::sleep_for(300ms);  // the server has closed its side by now
+  const std::string piece(16384, 'y');
+  const auto t0 = Clock::now();
+  bool refused = false;
+  while (!refused && Clock::now() - t0 < 1s) {
+    refused = s.send(piece, 1000ms) != piece.size();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_FALSE(refused) << "the rest of the body was refused "
+                        << std::chrono::duration<double>(Clock::now() - t0).count()
+                        << " s after the answer";
+  while (!refused && Clock::now() - t0 < 15s) {
+    refused = s.send(piece, 1000ms) != piece.size();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(refused) << "a client that never stops sending was drained for 15 s";
+  EXPECT_TRUE(live());
+}
+
 TEST_F(HostileClients, NoRequestIsSmuggled) {
   // An unauthorized request whose body is a second request, which would
   // take the next client's Authorization header if it were parsed.

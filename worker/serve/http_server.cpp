@@ -1,6 +1,7 @@
 #include "worker/serve/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include <spdlog/spdlog.h>
+
+#include "worker/serve/lingering_close.h"
 
 namespace frameprint::serve {
 
@@ -107,6 +110,7 @@ struct Exchange {
   HttpRequest request;
   bool heavy = false;
   bool working = false;  // handed to a work thread; the connection is suspended
+  bool linger = false;   // answered before its body was read: drain it before the close
   uint64_t held = 0;     // bytes of the body budget held
   Clock::time_point deadline;
   std::mutex mu;
@@ -178,6 +182,14 @@ struct HttpServer::Impl {
     return MHD_NO;
   }
 
+  // An answer queued before the body is read: the library discards the
+  // request and closes the connection after the answer, which is then
+  // closed lingering (lingering_close.h) so that the client reads it.
+  MHD_Result refuse_early(MHD_Connection* connection, Exchange& ex, const HttpAnswer& a) {
+    ex.linger = true;
+    return respond(connection, a);
+  }
+
   MHD_Result on_request(MHD_Connection* connection, const char* url, const char* method,
                         const char* upload, size_t* upload_size, void** con_cls) {
     auto* ex = static_cast<Exchange*>(*con_cls);
@@ -191,13 +203,13 @@ struct HttpServer::Impl {
       MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect, &req.query);
       req.remote = client_address(connection);
       const Admission a = api.admit(req);
-      if (a.refusal) return respond(connection, *a.refusal);  // early: the connection closes
+      if (a.refusal) return refuse_early(connection, *ex, *a.refusal);
       ex->heavy = a.heavy;
       ex->deadline = Clock::now() + settings.request_timeout;
       if (const uint64_t n = a.body_length; n > 0) {  // within --max-bytes: admit() checked
         if (!budget.take(n))
-          return respond(
-              connection,
+          return refuse_early(
+              connection, *ex,
               api.error(503, "too many uploads are being received; try again later", "busy"));
         ex->held = n;
         req.body.reserve(n);
@@ -249,9 +261,15 @@ struct HttpServer::Impl {
     return MHD_YES;
   }
 
-  void on_completed(void** con_cls) {
+  void on_completed(MHD_Connection* connection, void** con_cls) {
     auto* ex = static_cast<Exchange*>(*con_cls);
     if (!ex) return;
+    if (ex->linger) {  // the library closes its descriptor; the socket lives on in ours
+      const MHD_ConnectionInfo* info =
+          MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+      if (info && info->connect_fd >= 0)
+        lingerer.add(UniqueFd(::fcntl(info->connect_fd, F_DUPFD_CLOEXEC, 0)));
+    }
     budget.give(ex->held);
     delete ex;
     *con_cls = nullptr;
@@ -261,6 +279,7 @@ struct HttpServer::Impl {
   HttpApi api;
   BodyBudget budget;
   WorkPool pool;
+  LingeringCloser lingerer;
   MHD_Daemon* daemon = nullptr;
 
   std::mutex log_mu;
@@ -283,8 +302,9 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
   }
 }
 
-void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
-  static_cast<HttpServer::Impl*>(cls)->on_completed(con_cls);
+void on_completed(void* cls, MHD_Connection* connection, void** con_cls,
+                  MHD_RequestTerminationCode) {
+  static_cast<HttpServer::Impl*>(cls)->on_completed(connection, con_cls);
 }
 
 }  // namespace
