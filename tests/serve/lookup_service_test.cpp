@@ -86,11 +86,25 @@ TEST_F(Lookups, RawLookupNamesEveryEntryWithinTheThreshold) {
     EXPECT_EQ(m["distance"], std::to_string(want_distance.at(id))) << id;
     EXPECT_EQ(m["bank"], "photos");
   }
-  // Upper case is the same hash; a bank filter that names no list finds nothing.
+  // Upper case is the same hash.
   std::string upper = query;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   EXPECT_EQ(service_.raw_lookup("pdq", upper, false, std::nullopt)["matches"].size(), want.size());
-  EXPECT_TRUE(service_.raw_lookup("pdq", query, false, parse_banks("other"))["matches"].empty());
+  // A bank filter naming the list keeps its hits; a name that is no list is
+  // an error that names the lists there are, not an empty answer.
+  EXPECT_EQ(service_.raw_lookup("pdq", query, false, parse_banks("photos"))["matches"].size(),
+            want.size());
+  for (const std::string banks : {"other", "photos,photo"}) {
+    try {
+      service_.raw_lookup("pdq", query, false, parse_banks(banks));
+      ADD_FAILURE() << "banks=" << banks << " was answered";
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), 400);
+      EXPECT_EQ(e.code(), "unknown_list");
+      EXPECT_NE(std::string(e.what()).find("the lists are: photos"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(service_.lookup("pdq", query, parse_banks(banks)), ApiError);
+  }
 }
 
 TEST_F(Lookups, VideoLookupGivesTheReferencePercentages) {

@@ -304,6 +304,11 @@ TEST_F(Serve, BadRequestsGetClearErrorsAndTheServerStaysUp) {
   expect(curl({base() + "/m/lookup"}), 400, "nothing to look up");
   expect(curl({base() + "/h/hash"}), 400, "no url");
   expect(curl({base() + "/nowhere"}), 404, "no such path");
+  const Answer misspelt =
+      curl({base() + "/m/raw_lookup?signal_type=pdq&banks=photoz&signal=" + rows_[0].at("pdq")});
+  expect(misspelt, 400, "a list that is not loaded");
+  EXPECT_EQ(misspelt.j().value("code", ""), "unknown_list") << misspelt.body;
+  EXPECT_NE(misspelt.body.find("photos, reference"), std::string::npos) << misspelt.body;
   expect(
       curl({"-X", "POST", "-H", "Content-Type: application/json", "-d", "{}", base() + "/h/hash"}),
       415, "JSON is not media");
@@ -359,7 +364,17 @@ TEST_F(Serve, ComparesByTheRulesGivenEvenWithoutLists) {
 }
 
 TEST_F(Serve, ReloadsListsOnSighupAndKeepsThemWhenTheNewOnesAreBad) {
-  start();
+  const int metrics = testing::free_port();
+  start({"--metrics", "127.0.0.1:" + std::to_string(metrics)});
+  auto metric = [&](const std::string& line) {
+    const std::string m = curl({"http://127.0.0.1:" + std::to_string(metrics) + "/metrics"}).body;
+    return m.find("\n" + line + "\n") != std::string::npos;
+  };
+  const size_t listed = curl({base() + "/m/index/status"}).j()["pdq"]["size"].get<size_t>();
+  ASSERT_GT(listed, 10u);
+  EXPECT_TRUE(metric("frameprint_serve_list_entries{list=\"photos\",type=\"pdq\"} " +
+                     std::to_string(listed)));
+  EXPECT_TRUE(metric("frameprint_serve_list_reload_failing 0"));
   const std::string fresh(64, 'e');
   const std::string lookup = base() + "/m/raw_lookup?signal_type=pdq&signal=" + fresh;
   EXPECT_TRUE(curl({lookup}).j()["matches"].empty());
@@ -372,6 +387,19 @@ TEST_F(Serve, ReloadsListsOnSighupAndKeepsThemWhenTheNewOnesAreBad) {
   ASSERT_TRUE(testing::eventually(
       [&] { return serve_->log().find("keeping the lists") != std::string::npos; }, 20s));
   EXPECT_EQ(curl({lookup}).j()["matches"], json::array({"added-later"}));
+  // The failure shows where monitoring looks, HMA's fields unchanged.
+  const json status = curl({base() + "/m/index/status"}).j();
+  EXPECT_EQ(status["pdq"]["present"], true) << status.dump();
+  EXPECT_EQ(status["pdq"]["size"], listed + 1) << status.dump();
+  const json& mine = status["pdq"]["frameprint"];
+  EXPECT_EQ(mine["lists"]["photos"], listed + 1) << status.dump();
+  EXPECT_EQ(mine["reload_failures"], 1) << status.dump();
+  EXPECT_NE(mine.value("last_reload_error", "").find("not a 64-digit hex"), std::string::npos)
+      << status.dump();
+  EXPECT_TRUE(metric("frameprint_serve_list_reload_failures_total 1"));
+  EXPECT_TRUE(metric("frameprint_serve_list_reload_failing 1"));
+  EXPECT_TRUE(metric("frameprint_serve_list_entries{list=\"photos\",type=\"pdq\"} " +
+                     std::to_string(listed + 1)));
 }
 
 TEST_F(Serve, EveryPathInTheOpenApiDocumentAnswers) {

@@ -81,13 +81,55 @@ std::shared_ptr<const TokenSet> load_tokens(const std::string& file) {
   return std::make_shared<const TokenSet>(TokenSet::load(file));
 }
 
+// The lists in use as metrics: entries per list and type, when they were
+// loaded, and reloads that failed (so that monitoring sees a SIGHUP that
+// kept the old lists).
+class ListMetrics {
+ public:
+  explicit ListMetrics(MetricsEndpoint& m)
+      : entries_(prometheus::BuildGauge()
+                     .Name("frameprint_serve_list_entries")
+                     .Help("hashes in each list in use, by type (videos for vpdq)")
+                     .Register(m.registry())),
+        loaded_at_(m.gauge("frameprint_serve_lists_loaded_timestamp_seconds",
+                           "when the lists in use were loaded (unix time)")),
+        failed_(m.counter("frameprint_serve_list_reload_failures_total",
+                          "reloads (SIGHUP) that failed and kept the lists loaded before")),
+        failing_(m.gauge("frameprint_serve_list_reload_failing",
+                         "1 while the last reload failed, else 0")) {}
+
+  void update(const LookupService& lookups, bool failed) {
+    if (failed) failed_.Increment();
+    const auto reloads = lookups.reloads();
+    failing_.Set(reloads.last_error.empty() ? 0 : 1);
+    loaded_at_.Set(static_cast<double>(std::max<int64_t>(0, reloads.loaded_at)));
+    for (const ListStats& list : lookups.list_stats())
+      for (const auto& [type, n] : list.entries)
+        entries_
+            .Add({{"list", list.name}, {"type", std::string(list_type_name(type))}})
+            .Set(static_cast<double>(n));
+  }
+
+ private:
+  prometheus::Family<prometheus::Gauge>& entries_;
+  prometheus::Gauge& loaded_at_;
+  prometheus::Counter& failed_;
+  prometheus::Gauge& failing_;
+};
+
 // SIGHUP: the lists and the tokens again; what fails to load keeps the old.
-void reload(const ServeCommand& cmd, LookupService& lookups, TokenGate& tokens) {
+void reload(const ServeCommand& cmd, LookupService& lookups, TokenGate& tokens,
+            ListMetrics& list_metrics) {
   try {
-    if (!cmd.match.lists.empty()) lookups.replace(load_matcher(cmd.match));
-    spdlog::info("reloaded the lists");
+    if (!cmd.match.lists.empty()) {
+      lookups.replace(load_matcher(cmd.match));
+      list_metrics.update(lookups, false);
+      spdlog::info("reloaded the lists");
+    }
   } catch (const std::exception& e) {
     spdlog::error("reload: {}; keeping the lists loaded before", e.what());
+    lookups.reload_failed(e.what());
+    list_metrics.update(lookups, true);
   }
   try {
     if (!cmd.token_file.empty()) {
@@ -174,6 +216,8 @@ int ServeCommand::run() {
   url.user_agent = "frameprint-serve";
 
   MetricsEndpoint metrics_endpoint(metrics);
+  ListMetrics list_metrics(metrics_endpoint);
+  list_metrics.update(lookups, false);
   HttpServer server(http, ServeDeps{lookups, *hashing, tokens, url, metrics_endpoint});
   spdlog::info("listening on {}:{} (hashing with {}{})", http.host, server.port(), hashing->where(),
                tokens.get() ? ", bearer tokens required" : "");
@@ -186,7 +230,7 @@ int ServeCommand::run() {
       if (fds[1].revents & POLLIN) {
         signalfd_siginfo info;
         (void)!::read(reload_fd.get(), &info, sizeof info);
-        reload(*this, lookups, tokens);
+        reload(*this, lookups, tokens, list_metrics);
       }
     }
     spdlog::info("stopping");

@@ -328,7 +328,10 @@ HttpApi::HttpApi(ServeDeps deps, ApiLimits limits)
   routes_.push_back(
       {"GET", "/m/lookup", false, [](const HttpRequest& req) { return !req.param("url").empty(); },
        [=, this, &c](const HttpRequest& req) {
-         if (!req.param("url").empty()) return lookup_answer(req, hash_url(req));
+         if (!req.param("url").empty()) {
+           deps_.lookups.check_banks(parse_banks(req.param("banks")));  // before fetching
+           return lookup_answer(req, hash_url(req));
+         }
          if (req.param("signal").empty() || req.param("signal_type").empty())
            throw ApiError(400, "either url or both signal and signal_type are required");
          c.lookups.Increment();
@@ -336,7 +339,10 @@ HttpApi::HttpApi(ServeDeps deps, ApiLimits limits)
                                                       parse_banks(req.param("banks"))));
        }});
   routes_.push_back({"POST", "/m/lookup", false, always,
-                     [=](const HttpRequest& req) { return lookup_answer(req, hash_posted(req)); }});
+                     [=, this](const HttpRequest& req) {
+                       deps_.lookups.check_banks(parse_banks(req.param("banks")));
+                       return lookup_answer(req, hash_posted(req));
+                     }});
   routes_.push_back({"POST", "/m/compare", false, always, [this](const HttpRequest& req) {
                        const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
                        if (body.is_discarded()) throw ApiError(400, "the request body is not JSON");

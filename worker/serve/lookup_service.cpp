@@ -233,6 +233,43 @@ void LookupService::replace(std::shared_ptr<const Matcher> matcher) {
                             : -1;
   std::lock_guard lock(mu_);
   state_ = std::move(s);
+  failed_.last_error.clear();
+}
+
+void LookupService::reload_failed(const std::string& why) {
+  std::lock_guard lock(mu_);
+  ++failed_.failures;
+  failed_.last_failed_at = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  failed_.last_error = why;
+}
+
+LookupService::Reloads LookupService::reloads() const {
+  std::lock_guard lock(mu_);
+  Reloads r = failed_;
+  r.loaded_at = state_->loaded_at;
+  return r;
+}
+
+std::vector<ListStats> LookupService::list_stats() const {
+  const auto s = state();
+  return s->matcher ? s->matcher->stats() : std::vector<ListStats>{};
+}
+
+std::shared_ptr<const LookupService::State> LookupService::state_for(const Banks& banks) const {
+  auto s = state();
+  if (!banks || !s->matcher) return s;
+  for (const std::string& bank : *banks) {
+    const auto& lists = s->matcher->stats();
+    if (std::any_of(lists.begin(), lists.end(), [&](const ListStats& l) { return l.name == bank; }))
+      continue;
+    std::string names;
+    for (const auto& l : lists) names += (names.empty() ? "" : ", ") + l.name;
+    throw ApiError(400, "no list named '" + bank + "' in banks; the lists are: " + names,
+                   "unknown_list");
+  }
+  return s;
 }
 
 std::shared_ptr<const LookupService::State> LookupService::state() const {
@@ -248,10 +285,10 @@ MatchRules LookupService::rules() const {
 }
 
 ordered_json LookupService::matches_of(std::string_view type, std::string_view signal,
-                                       ListType& parsed) const {
+                                       ListType& parsed, const Banks& banks) const {
   parsed = signal_type(type);
   const ListRow row = parse_or_400(parsed, signal);
-  const auto s = state();
+  const auto s = state_for(banks);
   if (!s->matcher)
     throw ApiError(503, "no hash lists are loaded (frameprint serve --list)", "no_lists");
   return s->matcher->matches(query_of(parsed, row));
@@ -260,7 +297,7 @@ ordered_json LookupService::matches_of(std::string_view type, std::string_view s
 ordered_json LookupService::raw_lookup(std::string_view type, std::string_view signal,
                                        bool include_distance, const Banks& banks) const {
   ListType t{};
-  const ordered_json matches = matches_of(type, signal, t);
+  const ordered_json matches = matches_of(type, signal, t, banks);
   ordered_json out = ordered_json::array();
   const ordered_json banked = by_bank(matches, banks);  // items() refers to it
   for (const auto& [list, items] : banked.items())
@@ -279,11 +316,11 @@ ordered_json LookupService::raw_lookup(std::string_view type, std::string_view s
 ordered_json LookupService::lookup(std::string_view type, std::string_view signal,
                                    const Banks& banks) const {
   ListType t{};
-  return by_bank(matches_of(type, signal, t), banks);
+  return by_bank(matches_of(type, signal, t, banks), banks);
 }
 
 ordered_json LookupService::lookup_result(const ordered_json& result, const Banks& banks) const {
-  const auto s = state();
+  const auto s = state_for(banks);
   if (!s->matcher)
     throw ApiError(503, "no hash lists are loaded (frameprint serve --list)", "no_lists");
   const bool video = result.value("kind", std::string()) == "video";
@@ -313,6 +350,7 @@ ordered_json LookupService::index_status(const std::string& only_type) const {
                                                          {"sha1", ListType::kSha1},
                                                          {"sha256", ListType::kSha256}};
   if (!only_type.empty()) types = {{only_type, signal_type(only_type)}};
+  const Reloads reloads = this->reloads();
   ordered_json out = ordered_json::object();
   for (const auto& [name, t] : types) {
     size_t size = 0;
@@ -325,6 +363,18 @@ ordered_json LookupService::index_status(const std::string& only_type) const {
         }
     out[name] = {
         {"present", present}, {"built_to", present ? s->loaded_at : int64_t{-1}}, {"size", size}};
+    ordered_json lists = ordered_json::object();
+    if (s->matcher)
+      for (const auto& st : s->matcher->stats())
+        if (const auto it = st.entries.find(t); it != st.entries.end()) lists[st.name] = it->second;
+    ordered_json mine = {{"lists", std::move(lists)},
+                         {"loaded_at", reloads.loaded_at},
+                         {"reload_failures", reloads.failures}};
+    if (!reloads.last_error.empty()) {
+      mine["last_reload_failed_at"] = reloads.last_failed_at;
+      mine["last_reload_error"] = reloads.last_error;
+    }
+    out[name]["frameprint"] = std::move(mine);
   }
   return out;
 }

@@ -73,6 +73,20 @@ class LookupService {
   // Swaps in newly loaded lists (nullptr: none); lookups in flight finish
   // with the lists they started with.
   void replace(std::shared_ptr<const Matcher> matcher);
+  // A reload that failed: the lists stay as they were, and the failure is
+  // counted and shown (index_status, serve's metrics).
+  void reload_failed(const std::string& why);
+  struct Reloads {
+    int64_t loaded_at = -1;  // unix seconds of the lists in use; -1: none
+    size_t failures = 0;     // reloads that failed since serve started
+    int64_t last_failed_at = -1;
+    std::string last_error;  // of the last reload, "" when it succeeded
+  };
+  Reloads reloads() const;
+  // Throws ApiError 400 unless every name in `banks` is a list in use.
+  void check_banks(const Banks& banks) const { (void)state_for(banks); }
+  // What each list in use holds (empty without lists).
+  std::vector<ListStats> list_stats() const;
   bool ready() const;  // lists are loaded
   MatchRules rules() const;
 
@@ -89,7 +103,13 @@ class LookupService {
                                        const Banks& banks) const;
   // Adds "matches" (docs/output.md) to a hashed file's result.
   void annotate(nlohmann::ordered_json& result) const;
-  // GET /m/index/status: {TYPE: {"present": bool, "built_to": UNIX_TIME, "size": N}, ...}.
+  // GET /m/index/status: {TYPE: {"present": bool, "built_to": UNIX_TIME, "size": N,
+  // "frameprint": {"lists": {LIST: N, ...}, "reload_failures": N, ...}}, ...}:
+  // HMA's fields, and frameprint's inside each type's object (where HMA
+  // clients ignore it).
+  //
+  // Every lookup given `banks` throws ApiError 400 (code unknown_list) for
+  // a name that is not one of the lists loaded, naming those that are.
   nlohmann::ordered_json index_status(const std::string& only_type) const;
 
  private:
@@ -97,9 +117,12 @@ class LookupService {
     std::shared_ptr<const Matcher> matcher;
     int64_t loaded_at = -1;  // unix seconds
   };
+  Reloads failed_;  // guarded by mu_ (loaded_at unused)
   std::shared_ptr<const State> state() const;
+  // The state, once `banks` are known to be its lists.
+  std::shared_ptr<const State> state_for(const Banks& banks) const;
   nlohmann::ordered_json matches_of(std::string_view type, std::string_view signal,
-                                    ListType& parsed) const;
+                                    ListType& parsed, const Banks& banks) const;
 
   bool expects_lists_;
   MatchRules rules_;
