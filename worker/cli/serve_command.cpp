@@ -105,8 +105,7 @@ class ListMetrics {
     loaded_at_.Set(static_cast<double>(std::max<int64_t>(0, reloads.loaded_at)));
     for (const ListStats& list : lookups.list_stats())
       for (const auto& [type, n] : list.entries)
-        entries_
-            .Add({{"list", list.name}, {"type", std::string(list_type_name(type))}})
+        entries_.Add({{"list", list.name}, {"type", std::string(list_type_name(type))}})
             .Set(static_cast<double>(n));
   }
 

@@ -338,8 +338,7 @@ HttpApi::HttpApi(ServeDeps deps, ApiLimits limits)
          return json_answer(200, deps_.lookups.lookup(req.param("signal_type"), req.param("signal"),
                                                       parse_banks(req.param("banks"))));
        }});
-  routes_.push_back({"POST", "/m/lookup", false, always,
-                     [=, this](const HttpRequest& req) {
+  routes_.push_back({"POST", "/m/lookup", false, always, [=, this](const HttpRequest& req) {
                        deps_.lookups.check_banks(parse_banks(req.param("banks")));
                        return lookup_answer(req, hash_posted(req));
                      }});
