@@ -3,11 +3,13 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <tuple>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
+#include "ipc/common/log_limiter.h"
 #include "ipc/metrics.h"
 
 namespace frameprint {
@@ -23,9 +25,13 @@ struct BrokerServer::Impl {
   std::unique_ptr<curve::Authenticator> auth;  // before the sockets: it answers their handshakes
   zmq::socket_t frontend;
   zmq::socket_t backend;
-  // With CURVE: the frontend's disconnections (libzmq's socket monitor),
-  // so that replies wait for their key when its connection has gone.
+  // libzmq's socket monitors. The frontend's: with CURVE, its
+  // disconnections (so that replies wait for their key when its connection
+  // has gone); both: handshakes that failed (a plaintext peer at a CURVE
+  // socket or the reverse, a wrong broker key), logged and counted.
   zmq::socket_t monitor;
+  zmq::socket_t backend_monitor;
+  LogLimiter handshake_log;
   Broker broker;
   MetricsEndpoint metrics;
   prometheus::Counter& received;
@@ -50,6 +56,7 @@ struct BrokerServer::Impl {
   prometheus::Counter& undelivered;
   BrokerStats reported;
   uint64_t refused_reported = 0;
+  prometheus::Counter& handshakes_failed;
 
   Impl(zmq::context_t& ctx, BrokerServerConfig c)
       : config(std::move(c)),
@@ -58,6 +65,7 @@ struct BrokerServer::Impl {
         frontend(ctx, zmq::socket_type::router),
         backend(ctx, zmq::socket_type::router),
         monitor(ctx, zmq::socket_type::pair),
+        backend_monitor(ctx, zmq::socket_type::pair),
         broker(config.broker),
         metrics(config.metrics),
         received(metrics.counter("frameprint_broker_jobs_received_total",
@@ -100,7 +108,11 @@ struct BrokerServer::Impl {
         withheld(metrics.counter("frameprint_broker_replies_withheld_total",
                                  "Replies held back: their identity was not (yet) their key's")),
         undelivered(metrics.counter("frameprint_broker_replies_undelivered_total",
-                                    "Withheld replies dropped after --request-ttl")) {
+                                    "Withheld replies dropped after --request-ttl")),
+        handshakes_failed(metrics.counter(
+            "frameprint_broker_handshakes_failed_total",
+            "Connections whose handshake failed: plaintext at a CURVE socket or the reverse, or a "
+            "wrong broker key (keys not allowed: connections_refused_total)")) {
     if (auth) {
       load_lists();
       for (auto [s, domain] : {std::pair{&frontend, kClients}, {&backend, kWorkers}}) {
@@ -128,12 +140,16 @@ struct BrokerServer::Impl {
     frontend.set(zmq::sockopt::router_handover, auth ? 0 : 1);
     frontend.set(zmq::sockopt::heartbeat_ivl, 5000);
     frontend.set(zmq::sockopt::heartbeat_timeout, 15000);
-    if (auth) {
-      const std::string address =
-          "inproc://frameprint-broker-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
-      if (zmq_socket_monitor(frontend.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
-        throw zmq::error_t();
-      monitor.connect(address);
+    constexpr int kFailed =
+        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    for (auto [s, watch, events] :
+         {std::tuple{&frontend, &monitor, kFailed | (auth ? ZMQ_EVENT_DISCONNECTED : 0)},
+          std::tuple{&backend, &backend_monitor, kFailed}}) {
+      const std::string address = "inproc://frameprint-broker-monitor-" +
+                                  std::to_string(reinterpret_cast<uintptr_t>(watch));
+      if (zmq_socket_monitor(s->handle(), address.c_str(), events) != 0) throw zmq::error_t();
+      watch->set(zmq::sockopt::linger, 0);
+      watch->connect(address);
     }
     frontend.bind(config.frontend);
     backend.bind(config.backend);
@@ -191,23 +207,37 @@ struct BrokerServer::Impl {
     reported = s;
   }
 
-  // Client connections closed since the last call, from the monitor.
-  void drain_monitor() {
+  // What a monitor saw since the last call: client connections closed,
+  // handshakes failed.
+  void drain_monitor(zmq::socket_t& watch, const char* side) {
     for (;;) {
       mdp::Message event;
       zmq::recv_result_t r;
       try {
-        r = zmq::recv_multipart(monitor, std::back_inserter(event), zmq::recv_flags::dontwait);
+        r = zmq::recv_multipart(watch, std::back_inserter(event), zmq::recv_flags::dontwait);
       } catch (const zmq::error_t&) {
         return;
       }
       if (!r) return;
       if (event.empty() || event[0].size() < 6) continue;
       uint16_t id = 0;
-      uint32_t fd = 0;
+      uint32_t value = 0;  // the fd, or the protocol error
       std::memcpy(&id, event[0].data(), 2);
-      std::memcpy(&fd, static_cast<const char*>(event[0].data()) + 2, 4);
-      if (id == ZMQ_EVENT_DISCONNECTED) broker.on_client_gone(fd);
+      std::memcpy(&value, static_cast<const char*>(event[0].data()) + 2, 4);
+      if (id == ZMQ_EVENT_DISCONNECTED) {
+        broker.on_client_gone(value);
+        continue;
+      }
+      handshakes_failed.Increment();
+      uint64_t held_back = 0;
+      if (!handshake_log.allow(std::chrono::steady_clock::now(), held_back)) continue;
+      const std::string why = id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                  ? fmt::format("ZMTP protocol error 0x{:x}", value)
+                                  : std::string("the peer closed the connection during it");
+      spdlog::warn("a {} connection failed its handshake ({}): {}{}", side, why,
+                   auth ? "a plaintext peer, or one without this broker's public key"
+                        : "a CURVE peer at this plaintext broker",
+                   held_back ? fmt::format(" ({} more not logged)", held_back) : std::string());
     }
   }
 
@@ -258,7 +288,8 @@ void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd
                                           {nullptr, stop_fd, ZMQ_POLLIN, 0},
                                           {nullptr, reload_fd, ZMQ_POLLIN, 0}};
     if (m.auth) items.push_back({m.auth->socket().handle(), 0, ZMQ_POLLIN, 0});
-    if (m.auth) items.push_back({m.monitor.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({m.monitor.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({m.backend_monitor.handle(), 0, ZMQ_POLLIN, 0});
     const auto now = Broker::Clock::now();
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(m.broker.next_tick() - now);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
@@ -272,7 +303,8 @@ void BrokerServer::run(const std::atomic<bool>& stop, int stop_fd, int reload_fd
     if (m.auth && (items[4].revents & ZMQ_POLLIN)) m.auth->serve();
     // Closed connections first, so that no reply below goes to an identity
     // whose connection has gone.
-    if (m.auth) m.drain_monitor();
+    m.drain_monitor(m.monitor, "client");
+    m.drain_monitor(m.backend_monitor, "worker");
     if (items[0].revents & ZMQ_POLLIN)
       m.drain(m.frontend, [&](mdp::Message f) {
         if (!m.trusted(f, Impl::kClients)) return;

@@ -1,5 +1,6 @@
 #include "ipc/producer.h"
 #include "ipc/common/json_text.h"
+#include "ipc/common/log_limiter.h"
 
 #include <unistd.h>
 
@@ -57,7 +58,28 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
       "frameprint-submit-" + std::to_string(rd()) + "-" + std::to_string(rd());
   socket.set(zmq::sockopt::routing_id, routing_id);
   curve::apply(socket, config_.keys);
+  ConnectionWatch link(ctx_, socket, routing_id);
   socket.connect(config_.endpoint);
+  const auto started = Clock::now();
+  LogLimiter link_log(std::chrono::seconds(30));
+  bool was_up = false;
+  // What the monitor says: tells on_link, logs, and before the first
+  // handshake may end the run (LinkError).
+  auto watch_link = [&] {
+    if (!link.update()) return;
+    if (link.up() != was_up || !link.up()) {
+      if (link.up() != was_up && config_.on_link) config_.on_link(link.up(), link.why());
+      was_up = link.up();
+    }
+    if (link.up() || link.problem() == LinkProblem::kNone) return;
+    const bool refused = link.problem() != LinkProblem::kUnreachable;
+    if (!link.ever_up() && config_.connect_timeout.count() > 0 && refused)
+      throw LinkError(link.problem(), link.why());
+    if (!link.ever_up() && config_.connect_timeout.count() > 0) return;  // said once, at the end
+    uint64_t held_back = 0;
+    if (link_log.allow(Clock::now(), held_back))
+      spdlog::warn("broker {}: {}; still trying", config_.endpoint, link.why());
+  };
 
   struct Pending {
     mdp::Message body;
@@ -121,7 +143,8 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     }
     auto soonest = now + std::chrono::milliseconds(200);
     for (const auto& [id, p] : pending) soonest = std::min(soonest, p.deadline);
-    std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items = {{socket.handle(), 0, ZMQ_POLLIN, 0},
+                                          {link.events().handle(), 0, ZMQ_POLLIN, 0}};
     const size_t stop_item = items.size();
     if (stop_fd >= 0) items.push_back({nullptr, stop_fd, ZMQ_POLLIN, 0});
     // While the window is full, new jobs wait in the caller's queue.
@@ -131,6 +154,20 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
               std::max(std::chrono::milliseconds(0),
                        std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now)));
     if (stop_fd >= 0 && (items[stop_item].revents & ZMQ_POLLIN)) return false;
+    if (items[1].revents & ZMQ_POLLIN) watch_link();
+    if (!link.ever_up() && config_.connect_timeout.count() > 0 &&
+        Clock::now() - started >= config_.connect_timeout)
+      throw LinkError(
+          link.problem() == LinkProblem::kNone ? LinkProblem::kUnreachable : link.problem(),
+          link.why().empty()
+              ? "no broker answered at " + config_.endpoint + " within " +
+                    fmt::format("{:g}",
+                                std::chrono::duration<double>(config_.connect_timeout).count()) +
+                    " s (a connection is made but no handshake completes)"
+              : link.why() + " (for " +
+                    fmt::format("{:g}",
+                                std::chrono::duration<double>(config_.connect_timeout).count()) +
+                    " s)");
 
     if (items[0].revents & ZMQ_POLLIN) {
       for (;;) {

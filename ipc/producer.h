@@ -10,10 +10,12 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include <zmq.hpp>
 
+#include "ipc/connection_watch.h"
 #include "ipc/curve.h"
 #include "ipc/mdp.h"
 
@@ -27,6 +29,26 @@ struct ProducerConfig {
   int retries = 3;                            // resends after the first attempt
   uint64_t window_bytes = uint64_t{1} << 30;  // bodies in flight (one larger job still goes alone)
   curve::ClientKeys keys;                     // CURVE to the broker when set
+  // Until the first handshake with the broker succeeds: past this long
+  // without one, or at once when the broker refuses this client's key or
+  // the handshake fails, run() throws LinkError. 0: keep trying (the
+  // problem is logged, at most every 30 s). Once connected, a lost
+  // connection is always retried.
+  std::chrono::milliseconds connect_timeout{0};
+  // Called from run()'s thread when the connection comes up or goes down
+  // (`why`: the problem in words, "" when up).
+  std::function<void(bool up, const std::string& why)> on_link;
+};
+
+// The broker cannot be reached, or refused this client.
+class LinkError : public std::runtime_error {
+ public:
+  LinkError(LinkProblem problem, const std::string& why)
+      : std::runtime_error(why), problem_(problem) {}
+  LinkProblem problem() const { return problem_; }
+
+ private:
+  LinkProblem problem_;
 };
 
 struct ProducerJob {
@@ -50,7 +72,7 @@ class Producer {
   // With `wake_fd` >= 0 the producer serves a stream (BrokerClient): nullopt
   // from `next` means "nothing yet", `next` is asked again whenever
   // `wake_fd` becomes readable (the caller drains it: an eventfd), and only
-  // `stop_fd` ends the run.
+  // `stop_fd` ends the run. Throws LinkError as ProducerConfig says.
   bool run(const std::function<std::optional<ProducerJob>()>& next,
            const std::function<void(const std::string& id, const std::string& json)>& on_result,
            int stop_fd = -1, int wake_fd = -1);

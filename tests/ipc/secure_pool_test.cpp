@@ -199,9 +199,13 @@ TEST_F(SecurePool, ListedPeersHashAndStrangersGetNothing) {
   start_worker("worker");
   const auto ok = submit("client", frontend_, file);
   EXPECT_EQ(status_of(ok), "ok") << ok.out << ok.err << broker_->log();
-  // A client whose key is not listed: the handshake is refused, no reply.
-  const auto stranger = submit("stranger", frontend_, file, 1.5);
-  EXPECT_EQ(status_of(stranger), "timeout") << stranger.out;
+  // A client whose key is not listed: the handshake is refused, and submit
+  // says so at once (exit 3) rather than waiting out its timeouts.
+  const auto stranger = submit("stranger", frontend_, file, 60);
+  EXPECT_EQ(stranger.exit_code, 3) << stranger.out << stranger.err;
+  EXPECT_EQ(status_of(stranger), "no result") << stranger.out;
+  EXPECT_NE(stranger.err.find("refused this client's CURVE key"), std::string::npos)
+      << stranger.err;
   EXPECT_TRUE(testing::eventually(
       [&] { return broker_->log().find("refused a clients connection") != std::string::npos; }, 5s))
       << broker_->log();
@@ -238,9 +242,60 @@ TEST_F(SecurePool, ARevokedClientGetsNothingAfterReload) {
   if (file.empty()) GTEST_SKIP() << "no shared test data";
   ASSERT_NO_FATAL_FAILURE(
       hash_then_revoke(file, "clients/client.pub", "0 client and 1 worker keys allowed"));
-  // Its handshake is refused now: no job reaches the worker, no result comes back.
-  const auto r = submit("client", frontend_, file, 2);
-  EXPECT_EQ(status_of(r), "timeout") << r.out << broker_->log();
+  // Its handshake is refused now: no job reaches the worker, no result
+  // comes back, and submit says why.
+  const auto r = submit("client", frontend_, file, 60);
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err << broker_->log();
+  EXPECT_EQ(status_of(r), "no result") << r.out;
+  EXPECT_NE(r.err.find("refused this client's CURVE key"), std::string::npos) << r.err;
+}
+
+// A newcomer's submit that cannot work ends with the reason, in seconds:
+// no broker at the address, a plaintext client at a CURVE broker, a wrong
+// broker key. The broker logs and counts the failed handshakes.
+TEST_F(SecurePool, SubmitSaysWhyItCannotReachThePool) {
+  const std::string file = media();
+  if (file.empty()) GTEST_SKIP() << "no shared test data";
+  const auto nobody = testing::run_process(
+      {FRAMEPRINT_CLI, "submit", "--broker", testing::loopback(testing::free_port()),
+       "--connect-timeout", "2", file},
+      60);
+  EXPECT_EQ(nobody.exit_code, 3) << nobody.out << nobody.err;
+  EXPECT_NE(nobody.err.find("nothing accepts connections at tcp://127.0.0.1:"), std::string::npos)
+      << nobody.err;
+  EXPECT_TRUE(nobody.out.empty()) << nobody.out;
+
+  const int metrics = testing::free_port();
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{FRAMEPRINT_BROKER, "--frontend", frontend_, "--backend", backend_,
+                               "--curve-key", key("broker.key"), "--allow-clients", key("clients"),
+                               "--allow-workers", key("workers"), "--metrics",
+                               "127.0.0.1:" + std::to_string(metrics)},
+      dir_ / "broker.log");
+  ASSERT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("frontend tcp://") != std::string::npos; }, 10s))
+      << broker_->log();
+  // Without keys: the broker speaks CURVE, this client does not.
+  const auto plain =
+      testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", frontend_, file}, 60);
+  EXPECT_EQ(plain.exit_code, 3) << plain.out << plain.err;
+  EXPECT_NE(plain.err.find("the handshake with " + frontend_ + " failed"), std::string::npos)
+      << plain.err;
+  // With keys, but another broker's public key.
+  const auto wrong =
+      testing::run_process({FRAMEPRINT_CLI, "submit", "--broker", frontend_, "--curve-key",
+                            key("client.key"), "--broker-key", key("stranger.pub"), file},
+                           60);
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.out << wrong.err;
+  EXPECT_NE(wrong.err.find("--broker-key"), std::string::npos) << wrong.err;
+  EXPECT_TRUE(testing::eventually(
+      [&] { return broker_->log().find("failed its handshake") != std::string::npos; }, 5s))
+      << broker_->log();
+  const auto m = testing::run_process(
+      {"/usr/bin/env", "curl", "-sS", "http://127.0.0.1:" + std::to_string(metrics) + "/metrics"},
+      30);
+  ASSERT_EQ(m.exit_code, 0) << "curl (scripts/install-deps.sh) reads the metrics: " << m.err;
+  EXPECT_NE(m.out.find("frameprint_broker_handshakes_failed_total 2"), std::string::npos) << m.out;
 }
 
 // Peers the test drives itself, on the real broker: a client or worker

@@ -36,11 +36,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The broker could not be reached or refused this client: nothing was hashed.
+constexpr int kExitNoBroker = 3;
+
 struct SubmitCommand {
   std::string broker;
   InputArgs input_args;
   bool by_path = false;
   double timeout_s = 120;
+  double connect_timeout_s = 10;
   int retries = 3;
   int window = 16;
   uint64_t window_bytes = uint64_t{1} << 30;
@@ -296,6 +300,7 @@ int SubmitCommand::run() {
   pc.retries = retries;
   pc.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   pc.window_bytes = window_bytes;
+  pc.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(connect_timeout_s * 1000));
   zmq::context_t ctx;
   bool finished = false;
   try {
@@ -303,6 +308,10 @@ int SubmitCommand::run() {
   } catch (const zmq::error_t& e) {
     std::cerr << "frameprint submit: " << broker << ": " << e.what() << '\n';
     return 1;
+  } catch (const LinkError& e) {
+    std::cerr << "frameprint submit: " << e.what() << "; nothing was hashed (" << by_id.size()
+              << " jobs sent to no one; run again to send them)\n";
+    return kExitNoBroker;
   }
   if (!finished || interrupted) {
     spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume",
@@ -326,6 +335,11 @@ std::function<int()> add_submit_command(CLI::App& app) {
   sub->add_option("--timeout", cmd->timeout_s,
                   "Seconds to wait for a reply before sending a job again")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--connect-timeout", cmd->connect_timeout_s,
+                  "Seconds to wait for the broker to accept the first connection before giving up "
+                  "(exit 3); a refused key or handshake ends at once; 0 waits forever")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--retries", cmd->retries, "Times a job is sent again after a timeout")
       ->check(CLI::Range(0, 100))

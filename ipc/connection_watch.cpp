@@ -1,0 +1,106 @@
+#include "ipc/connection_watch.h"
+
+#include <cstring>
+#include <iterator>
+#include <vector>
+
+#include <spdlog/fmt/fmt.h>
+#include <zmq_addon.hpp>
+
+namespace frameprint {
+
+namespace {
+
+constexpr int kEvents = ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+std::string protocol_error(uint32_t code) {
+  switch (code) {
+    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+      return "one side uses CURVE and the other does not (check --curve-key and --broker-key "
+             "against the broker's)";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+      return "the CURVE handshake could not be decrypted (is --broker-key the broker's?)";
+    default: return fmt::format("ZMTP protocol error 0x{:x}", code);
+  }
+}
+
+}  // namespace
+
+ConnectionWatch::ConnectionWatch(zmq::context_t& ctx, zmq::socket_t& socket,
+                                 const std::string& name)
+    : watched_(socket), monitor_(ctx, zmq::socket_type::pair) {
+  const std::string address = "inproc://frameprint-watch-" + name;
+  if (zmq_socket_monitor(socket.handle(), address.c_str(), kEvents) != 0) throw zmq::error_t();
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(address);
+}
+
+ConnectionWatch::~ConnectionWatch() { (void)zmq_socket_monitor(watched_.handle(), nullptr, 0); }
+
+bool ConnectionWatch::update() {
+  bool changed = false;
+  for (;;) {
+    std::vector<zmq::message_t> event;
+    zmq::recv_result_t got;
+    try {
+      got = zmq::recv_multipart(monitor_, std::back_inserter(event), zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      break;
+    }
+    if (!got) break;
+    if (event.size() < 2 || event[0].size() < 6) continue;
+    uint16_t id = 0;
+    uint32_t value = 0;
+    std::memcpy(&id, event[0].data(), 2);
+    std::memcpy(&value, static_cast<const char*>(event[0].data()) + 2, 4);
+    const std::string endpoint = event[1].to_string();
+    changed = true;
+    switch (id) {
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        up_ = ever_up_ = true;
+        problem_ = LinkProblem::kNone;
+        why_.clear();
+        break;
+      case ZMQ_EVENT_DISCONNECTED: up_ = false; break;
+      case ZMQ_EVENT_CONNECT_RETRIED:
+        up_ = false;
+        ++failures_;
+        // A connection that was made and then failed its handshake stays
+        // that problem: the retry is its consequence, not a new cause.
+        if (problem_ == LinkProblem::kNone || problem_ == LinkProblem::kUnreachable) {
+          problem_ = LinkProblem::kUnreachable;
+          why_ = "nothing accepts connections at " + endpoint;
+        }
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        up_ = false;
+        ++failures_;
+        problem_ = LinkProblem::kKeyRefused;
+        why_ = fmt::format(
+            "{} refused this client's CURVE key (ZAP status {}): its public key is not on the "
+            "broker's allow-list",
+            endpoint, value);
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        up_ = false;
+        ++failures_;
+        problem_ = LinkProblem::kHandshakeFailed;
+        why_ = "the handshake with " + endpoint + " failed: " + protocol_error(value);
+        break;
+      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        up_ = false;
+        ++failures_;
+        problem_ = LinkProblem::kHandshakeFailed;
+        why_ = "the handshake with " + endpoint +
+               " failed: the peer closed the connection during it (one side speaks CURVE and the "
+               "other does not, or --broker-key is not the broker's public key)";
+        break;
+      default: changed = false;
+    }
+  }
+  return changed;
+}
+
+}  // namespace frameprint
