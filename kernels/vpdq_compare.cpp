@@ -92,12 +92,20 @@ VpdqComparison compare_videos(std::span<const VpdqFrame> query, std::span<const 
 
 std::vector<std::pair<double, double>> matched_segments(std::span<const VpdqFrame> query,
                                                         const std::vector<bool>& matched) {
+  // A frame stands for its time until the next frame; the last one for as
+  // long as the frame before it did.
+  const size_t n = std::min(query.size(), matched.size());
+  auto end_of = [&](size_t i) {
+    if (i + 1 < query.size()) return std::max(query[i].ts, query[i + 1].ts);
+    if (i > 0) return query[i].ts + std::max(0.0, query[i].ts - query[i - 1].ts);
+    return query[i].ts;
+  };
   std::vector<std::pair<double, double>> out;
   bool open = false;
-  for (size_t i = 0; i < query.size() && i < matched.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (matched[i]) {
       if (!open) out.push_back({query[i].ts, query[i].ts});
-      out.back().second = query[i].ts;
+      out.back().second = end_of(i);
       open = true;
     } else {
       open = false;

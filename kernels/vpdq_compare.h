@@ -36,7 +36,10 @@ struct VpdqRules {
 VpdqComparison compare_videos(std::span<const VpdqFrame> query, std::span<const VpdqFrame> compared,
                               const VpdqRules& rules);
 
-// Time ranges [t0, t1] of runs of consecutive matched query frames.
+// Time ranges [t0, t1) of runs of consecutive matched query frames: from
+// the first frame of a run to the frame after it (the last frame of the
+// video stands for as long as the one before it), so no range is empty
+// unless the query has a single frame.
 std::vector<std::pair<double, double>> matched_segments(std::span<const VpdqFrame> query,
                                                         const std::vector<bool>& matched);
 

@@ -239,7 +239,7 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
   ASSERT_EQ(m.size(), 4u);
   ASSERT_EQ(m[0]["matches"].size(), 1u);
   EXPECT_EQ(m[0]["matches"][0]["list"], "known");
-  EXPECT_EQ(m[0]["matches"][0]["id"], "1");
+  EXPECT_EQ(m[0]["matches"][0]["id"], "known:1");  // no id in the list: list and line
   EXPECT_EQ(m[0]["matches"][0]["distance"], 0);
   EXPECT_FALSE(m[1].contains("matches"));  // the broken file has no hashes
   ASSERT_EQ(m[2]["matches"].size(), 1u);
@@ -249,6 +249,21 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
 
   const auto inline_run = run({"hash", "--list", pdq_list, "--list", md5_list, media});
   EXPECT_EQ(lines_of(inline_run.out), m);  // hash --list == hash | match
+
+  // match keeps the matches a result has: those of a list given again are
+  // found again (not doubled), those of other lists stay, first.
+  dir_.write("matched.jsonl", std::vector<uint8_t>(inline_run.out.begin(), inline_run.out.end()));
+  const auto again = run({"match", "--list", pdq_list, (dir_ / "matched.jsonl").string()});
+  EXPECT_EQ(lines_of(again.out), m);
+  dir_.write("lists/known2.txt", std::vector<uint8_t>(png_hash.begin(), png_hash.end()));
+  const auto more = lines_of(run({"match", "--list", "pdq:" + (dir_ / "lists/known2.txt").string(),
+                                  (dir_ / "matched.jsonl").string()})
+                                 .out);
+  ASSERT_EQ(more.size(), 4u);
+  ASSERT_EQ(more[0]["matches"].size(), 2u) << more[0];
+  EXPECT_EQ(more[0]["matches"][0]["id"], "known:1");
+  EXPECT_EQ(more[0]["matches"][1]["id"], "known2:1");
+  EXPECT_EQ(more[2]["matches"], m[2]["matches"]);  // the md5 match kept
 
   // A result whose quality is a string is matched no further and said so (exit 2).
   std::string edited = hashed.out;

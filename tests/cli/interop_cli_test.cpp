@@ -113,14 +113,14 @@ TEST_F(InteropCli, TeOutputIsWhatTheThreatexchangeCliPrintsAndReadsBackAsAList) 
   ASSERT_EQ(m.size(), 2u);
   ASSERT_EQ(m[0]["matches"].size(), 1u);
   EXPECT_EQ(m[0]["matches"][0]["type"], "pdq");
-  EXPECT_EQ(m[0]["matches"][0]["id"], "1");
+  EXPECT_EQ(m[0]["matches"][0]["id"], "local:1");
   EXPECT_EQ(m[0]["matches"][0]["distance"], 0);
   std::map<std::string, json> by_type;
   for (const auto& hit : m[1]["matches"]) by_type[hit["type"].get<std::string>()] = hit;
   ASSERT_EQ(by_type.size(), 3u) << m[1]["matches"].dump();
-  EXPECT_EQ(by_type["md5"]["id"], "2");
-  EXPECT_EQ(by_type["sha256"]["id"], "3");
-  EXPECT_EQ(by_type["vpdq"]["id"], "4");
+  EXPECT_EQ(by_type["md5"]["id"], "local:2");
+  EXPECT_EQ(by_type["sha256"]["id"], "local:3");
+  EXPECT_EQ(by_type["vpdq"]["id"], "local:4");
   EXPECT_EQ(by_type["vpdq"]["compared_pct"], 100.0);
 }
 

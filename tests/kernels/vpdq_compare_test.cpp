@@ -125,12 +125,15 @@ TEST(VpdqCompare, QualityFilterThresholdAndSegments) {
   EXPECT_DOUBLE_EQ(r.compared_pct, 100.0);  // the dark compared frame is not counted
   const auto seg = matched_segments(query, r.query_matched);
   ASSERT_EQ(seg.size(), 1u);
-  EXPECT_EQ(seg[0], std::make_pair(1.0, 2.0));
+  EXPECT_EQ(seg[0], std::make_pair(1.0, 3.0));  // frames 1 and 2, each standing for 1 s
 
   rules.threshold = 4;  // distance == threshold matches
   r = compare_videos(query, compared, rules);
   EXPECT_DOUBLE_EQ(r.query_pct, 75.0);
-  EXPECT_EQ(matched_segments(query, r.query_matched).size(), 2u);
+  const auto two = matched_segments(query, r.query_matched);
+  ASSERT_EQ(two.size(), 2u);
+  // The last frame alone: as long as the frame before it, not an empty range.
+  EXPECT_EQ(two[1], std::make_pair(4.0, 5.0));
 
   // Nothing comparable on one side: 0 / 0.
   rules.min_quality = 95;

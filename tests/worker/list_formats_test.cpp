@@ -109,9 +109,9 @@ TEST_F(ListFormats, ThreatexchangeCliLinesWithBomCrlfAndUpperCase) {
   const auto hits = m.matches(q);
   ASSERT_EQ(hits.size(), 2u);
   EXPECT_EQ(hits[0]["type"], "md5");
-  EXPECT_EQ(hits[0]["id"], "2");  // te lines carry no id: the line number
+  EXPECT_EQ(hits[0]["id"], "local2:2");  // te lines carry no id: the list and line
   EXPECT_EQ(hits[1]["type"], "pdq");
-  EXPECT_EQ(hits[1]["id"], "1");
+  EXPECT_EQ(hits[1]["id"], "local2:1");
   EXPECT_EQ(hits[1]["distance"], 0);
 
   // A type picks its rows out of the file; the rest are counted as other types.
@@ -162,7 +162,7 @@ TEST_F(ListFormats, ThreatexchangeDatasetCsvCarriesCollabCategoryAndTags) {
   const auto hits = m.matches(image(a));
   ASSERT_EQ(hits.size(), 2u);  // one per collaboration; the repeat adds nothing
   EXPECT_EQ(hits[0]["list"], "dataset2");
-  EXPECT_EQ(hits[0]["id"], "2");
+  EXPECT_EQ(hits[0]["id"], "dataset2:2");
   EXPECT_EQ(hits[0]["collab"], "Sample Data");
   EXPECT_EQ(hits[0]["category"], "POSITIVE_CLASS");
   EXPECT_EQ(hits[0]["tags"], nlohmann::json({"tag1", "tag2"}));
@@ -175,7 +175,7 @@ TEST_F(ListFormats, ThreatexchangeDatasetCsvCarriesCollabCategoryAndTags) {
   const auto vh = v.matches(image(f0));
   ASSERT_EQ(vh.size(), 1u);
   EXPECT_EQ(vh[0]["type"], "vpdq");
-  EXPECT_EQ(vh[0]["id"], "7");
+  EXPECT_EQ(vh[0]["id"], "dataset3:7");
   EXPECT_EQ(vh[0]["collab"], "Sample Data");
 }
 
@@ -204,7 +204,7 @@ TEST_F(ListFormats, PdqPhotoHasherOutputKeepsQualityAndFileName) {
   EXPECT_EQ(hits[0]["list_quality"], 90);
   hits = m.matches(image(b));
   ASSERT_EQ(hits.size(), 1u);
-  EXPECT_EQ(hits[0]["id"], "4");  // the hash= line without a file name
+  EXPECT_EQ(hits[0]["id"], "hasher2:4");  // the hash= line without a file name
   EXPECT_FALSE(hits[0].contains("list_quality"));
 
   // Without a type, a third field that is not a number means pdq-photo-hasher.
@@ -219,7 +219,7 @@ TEST_F(ListFormats, VpdqPackageLinesAndJsonForms) {
   const auto lists = HashLists::load({spec("auto", "py/clip.txt", three)});
   EXPECT_EQ(lists.stats[0].format, ListFormat::kVpdq);
   ASSERT_EQ(lists.vpdq.size(), 1u);
-  EXPECT_EQ(lists.vpdq[0].entries.first[0].id_text(), "clip");
+  EXPECT_EQ(lists.vpdq[0].entries.first[0].id_text("l"), "clip");
   ASSERT_EQ(lists.vpdq[0].videos[0].size(), 2u);
   EXPECT_EQ(lists.vpdq[0].videos[0][1].quality, 20);
   EXPECT_DOUBLE_EQ(lists.vpdq[0].videos[0][1].ts, 1.0);
@@ -245,7 +245,7 @@ TEST_F(ListFormats, VpdqPackageLinesAndJsonForms) {
   ASSERT_EQ(j.vpdq.size(), 1u);
   EXPECT_EQ(j.vpdq[0].videos.size(), 1u);  // three files, one video
   EXPECT_EQ(j.stats[0].duplicates, 2u);
-  EXPECT_EQ(j.vpdq[0].entries.first[0].id_text(), "a");
+  EXPECT_EQ(j.vpdq[0].entries.first[0].id_text("l"), "a");
   ASSERT_EQ(j.digests.size(), 1u);
   EXPECT_EQ(j.digests[0].type, ListType::kMd5);
 

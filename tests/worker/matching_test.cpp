@@ -57,13 +57,14 @@ TEST_F(Matching, ListsInEveryFormatLoad) {
   ASSERT_EQ(lists.pdq.size(), 1u);
   EXPECT_EQ(lists.pdq[0].name, "known");
   ASSERT_EQ(lists.pdq[0].entries.first.size(), 2u);
-  EXPECT_EQ(lists.pdq[0].entries.first[0].id_text(), "3");  // default id: line number
-  EXPECT_EQ(lists.pdq[0].entries.first[1].id_text(), "case-17");
+  EXPECT_EQ(lists.pdq[0].entries.first[0].id_text("known"),
+            "known:3");  // default id: list and line
+  EXPECT_EQ(lists.pdq[0].entries.first[1].id_text("l"), "case-17");
   ASSERT_EQ(lists.digests.size(), 2u);
   EXPECT_EQ(lists.digests[0].index.count("d41d8cd98f00b204e9800998ecf8427e"), 1u);
   ASSERT_EQ(lists.vpdq.size(), 1u);
   ASSERT_EQ(lists.vpdq[0].videos.size(), 1u);
-  EXPECT_EQ(lists.vpdq[0].entries.first[0].id_text(), "clip");
+  EXPECT_EQ(lists.vpdq[0].entries.first[0].id_text("l"), "clip");
   EXPECT_EQ(lists.vpdq[0].videos[0][1].quality, 90);
   EXPECT_EQ(lists.vpdq[0].frames.size(), 2u);
 
@@ -187,7 +188,9 @@ TEST_F(Matching, VideosGetTheReferencePercentagesAndSegments) {
   const auto& seg = by_id.at("chair-19-sd-bar")["segments"];
   ASSERT_EQ(seg.size(), 1u);
   EXPECT_DOUBLE_EQ(seg[0][0].get<double>(), 0.0);
-  EXPECT_NEAR(seg[0][1].get<double>(), q.frames.back().ts, 0.0005);
+  // To the end of the last frame: it stands for as long as the one before it.
+  const double last = q.frames.back().ts, before = q.frames[q.frames.size() - 2].ts;
+  EXPECT_NEAR(seg[0][1].get<double>(), last + (last - before), 0.0015);
 
   MatchRules picky = frames;
   picky.video_match_pct = 90;

@@ -55,7 +55,10 @@ struct EntryInfo {
   uint64_t line = 0;
   int quality = -1;   // -1: the list gives none
   uint32_t meta = 0;  // into the list's metadata table; 0: none
-  std::string id_text() const { return id.empty() ? std::to_string(line) : id; }
+  // The id a match reports: the list's own, else LIST:LINE (unique across lists).
+  std::string id_text(std::string_view list) const {
+    return id.empty() ? std::string(list) + ":" + std::to_string(line) : id;
+  }
 };
 
 // One entry as read, before lists are built.

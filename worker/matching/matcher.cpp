@@ -204,7 +204,9 @@ void report(nlohmann::ordered_json& out, const std::string& list, std::string_vi
   entries.each(entry, [&](const EntryInfo& info) {
     nlohmann::ordered_json m;
     m["list"] = list;
-    m["id"] = info.id_text();
+    // An entry its list names no id for is known by the list and line, so
+    // that ids from several lists (a raw lookup gives ids alone) never clash.
+    m["id"] = info.id_text(list);
     m["type"] = type;
     for (const auto& [k, v] : fields.items()) m[k] = v;
     if (info.quality >= 0) m["list_quality"] = info.quality;
@@ -522,7 +524,21 @@ size_t Matcher::annotate(nlohmann::ordered_json& result) const {
   std::vector<std::string> problems;
   const auto q = MatchQuery::from_json(result, &problems);
   if (result.is_object()) result.erase("match_frames");  // read; never passed on
-  if (q) result["matches"] = matches(*q);
+  if (q) {
+    // Matches the result already has (from `hash --list`, an earlier
+    // `match`) are kept, but those from a list of the same name as one of
+    // these are found again: running twice gives the same result.
+    nlohmann::ordered_json merged = nlohmann::ordered_json::array();
+    if (const auto had = result.find("matches"); had != result.end() && had->is_array())
+      for (auto& m : *had) {
+        const bool ours = m.is_object() && m.contains("list") && m["list"].is_string() &&
+                          std::any_of(lists_.stats.begin(), lists_.stats.end(),
+                                      [&](const ListStats& l) { return l.name == m["list"]; });
+        if (!ours) merged.push_back(std::move(m));
+      }
+    for (auto& m : matches(*q)) merged.push_back(std::move(m));
+    result["matches"] = std::move(merged);
+  }
   if (!problems.empty() && result.is_object()) {
     // Said in the result itself: what was not matched must not look matched-and-clean.
     std::string message = std::to_string(problems.size()) + " field" +

@@ -111,6 +111,9 @@ class Matcher {
   nlohmann::ordered_json matches(const MatchQuery& q) const;
   // Adds "matches" to a result object that has hashes (others unchanged),
   // and an "unmatched_fields" warning naming what could not be used.
+  // Matches the result already had are kept, first, but for those from a
+  // list named as one of these: they are found again (so annotating twice
+  // gives the same result).
   // Returns how many fields that was.
   size_t annotate(nlohmann::ordered_json& result) const;
 
