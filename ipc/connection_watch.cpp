@@ -79,7 +79,7 @@ bool ConnectionWatch::update() {
         ++failures_;
         problem_ = LinkProblem::kKeyRefused;
         why_ = fmt::format(
-            "{} refused this client's CURVE key (ZAP status {}): its public key is not on the "
+            "{} refused our CURVE key (ZAP status {}): its public key is not on the "
             "broker's allow-list",
             endpoint, value);
         break;

@@ -80,10 +80,33 @@ KeyPair generate() {
   return {pub, sec};
 }
 
-void write_files(const fs::path& base, const KeyPair& keys) {
+void write_files(const fs::path& base, const KeyPair& keys, bool replace) {
   const fs::path key = fs::path(base.string() + ".key"), pub = fs::path(base.string() + ".pub");
-  write_exclusive(key, certificate(keys, true), 0600);
-  write_exclusive(pub, certificate(keys, false), 0644);
+  std::error_code ec;
+  for (const fs::path& p : {key, pub})
+    if (!replace && fs::exists(fs::symlink_status(p, ec)))
+      throw std::runtime_error(
+          p.string() +
+          " already exists: keygen does not overwrite a key pair (give --force to replace it; "
+          "every program that trusts the old public key must then be given the new one)");
+  // A folder made here holds a secret key: only its owner may look in.
+  if (const fs::path dir = base.parent_path(); !dir.empty() && !fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(dir.string() + ": cannot create (" + ec.message() + ")");
+    fs::permissions(dir, fs::perms::owner_all, ec);
+  }
+  // Each file is written whole under a temporary name, then renamed into
+  // place: a reader never sees half a key, and --force replaces atomically.
+  for (const auto& [path, secret] : {std::pair{key, true}, std::pair{pub, false}}) {
+    const fs::path tmp = fs::path(path.string() + ".tmp");
+    fs::remove(tmp, ec);
+    write_exclusive(tmp, certificate(keys, secret), secret ? 0600 : 0644);
+    fs::rename(tmp, path, ec);
+    if (ec) {
+      fs::remove(tmp, ec);
+      throw std::runtime_error(path.string() + ": cannot write");
+    }
+  }
 }
 
 KeyPair read_file(const fs::path& file) {

@@ -31,9 +31,11 @@ struct KeyPair {
 };
 
 KeyPair generate();
-// Writes base.pub and base.key (0600, created exclusively: an existing key
-// is never overwritten). Throws std::runtime_error.
-void write_files(const std::filesystem::path& base, const KeyPair& keys);
+// Writes base.pub and base.key (0600), creating base's folder (0700) when
+// it is missing. An existing pair is kept (std::runtime_error saying so)
+// unless `replace`; each file is written under a temporary name and renamed
+// into place. Throws std::runtime_error.
+void write_files(const std::filesystem::path& base, const KeyPair& keys, bool replace = false);
 // Reads a certificate (.key: both keys; .pub: the public key). A file whose
 // only content is a Z85 key is taken as a public key. Throws
 // std::runtime_error naming the file.

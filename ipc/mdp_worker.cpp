@@ -18,7 +18,8 @@ using Clock = std::chrono::steady_clock;
 
 struct MdpWorker::Slot {
   int index = 0;
-  std::unique_ptr<zmq::socket_t> socket;  // null while waiting to reconnect
+  std::unique_ptr<zmq::socket_t> socket;   // null while waiting to reconnect
+  std::unique_ptr<ConnectionWatch> watch;  // its monitor (reset before the socket)
   Clock::time_point broker_expiry{}, next_heartbeat{}, reconnect_at{};
   std::chrono::milliseconds backoff{};
   std::optional<uint64_t> ticket;  // the job in hand
@@ -41,10 +42,15 @@ MdpWorker::MdpWorker(zmq::context_t& ctx, MdpWorkerConfig config)
 MdpWorker::~MdpWorker() = default;
 
 void MdpWorker::connect(Slot& s) {
+  s.watch.reset();
   s.socket = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   s.socket->set(zmq::sockopt::linger, 0);
   s.socket->set(zmq::sockopt::maxmsgsize, config_.max_message_bytes);
   curve::apply(*s.socket, config_.keys);
+  s.watch = std::make_unique<ConnectionWatch>(
+      ctx_, *s.socket,
+      "worker-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + "-" +
+          std::to_string(++watches_));
   s.socket->connect(config_.endpoint);
   (void)zmq::send_multipart(*s.socket, mdp::worker_ready(config_.service),
                             zmq::send_flags::dontwait);
@@ -90,6 +96,7 @@ void MdpWorker::drain_completions() {
       // Give the reply (which can be megabytes) time to leave before closing.
       s.socket->set(zmq::sockopt::linger,
                     static_cast<int>((config_.heartbeat * config_.liveness).count()));
+      s.watch.reset();
       s.socket.reset();
       s.closed = true;
     } else if (stopping_) {
@@ -126,10 +133,33 @@ void MdpWorker::handle(Slot& s, mdp::Message frames, const std::function<void(Md
       // The broker does not know this connection (it restarted): register
       // again now, or once the job in hand is done.
       spdlog::info("slot {}: broker asked to reconnect", s.index);
+      s.watch.reset();
       s.socket.reset();
       s.reconnect_at = Clock::now();
       return;
     default: spdlog::warn("slot {}: unexpected command from the broker", s.index);
+  }
+}
+
+// What the slots' monitors say: problems logged (at once, then at most
+// every 30 s), and on_link told when the number of slots up changes.
+void MdpWorker::watch_links() {
+  int up = 0;
+  std::string why;
+  for (auto& s : slots_) {
+    if (!s->watch) continue;
+    s->watch->update();
+    if (s->watch->up()) ++up;
+    else if (!s->watch->why().empty()) why = s->watch->why();
+  }
+  if (!why.empty() && up == 0) {
+    uint64_t held_back = 0;
+    if (link_log_.allow(Clock::now(), held_back))
+      spdlog::warn("broker {}: {}; still trying", config_.endpoint, why);
+  }
+  if (up != slots_up_) {
+    slots_up_ = up;
+    if (config_.on_link) config_.on_link(up, up > 0 ? std::string() : why);
   }
 }
 
@@ -147,6 +177,8 @@ void MdpWorker::run(const std::function<void(MdpJob)>& on_job, int stop_fd) {
         items.push_back({s->socket->handle(), 0, ZMQ_POLLIN, 0});
         polled.push_back(s.get());
       }
+    for (auto& s : slots_)
+      if (s->watch) items.push_back({s->watch->events().handle(), 0, ZMQ_POLLIN, 0});
     const size_t wake_at = items.size();
     items.push_back({nullptr, wake_.get(), ZMQ_POLLIN, 0});
     const bool watch_stop = !stopping_ && stop_fd >= 0;
@@ -173,11 +205,13 @@ void MdpWorker::run(const std::function<void(MdpJob)>& on_job, int stop_fd) {
         if (s->socket)
           (void)zmq::send_multipart(*s->socket, mdp::worker_command(mdp::Command::kDisconnect),
                                     zmq::send_flags::dontwait);
+        s->watch.reset();
         s->socket.reset();
         s->closed = true;
       }
     }
     if (items[wake_at].revents & ZMQ_POLLIN) drain_completions();
+    watch_links();
     for (size_t i = 0; i < polled.size(); ++i) {
       if (!(items[i].revents & ZMQ_POLLIN)) continue;
       Slot& s = *polled[i];
@@ -206,6 +240,7 @@ void MdpWorker::run(const std::function<void(MdpJob)>& on_job, int stop_fd) {
       if (now > s.broker_expiry) {
         spdlog::warn("slot {}: no word from the broker for {} heartbeats; reconnecting in {} ms",
                      s.index, config_.liveness, s.backoff.count());
+        s.watch.reset();
         s.socket.reset();
         s.reconnect_at = now + s.backoff;
         s.backoff = std::min(s.backoff * 2, config_.reconnect_max);

@@ -14,7 +14,9 @@
 
 #include <zmq.hpp>
 
+#include "ipc/common/log_limiter.h"
 #include "ipc/common/unique_fd.h"
+#include "ipc/connection_watch.h"
 #include "ipc/curve.h"
 #include "ipc/mdp.h"
 
@@ -31,6 +33,10 @@ struct MdpWorkerConfig {
   int64_t max_message_bytes =
       (int64_t{256} << 20) + (int64_t{1} << 20);  // the largest job and its header
   curve::ClientKeys keys;                         // CURVE to the broker when set
+  // Called from run()'s thread when the number of slots with a completed
+  // handshake changes (`why`: the last problem in words, "" when none).
+  // Problems are also logged at once, then at most every 30 s.
+  std::function<void(int slots_up, const std::string& why)> on_link;
 };
 
 struct MdpJob {
@@ -74,6 +80,10 @@ class MdpWorker {
   std::deque<Completion> done_;
   uint64_t next_ticket_ = 1;
   bool stopping_ = false;
+  uint64_t watches_ = 0;  // monitors made (each gets its own inproc address)
+  int slots_up_ = 0;
+  LogLimiter link_log_{std::chrono::seconds(30)};
+  void watch_links();
 };
 
 }  // namespace frameprint

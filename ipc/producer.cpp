@@ -67,9 +67,9 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
   // handshake may end the run (LinkError).
   auto watch_link = [&] {
     if (!link.update()) return;
-    if (link.up() != was_up || !link.up()) {
-      if (link.up() != was_up && config_.on_link) config_.on_link(link.up(), link.why());
+    if (link.up() != was_up) {
       was_up = link.up();
+      if (config_.on_link) config_.on_link(link.up(), link.why());
     }
     if (link.up() || link.problem() == LinkProblem::kNone) return;
     const bool refused = link.problem() != LinkProblem::kUnreachable;

@@ -1,6 +1,8 @@
 // The frameprint executable as a user runs it: output lines, exit codes,
 // directories, parallel jobs and the vPDQ text format.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <sys/stat.h>
 
 #include <map>
@@ -285,6 +287,61 @@ TEST_F(HashCli, MatchAddsMatchesAndHashListGivesTheSame) {
                         (dir_ / "results.jsonl").string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("bad.txt:1:"), std::string::npos) << bad.err;
+}
+
+// What a newcomer meets in the first hour (issue 22): -v after the
+// subcommand, keygen making its folder and refusing to overwrite without
+// --force, a summary line, --matches-only, and one warning for many bad
+// input lines.
+TEST_F(HashCli, TheFirstHourSaysWhatHappened) {
+  namespace fs = std::filesystem;
+  const std::string media = (dir_ / "media").string();
+  const auto verbose = run({"hash", "-v", media + "/b.png"});
+  EXPECT_EQ(verbose.exit_code, 0) << verbose.err;
+
+  const std::string keys = (dir_ / "fresh/keys/broker").string();
+  const auto made = run({"keygen", keys});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_EQ(fs::status(dir_ / "fresh/keys").permissions() & fs::perms::all, fs::perms::owner_all);
+  std::ifstream first_in(keys + ".pub");
+  const std::string first((std::istreambuf_iterator<char>(first_in)), {});
+  const auto again = run({"keygen", keys});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
+  EXPECT_EQ(run({"keygen", "--force", keys}).exit_code, 0);
+  std::ifstream second_in(keys + ".pub");
+  const std::string second((std::istreambuf_iterator<char>(second_in)), {});
+  EXPECT_NE(first, second) << "--force wrote the same key";
+  EXPECT_FALSE(fs::exists(keys + ".key.tmp"));
+
+  // A list holding b.png's hash (and so sub/a.png's, the same picture).
+  const std::string png_hash =
+      lines_of(run({"hash", media + "/b.png"}).out).at(0)["frames"][0]["pdq"];
+  dir_.write("lists/one.txt", std::vector<uint8_t>(png_hash.begin(), png_hash.end()));
+  const std::string list = "pdq:" + (dir_ / "lists/one.txt").string();
+  const auto all = run({"hash", "--list", list, media});
+  const auto only = run({"hash", "--list", list, "--matches-only", media});
+  EXPECT_EQ(only.exit_code, all.exit_code);  // broken.jpg fails either way
+  std::vector<json> matched;
+  for (const auto& j : lines_of(all.out))
+    if (j.contains("matches") && !j["matches"].empty()) matched.push_back(j);
+  ASSERT_EQ(matched.size(), 2u);
+  EXPECT_EQ(lines_of(only.out), matched);
+  EXPECT_NE(only.err.find("broken.jpg: "), std::string::npos) << only.err;  // failures still said
+  EXPECT_NE(only.err.find("frameprint hash: 4 inputs, 3 ok, 1 failed, 2 with matches"),
+            std::string::npos)
+      << only.err;
+  EXPECT_EQ(run({"hash", "--matches-only", media}).exit_code, 1);  // without --list
+
+  // match given a CSV by mistake: one warning naming the first line, and a count.
+  dir_.write("rows.csv", std::vector<uint8_t>{'a', ',', 'b', '\n', 'c', ',', 'd', '\n', 'e', '\n'});
+  const auto csv = run({"match", "--list", list, (dir_ / "rows.csv").string()});
+  EXPECT_EQ(csv.exit_code, 2);
+  EXPECT_NE(csv.err.find("rows.csv:1: not a JSON object; skipped (and 2 more lines like it)"),
+            std::string::npos)
+      << csv.err;
+  EXPECT_EQ(csv.err.find("rows.csv:2"), std::string::npos) << csv.err;
 }
 
 // Every entry of a walked directory is accounted for (issue 14): an error

@@ -35,6 +35,8 @@ int run_main(int argc, char** argv) {
   });
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log decoder warnings and progress details to stderr");
+  // Options of frameprint itself (-v) are taken after the subcommand too.
+  app.fallthrough();
   auto run_hash = frameprint::cli::add_hash_command(app);
   auto run_submit = frameprint::cli::add_submit_command(app);
   auto run_match = frameprint::cli::add_match_command(app);

@@ -36,16 +36,17 @@ struct HashCommand {
   MatchOptions match;
   std::shared_ptr<const Matcher> matcher;
   std::string device = "auto";
+  bool matches_only = false;
 
   int run();
   MediaResult hash_stdin(pdq::PdqBackend& backend) const;
 };
 
-std::string json_line(const MediaResult& r, const Matcher* matcher) {
+nlohmann::ordered_json json_of(const MediaResult& r, const Matcher* matcher) {
   auto j = to_json(r);
   j.erase("match_frames");  // for the matcher only
   if (matcher && r.has_hashes()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
-  return json_text(j);
+  return j;
 }
 
 // A timestamp as the JSON output gives it: microseconds, shortest form.
@@ -94,16 +95,23 @@ class ResultWriter {
     if (cmd_.format == "csv") std::cout << kCsvHeader << '\n' << std::flush;
   }
 
-  // Returns false when the result is a failure.
-  bool write(const MediaResult& r) {
+  // Returns false when the result is a failure; `matches` receives how
+  // many matches it has (-1 without lists).
+  bool write(const MediaResult& r, int& matches) {
+    matches = -1;
     if (cmd_.format == "jsonl") {
-      std::cout << json_line(r, cmd_.matcher.get()) << '\n' << std::flush;
+      const auto j = json_of(r, cmd_.matcher.get());
+      if (cmd_.matcher) matches = j.contains("matches") ? static_cast<int>(j["matches"].size()) : 0;
+      if (cmd_.matches_only && matches <= 0) {  // a failure is still said, on stderr
+        if (!r.ok()) report_failure(r);
+        return r.ok();
+      }
+      std::cout << json_text(j) << '\n' << std::flush;
       return r.ok();
     }
     // Text formats: failures are reported on stderr.
     if (!r.ok()) {
-      std::cerr << r.path << ": " << error_code_name(r.error->code()) << ": " << r.error->what()
-                << '\n';
+      report_failure(r);
       return false;
     }
     if (cmd_.format == "te") {
@@ -142,6 +150,11 @@ class ResultWriter {
     return fs::path(cmd_.output_dir) / (name + ".txt");
   }
 
+  static void report_failure(const MediaResult& r) {
+    std::cerr << r.path << ": " << error_code_name(r.error->code()) << ": " << r.error->what()
+              << '\n';
+  }
+
   const HashCommand& cmd_;
   std::set<std::string> used_;
 };
@@ -162,6 +175,10 @@ MediaResult HashCommand::hash_stdin(pdq::PdqBackend& backend) const {
 int HashCommand::run() {
   if (!output_dir.empty() && format != "vpdq") {
     std::cerr << "frameprint hash: --output-dir goes with --format vpdq\n";
+    return 1;
+  }
+  if (matches_only && match.lists.empty()) {
+    std::cerr << "frameprint hash: --matches-only goes with --list\n";
     return 1;
   }
   if (!match.lists.empty() && format != "jsonl") {
@@ -202,7 +219,7 @@ int HashCommand::run() {
   options.decoder_threads = threads;
   options.for_matching = matcher != nullptr;
 
-  Progress progress(inputs.size());
+  Progress progress(inputs.size(), "frameprint hash");
   ResultWriter writer(*this);
   bool all_ok = true;
   auto make_task = [&]() -> std::function<MediaResult(size_t)> {
@@ -219,9 +236,10 @@ int HashCommand::run() {
   };
   run_ordered<MediaResult>(inputs.size(), jobs, static_cast<size_t>(jobs) * 4, make_task,
                            [&](MediaResult&& r) {
-                             const bool ok = writer.write(r);
+                             int matches = -1;
+                             const bool ok = writer.write(r, matches);
                              all_ok &= ok;
-                             progress.advance(!ok);
+                             progress.advance(!ok, matches);
                            });
   return all_ok ? 0 : 2;
 }
@@ -244,6 +262,9 @@ std::function<int()> add_hash_command(CLI::App& app) {
       ->check(CLI::IsMember({"jsonl", "vpdq", "te", "csv"}))
       ->capture_default_str();
   options::add_device_option(*sub, cmd->device);
+  sub->add_flag("--matches-only", cmd->matches_only,
+                "With --list: print only the results that matched (failures still go to stderr, "
+                "and the summary line counts everything)");
   sub->add_option("--output-dir", cmd->output_dir,
                   "With --format vpdq: write <stem>.txt per video here");
   sub->add_option("-j,--jobs", cmd->jobs, "Files hashed in parallel")

@@ -6,9 +6,10 @@
 
 namespace frameprint::cli {
 
-Progress::Progress(size_t total)
-    : enabled_(::isatty(STDERR_FILENO) == 1),
+Progress::Progress(size_t total, std::string program)
+    : enabled_(total > 0 && ::isatty(STDERR_FILENO) == 1),
       total_(total),
+      program_(std::move(program)),
       start_(std::chrono::steady_clock::now()) {}
 
 Progress::~Progress() {
@@ -16,12 +17,23 @@ Progress::~Progress() {
     draw();
     std::fputc('\n', stderr);
   }
+  if (!summary_) return;
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::fprintf(stderr, "%s: %zu input%s, %zu ok, %zu failed", program_.c_str(), done_,
+               done_ == 1 ? "" : "s", done_ - failed_, failed_);
+  if (matching_) std::fprintf(stderr, ", %zu with matches", matched_);
+  if (done_ < total_) std::fprintf(stderr, ", %zu not done", total_ - done_);
+  std::fprintf(stderr, " (%.1f s)\n", secs);
+  std::fflush(stderr);
 }
 
-void Progress::advance(bool failed) {
+void Progress::advance(bool failed, int matched) {
   std::lock_guard lock(mu_);
   ++done_;
   if (failed) ++failed_;
+  if (matched >= 0) matching_ = true;
+  if (matched > 0) ++matched_;
   const auto now = std::chrono::steady_clock::now();
   if (enabled_ && (now - last_draw_ > std::chrono::milliseconds(100) || done_ == total_)) {
     last_draw_ = now;

@@ -179,6 +179,10 @@ int ServeCommand::run() {
   match.cuda_device = backend.cuda_device;
   if (!match.lists.empty()) lookups.replace(load_matcher(match));
 
+  MetricsEndpoint metrics_endpoint(metrics);
+  ListMetrics list_metrics(metrics_endpoint);
+  list_metrics.update(lookups, false);
+
   std::unique_ptr<MediaHashing> hashing;
   if (broker.empty()) {
     LocalHashingConfig lc;
@@ -198,6 +202,13 @@ int ServeCommand::run() {
     pc.producer.window = slots * 4;
     pc.producer.timeout = std::chrono::milliseconds(static_cast<int64_t>(pool_timeout_s * 1000));
     pc.producer.retries = pool_retries;
+    // Reconnects for as long as serve runs; whether it is through, and why
+    // not, is logged (by the producer) and on /metrics.
+    prometheus::Gauge& connected = metrics_endpoint.gauge(
+        "frameprint_serve_broker_connected",
+        "1 while the connection to --broker has completed its handshake, else 0 (the log says "
+        "why)");
+    pc.producer.on_link = [&connected](bool up, const std::string&) { connected.Set(up ? 1 : 0); };
     pc.waiting = queue;
     pc.options = hash_options;
     hashing = pool_hashing(std::move(pc));
@@ -214,9 +225,6 @@ int ServeCommand::run() {
   url.timeout = std::chrono::milliseconds(static_cast<int64_t>(url_timeout_s * 1000));
   url.user_agent = "frameprint-serve";
 
-  MetricsEndpoint metrics_endpoint(metrics);
-  ListMetrics list_metrics(metrics_endpoint);
-  list_metrics.update(lookups, false);
   HttpServer server(http, ServeDeps{lookups, *hashing, tokens, url, metrics_endpoint});
   spdlog::info("listening on {}:{} (hashing with {}{})", http.host, server.port(), hashing->where(),
                tokens.get() ? ", bearer tokens required" : "");

@@ -246,12 +246,13 @@ int SubmitCommand::run() {
   for (auto& in : given)
     if (!log.answered(in.display)) inputs.push_back(std::move(in));
 
-  Progress progress(inputs.size());
+  Progress progress(inputs.size(), "frameprint submit");
   bool all_ok = true;
   auto emit = [&](const nlohmann::ordered_json& j) {
     const bool ok = log.write(j);
     all_ok &= ok;
-    progress.advance(!ok);
+    const auto m = j.find("matches");
+    progress.advance(!ok, m != j.end() && m->is_array() ? static_cast<int>(m->size()) : -1);
   };
 
   // SIGINT/SIGTERM become this fd before anything can block (standard
@@ -309,6 +310,7 @@ int SubmitCommand::run() {
     std::cerr << "frameprint submit: " << broker << ": " << e.what() << '\n';
     return 1;
   } catch (const LinkError& e) {
+    progress.cancel_summary();
     std::cerr << "frameprint submit: " << e.what() << "; nothing was hashed (" << by_id.size()
               << " jobs sent to no one; run again to send them)\n";
     return kExitNoBroker;

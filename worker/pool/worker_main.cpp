@@ -117,7 +117,13 @@ class WorkerProgram {
             "Jobs refused by this worker's policy before hashing (bad_request: a malformed header, "
             "options beyond --min-seconds-per-hash or --no-dihedral-jobs; path_not_allowed; "
             "too_large beyond --max-bytes)")),
-        started_(static_cast<size_t>(s_.mdp.slots)) {}
+        connected_(metrics_.gauge(
+            "frameprint_worker_broker_slots_connected",
+            "Slots whose connection to the broker completed its handshake (0: the broker cannot "
+            "be reached or refuses this worker; the log says why)")),
+        started_(static_cast<size_t>(s_.mdp.slots)) {
+    s_.mdp.on_link = [this](int up, const std::string&) { connected_.Set(up); };
+  }
 
   int run() {
     matcher_.store(load_matcher(s_.match));  // throws: a bad list stops the start
@@ -247,6 +253,7 @@ class WorkerProgram {
   prometheus::Counter& crashed_;
   prometheus::Counter& truncated_;
   prometheus::Counter& refused_;
+  prometheus::Gauge& connected_;
   JobQueue queue_;
   std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
   std::atomic<std::shared_ptr<const Matcher>> matcher_;
