@@ -204,8 +204,7 @@ TEST_F(SecurePool, ListedPeersHashAndStrangersGetNothing) {
   const auto stranger = submit("stranger", frontend_, file, 60);
   EXPECT_EQ(stranger.exit_code, 3) << stranger.out << stranger.err;
   EXPECT_EQ(status_of(stranger), "no result") << stranger.out;
-  EXPECT_NE(stranger.err.find("refused our CURVE key"), std::string::npos)
-      << stranger.err;
+  EXPECT_NE(stranger.err.find("refused our CURVE key"), std::string::npos) << stranger.err;
   EXPECT_TRUE(testing::eventually(
       [&] { return broker_->log().find("refused a clients connection") != std::string::npos; }, 5s))
       << broker_->log();
