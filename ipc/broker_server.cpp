@@ -111,8 +111,9 @@ struct BrokerServer::Impl {
                                     "Withheld replies dropped after --request-ttl")),
         handshakes_failed(metrics.counter(
             "frameprint_broker_handshakes_failed_total",
-            "Connections whose handshake failed: plaintext at a CURVE socket or the reverse, or a "
-            "wrong broker key (keys not allowed: connections_refused_total)")) {
+            "Connections whose handshake failed or that closed during it: plaintext at a CURVE "
+            "socket or the reverse, a wrong broker key, port probes (keys not allowed: "
+            "connections_refused_total)")) {
     if (auth) {
       load_lists();
       for (auto [s, domain] : {std::pair{&frontend, kClients}, {&backend, kWorkers}}) {
@@ -235,8 +236,8 @@ struct BrokerServer::Impl {
                                   ? fmt::format("ZMTP protocol error 0x{:x}", value)
                                   : std::string("the peer closed the connection during it");
       spdlog::warn("a {} connection failed its handshake ({}): {}{}", side, why,
-                   auth ? "a plaintext peer, or one without this broker's public key"
-                        : "a CURVE peer at this plaintext broker",
+                   auth ? "a plaintext peer, one without this broker's public key, or a probe"
+                        : "a CURVE peer at this plaintext broker, or a probe",
                    held_back ? fmt::format(" ({} more not logged)", held_back) : std::string());
     }
   }

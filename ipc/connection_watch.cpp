@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <iterator>
+#include <random>
 #include <vector>
 
 #include <spdlog/fmt/fmt.h>
@@ -31,7 +32,11 @@ std::string protocol_error(uint32_t code) {
 ConnectionWatch::ConnectionWatch(zmq::context_t& ctx, zmq::socket_t& socket,
                                  const std::string& name)
     : watched_(socket), monitor_(ctx, zmq::socket_type::pair) {
-  const std::string address = "inproc://frameprint-watch-" + name;
+  // Random, so that a monitor address is never one libzmq has not yet
+  // released from an earlier watch.
+  std::random_device rd;
+  const std::string address =
+      "inproc://frameprint-watch-" + name + "-" + fmt::format("{:08x}{:08x}", rd(), rd());
   if (zmq_socket_monitor(socket.handle(), address.c_str(), kEvents) != 0) throw zmq::error_t();
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(address);
@@ -60,6 +65,8 @@ bool ConnectionWatch::update() {
     switch (id) {
       case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         up_ = ever_up_ = true;
+        closed_in_handshake_ = 0;
+        protocol_error_ = false;
         problem_ = LinkProblem::kNone;
         why_.clear();
         break;
@@ -87,11 +94,13 @@ bool ConnectionWatch::update() {
         up_ = false;
         ++failures_;
         problem_ = LinkProblem::kHandshakeFailed;
+        protocol_error_ = true;
         why_ = "the handshake with " + endpoint + " failed: " + protocol_error(value);
         break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         up_ = false;
         ++failures_;
+        ++closed_in_handshake_;
         problem_ = LinkProblem::kHandshakeFailed;
         why_ = "the handshake with " + endpoint +
                " failed: the peer closed the connection during it (one side speaks CURVE and the "
@@ -101,6 +110,14 @@ bool ConnectionWatch::update() {
     }
   }
   return changed;
+}
+
+bool ConnectionWatch::lasting() const {
+  switch (problem_) {
+    case LinkProblem::kKeyRefused: return true;
+    case LinkProblem::kHandshakeFailed: return protocol_error_ || closed_in_handshake_ >= 3;
+    default: return false;
+  }
 }
 
 }  // namespace frameprint

@@ -23,7 +23,7 @@ enum class LinkProblem {
 class ConnectionWatch {
  public:
   // Watches `socket` (before it connects, so that no event is missed).
-  // `name`: unique within `ctx` (an inproc address is made from it).
+  // `name` goes into the monitor's inproc address, with a random part.
   ConnectionWatch(zmq::context_t& ctx, zmq::socket_t& socket, const std::string& name);
   ~ConnectionWatch();
   ConnectionWatch(const ConnectionWatch&) = delete;
@@ -38,6 +38,10 @@ class ConnectionWatch {
   // The last problem in words, for a person ("" when none).
   const std::string& why() const { return why_; }
   uint64_t failures() const { return failures_; }  // connects and handshakes that failed
+  // Whether the problem is known to last: a refused key or a protocol
+  // error at once; a peer that closes during the handshake (which a broker
+  // restarting can also do) only after three times in a row.
+  bool lasting() const;
 
   zmq::socket_t& events() { return monitor_; }  // readable when update() has work
 
@@ -49,6 +53,8 @@ class ConnectionWatch {
   LinkProblem problem_ = LinkProblem::kNone;
   std::string why_;
   uint64_t failures_ = 0;
+  int closed_in_handshake_ = 0;  // in a row, since the last success
+  bool protocol_error_ = false;
 };
 
 }  // namespace frameprint

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -82,30 +83,41 @@ KeyPair generate() {
 
 void write_files(const fs::path& base, const KeyPair& keys, bool replace) {
   const fs::path key = fs::path(base.string() + ".key"), pub = fs::path(base.string() + ".pub");
+  const std::string taken =
+      " already exists: keygen does not overwrite a key pair (give --force to replace it; every "
+      "program that trusts the old public key must then be given the new one)";
   std::error_code ec;
   for (const fs::path& p : {key, pub})
     if (!replace && fs::exists(fs::symlink_status(p, ec)))
-      throw std::runtime_error(
-          p.string() +
-          " already exists: keygen does not overwrite a key pair (give --force to replace it; "
-          "every program that trusts the old public key must then be given the new one)");
+      throw std::runtime_error(p.string() + taken);
   // A folder made here holds a secret key: only its owner may look in.
   if (const fs::path dir = base.parent_path(); !dir.empty() && !fs::exists(dir, ec)) {
     fs::create_directories(dir, ec);
     if (ec) throw std::runtime_error(dir.string() + ": cannot create (" + ec.message() + ")");
     fs::permissions(dir, fs::perms::owner_all, ec);
   }
-  // Each file is written whole under a temporary name, then renamed into
-  // place: a reader never sees half a key, and --force replaces atomically.
-  for (const auto& [path, secret] : {std::pair{key, true}, std::pair{pub, false}}) {
-    const fs::path tmp = fs::path(path.string() + ".tmp");
-    fs::remove(tmp, ec);
-    write_exclusive(tmp, certificate(keys, secret), secret ? 0600 : 0644);
-    fs::rename(tmp, path, ec);
-    if (ec) {
-      fs::remove(tmp, ec);
-      throw std::runtime_error(path.string() + ": cannot write");
+  // Both files are written whole under temporary names first, then put in
+  // place: a reader never sees half a key, and a failure leaves no new file.
+  struct Temp {
+    fs::path path;
+    ~Temp() {
+      std::error_code ignored;
+      if (!path.empty()) fs::remove(path, ignored);
     }
+  };
+  Temp key_tmp{fs::path(key.string() + ".tmp")}, pub_tmp{fs::path(pub.string() + ".tmp")};
+  for (const Temp* t : {&key_tmp, &pub_tmp}) fs::remove(t->path, ec);
+  write_exclusive(key_tmp.path, certificate(keys, true), 0600);
+  write_exclusive(pub_tmp.path, certificate(keys, false), 0644);
+  for (auto [tmp, path] : {std::pair{&key_tmp, &key}, std::pair{&pub_tmp, &pub}}) {
+    // Without --force a file that appeared meanwhile is still not replaced:
+    // link() fails where the name exists, rename() would not.
+    const bool placed = replace ? ::rename(tmp->path.c_str(), path->c_str()) == 0
+                                : ::link(tmp->path.c_str(), path->c_str()) == 0;
+    if (!placed)
+      throw std::runtime_error(errno == EEXIST ? path->string() + taken
+                                               : path->string() + ": cannot write (" +
+                                                     std::strerror(errno) + ")");
   }
 }
 

@@ -72,8 +72,7 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
       if (config_.on_link) config_.on_link(link.up(), link.why());
     }
     if (link.up() || link.problem() == LinkProblem::kNone) return;
-    const bool refused = link.problem() != LinkProblem::kUnreachable;
-    if (!link.ever_up() && config_.connect_timeout.count() > 0 && refused)
+    if (!link.ever_up() && config_.connect_timeout.count() > 0 && link.lasting())
       throw LinkError(link.problem(), link.why());
     if (!link.ever_up() && config_.connect_timeout.count() > 0) return;  // said once, at the end
     uint64_t held_back = 0;
@@ -156,18 +155,16 @@ bool Producer::run(const std::function<std::optional<ProducerJob>()>& next,
     if (stop_fd >= 0 && (items[stop_item].revents & ZMQ_POLLIN)) return false;
     if (items[1].revents & ZMQ_POLLIN) watch_link();
     if (!link.ever_up() && config_.connect_timeout.count() > 0 &&
-        Clock::now() - started >= config_.connect_timeout)
+        Clock::now() - started >= config_.connect_timeout) {
+      const std::string waited =
+          fmt::format("{:g} s", std::chrono::duration<double>(config_.connect_timeout).count());
       throw LinkError(
           link.problem() == LinkProblem::kNone ? LinkProblem::kUnreachable : link.problem(),
           link.why().empty()
-              ? "no broker answered at " + config_.endpoint + " within " +
-                    fmt::format("{:g}",
-                                std::chrono::duration<double>(config_.connect_timeout).count()) +
-                    " s (a connection is made but no handshake completes)"
-              : link.why() + " (for " +
-                    fmt::format("{:g}",
-                                std::chrono::duration<double>(config_.connect_timeout).count()) +
-                    " s)");
+              ? "no handshake with a broker at " + config_.endpoint + " completed within " +
+                    waited + " (no answer to the connection, or none to the handshake)"
+              : link.why() + " (for " + waited + ")");
+    }
 
     if (items[0].revents & ZMQ_POLLIN) {
       for (;;) {

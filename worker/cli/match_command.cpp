@@ -105,7 +105,8 @@ struct MatchCommand {
                      " fields could not be matched (see the result's unmatched_fields warning)");
         all_ok = false;
       }
-      const bool failed = skipped > 0 || result.value("status", "") != "ok";
+      const auto status = result.find("status");
+      const bool failed = skipped > 0 || status == result.end() || *status != "ok";
       const auto m = result.find("matches");
       const int matches = m != result.end() && m->is_array() ? static_cast<int>(m->size()) : 0;
       progress.advance(failed, matches);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 
 namespace frameprint::cli {
 
@@ -17,7 +18,7 @@ Progress::~Progress() {
     draw();
     std::fputc('\n', stderr);
   }
-  if (!summary_) return;
+  if (!summary_ || std::uncaught_exceptions() > 0) return;
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::fprintf(stderr, "%s: %zu input%s, %zu ok, %zu failed", program_.c_str(), done_,

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -103,14 +104,19 @@ class ListMetrics {
     const auto reloads = lookups.reloads();
     failing_.Set(reloads.last_error.empty() ? 0 : 1);
     loaded_at_.Set(static_cast<double>(std::max<int64_t>(0, reloads.loaded_at)));
+    for (auto& [key, gauge] : set_) gauge->Set(0);  // a list or type gone since: 0, not stale
     for (const ListStats& list : lookups.list_stats())
-      for (const auto& [type, n] : list.entries)
-        entries_.Add({{"list", list.name}, {"type", std::string(list_type_name(type))}})
-            .Set(static_cast<double>(n));
+      for (const auto& [type, n] : list.entries) {
+        const std::string type_name(list_type_name(type));
+        auto& gauge = set_[{list.name, type_name}];
+        if (!gauge) gauge = &entries_.Add({{"list", list.name}, {"type", type_name}});
+        gauge->Set(static_cast<double>(n));
+      }
   }
 
  private:
   prometheus::Family<prometheus::Gauge>& entries_;
+  std::map<std::pair<std::string, std::string>, prometheus::Gauge*> set_;
   prometheus::Gauge& loaded_at_;
   prometheus::Counter& failed_;
   prometheus::Gauge& failing_;

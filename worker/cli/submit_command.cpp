@@ -307,12 +307,13 @@ int SubmitCommand::run() {
   try {
     finished = Producer(ctx, pc).run(next_job, on_result, stop.get());
   } catch (const zmq::error_t& e) {
+    progress.cancel_summary();
     std::cerr << "frameprint submit: " << broker << ": " << e.what() << '\n';
     return 1;
   } catch (const LinkError& e) {
     progress.cancel_summary();
-    std::cerr << "frameprint submit: " << e.what() << "; nothing was hashed (" << by_id.size()
-              << " jobs sent to no one; run again to send them)\n";
+    std::cerr << "frameprint submit: " << e.what()
+              << "; nothing was hashed (run again to send the inputs)\n";
     return kExitNoBroker;
   }
   if (!finished || interrupted) {

@@ -547,7 +547,12 @@ size_t Matcher::annotate(nlohmann::ordered_json& result) const {
     if (problems.size() > 5) message += "; ...";
     if (!result.contains("warnings") || !result["warnings"].is_array())
       result["warnings"] = nlohmann::ordered_json::array();
-    result["warnings"].push_back({{"code", "unmatched_fields"}, {"message", message}});
+    auto& warnings = result["warnings"];
+    for (auto it = warnings.begin(); it != warnings.end();)  // from an earlier match: said anew
+      it = it->is_object() && it->value("code", nlohmann::ordered_json()) == "unmatched_fields"
+               ? warnings.erase(it)
+               : it + 1;
+    warnings.push_back({{"code", "unmatched_fields"}, {"message", message}});
   }
   return problems.size();
 }

@@ -185,8 +185,12 @@ struct HttpServer::Impl {
   // An answer queued before the body is read: the library discards the
   // request and closes the connection after the answer, which is then
   // closed lingering (lingering_close.h) so that the client reads it.
-  MHD_Result refuse_early(MHD_Connection* connection, Exchange& ex, const HttpAnswer& a) {
-    ex.linger = true;
+  MHD_Result refuse_early(MHD_Connection* connection, Exchange& ex, HttpAnswer a) {
+    // Said, so that the close does not rest on the library's version.
+    a.headers.emplace_back("Connection", "close");
+    // Only a request that may still be sending a body needs draining.
+    const std::string* length = ex.request.header("Content-Length");
+    ex.linger = (length && *length != "0") || ex.request.header("Transfer-Encoding");
     return respond(connection, a);
   }
 

@@ -62,17 +62,18 @@ struct LingeringCloser::Impl {
     return true;
   }
 
-  // Reads what `s` has, discarding it; false once it is to be closed.
-  bool drain(Socket& s, Clock::time_point now) {
+  // Reads what `fd` has (up to 1 MiB a call: epoll wakes again for more),
+  // discarding it; the bytes read, or -1 once the socket is to be closed.
+  static int64_t drain(int fd) {
     char scratch[65536];
-    for (;;) {
-      const ssize_t n = ::recv(s.fd.get(), scratch, sizeof scratch, MSG_DONTWAIT);
-      if (n == 0) return false;  // the client closed: done
-      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-      s.drained += static_cast<size_t>(n);
-      s.quiet_at = now + limits.idle;
-      if (s.drained > limits.max_bytes) return false;
+    int64_t total = 0;
+    for (int i = 0; i < 16; ++i) {
+      const ssize_t n = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n == 0) return -1;  // the client closed: done
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? total : -1;
+      total += n;
     }
+    return total;
   }
 
   void close_locked(int key) {
@@ -105,8 +106,6 @@ struct LingeringCloser::Impl {
         }
       }
       const int n = ::epoll_wait(epoll.get(), events, 64, wait_ms);
-      std::lock_guard lock(mu);
-      const auto now = Clock::now();
       for (int i = 0; i < n; ++i) {
         const int key = events[i].data.fd;
         if (key == wake.get()) {
@@ -114,9 +113,18 @@ struct LingeringCloser::Impl {
           (void)!::read(wake.get(), &count, sizeof count);
           continue;
         }
+        // Only this thread closes sockets, so `key` stays open while it is
+        // read without the lock (add() must not wait on a busy client).
+        const int64_t got = (events[i].events & EPOLLERR) ? -1 : drain(key);
+        std::lock_guard lock(mu);
         const auto it = sockets.find(key);
         if (it == sockets.end()) continue;
-        if ((events[i].events & EPOLLERR) || !drain(it->second, now)) close_locked(key);
+        Socket& s = it->second;
+        if (got > 0) {
+          s.drained += static_cast<size_t>(got);
+          s.quiet_at = Clock::now() + limits.idle;
+        }
+        if (got < 0 || s.drained > limits.max_bytes) close_locked(key);
       }
     }
   }
