@@ -4,6 +4,7 @@
 #include "kernels/hash_index.h"
 #include "kernels/hash_search.h"
 #include "kernels/pdq_cuda.h"
+#include "tests/support/random_hash.h"
 
 #include <gtest/gtest.h>
 
@@ -14,11 +15,7 @@
 namespace frameprint::pdq {
 namespace {
 
-Hash256 random_hash(std::mt19937_64& rng) {
-  Hash256 h;
-  for (auto& w : h.words) w = rng();
-  return h;
-}
+using testing::random_hash;
 
 Hash256 flip_bits(Hash256 h, int n, std::mt19937_64& rng) {
   std::vector<int> bits(256);

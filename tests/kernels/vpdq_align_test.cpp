@@ -7,6 +7,7 @@
 #include <random>
 #include <tuple>
 
+#include "tests/support/random_hash.h"
 #include "tests/support/testdata.h"
 
 namespace frameprint::pdq {
@@ -108,11 +109,7 @@ Hash256 with_bits_flipped(Hash256 h, int first, int n) {
 
 TEST(VpdqAlign, FramesInLineWithMatchedNeighboursPassTheRelaxedThreshold) {
   std::mt19937_64 rng(7);
-  auto random_hash = [&] {
-    Hash256 h;
-    for (auto& w : h.words) w = rng();
-    return h;
-  };
+  auto random_hash = [&] { return testing::random_hash(rng); };
   // Listed: 20 distinct frames, one a second. Query: the same at 0.5 s
   // offsets... every other frame 20 bits off (strict), the rest 40 bits
   // off (an overlay, say).
@@ -156,11 +153,7 @@ struct PairCase {
 
   PairCase(size_t listed_frames, size_t query_frames, uint64_t seed) {
     std::mt19937_64 rng(seed);
-    auto random_hash = [&] {
-      Hash256 h;
-      for (auto& w : h.words) w = rng();
-      return h;
-    };
+    auto random_hash = [&] { return testing::random_hash(rng); };
     for (size_t j = 0; j < listed_frames; ++j)
       listed.push_back({random_hash(), j % 50 == 7 ? 30 : 90, static_cast<double>(j) * 0.5});
     // Copies of listed frames at 0..40 bits, mirrored copies, repeats

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "tests/support/random_hash.h"
 #include "tests/support/testdata.h"
 
 namespace frameprint::pdq {
@@ -56,11 +57,7 @@ Hash256 h(uint64_t v) {
 // near copies and for long static scenes.
 TEST(VpdqCompare, LongVideosCountTheSameThroughAnIndex) {
   std::mt19937_64 rng(5);
-  auto random_hash = [&] {
-    Hash256 h;
-    for (auto& w : h.words) w = rng();
-    return h;
-  };
+  auto random_hash = [&] { return testing::random_hash(rng); };
   std::vector<VpdqFrame> q, c;
   for (int i = 0; i < 2500; ++i)
     q.push_back({random_hash(), 40 + static_cast<int>(rng() % 61), i / 30.0});

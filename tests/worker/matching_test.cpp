@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "tests/support/random_hash.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/testdata.h"
 #include "worker/matching/match_options.h"
@@ -18,11 +19,7 @@ using nlohmann::json;
 
 std::vector<uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
 
-Hash256 random_hash(std::mt19937_64& rng) {
-  Hash256 h;
-  for (auto& w : h.words) w = rng();
-  return h;
-}
+using testing::random_hash;
 Hash256 flipped(Hash256 h, int n) {
   for (int i = 0; i < n; ++i) h.words[static_cast<size_t>(i) % 4] ^= uint64_t{1} << (i / 4);
   return h;
