@@ -10,6 +10,7 @@
 #include <zmq_addon.hpp>
 
 #include "ipc/common/log_limiter.h"
+#include "ipc/connection_watch.h"
 #include "ipc/metrics.h"
 
 namespace frameprint {
@@ -211,20 +212,9 @@ struct BrokerServer::Impl {
   // What a monitor saw since the last call: client connections closed,
   // handshakes failed.
   void drain_monitor(zmq::socket_t& watch, const char* side) {
-    for (;;) {
-      mdp::Message event;
-      zmq::recv_result_t r;
-      try {
-        r = zmq::recv_multipart(watch, std::back_inserter(event), zmq::recv_flags::dontwait);
-      } catch (const zmq::error_t&) {
-        return;
-      }
-      if (!r) return;
-      if (event.empty() || event[0].size() < 6) continue;
-      uint16_t id = 0;
-      uint32_t value = 0;  // the fd, or the protocol error
-      std::memcpy(&id, event[0].data(), 2);
-      std::memcpy(&value, static_cast<const char*>(event[0].data()) + 2, 4);
+    while (const auto event = next_monitor_event(watch)) {
+      const uint16_t id = event->id;
+      const uint32_t value = event->value;  // the fd, or the protocol error
       if (id == ZMQ_EVENT_DISCONNECTED) {
         broker.on_client_gone(value);
         continue;

@@ -44,23 +44,31 @@ ConnectionWatch::ConnectionWatch(zmq::context_t& ctx, zmq::socket_t& socket,
 
 ConnectionWatch::~ConnectionWatch() { (void)zmq_socket_monitor(watched_.handle(), nullptr, 0); }
 
-bool ConnectionWatch::update() {
-  bool changed = false;
+std::optional<MonitorEvent> next_monitor_event(zmq::socket_t& monitor) {
   for (;;) {
-    std::vector<zmq::message_t> event;
+    std::vector<zmq::message_t> frames;
     zmq::recv_result_t got;
     try {
-      got = zmq::recv_multipart(monitor_, std::back_inserter(event), zmq::recv_flags::dontwait);
+      got = zmq::recv_multipart(monitor, std::back_inserter(frames), zmq::recv_flags::dontwait);
     } catch (const zmq::error_t&) {
-      break;
+      return std::nullopt;
     }
-    if (!got) break;
-    if (event.size() < 2 || event[0].size() < 6) continue;
-    uint16_t id = 0;
-    uint32_t value = 0;
-    std::memcpy(&id, event[0].data(), 2);
-    std::memcpy(&value, static_cast<const char*>(event[0].data()) + 2, 4);
-    const std::string endpoint = event[1].to_string();
+    if (!got) return std::nullopt;
+    if (frames.size() < 2 || frames[0].size() < 6) continue;
+    MonitorEvent e;
+    std::memcpy(&e.id, frames[0].data(), 2);
+    std::memcpy(&e.value, static_cast<const char*>(frames[0].data()) + 2, 4);
+    e.endpoint = frames[1].to_string();
+    return e;
+  }
+}
+
+bool ConnectionWatch::update() {
+  bool changed = false;
+  while (const auto event = next_monitor_event(monitor_)) {
+    const uint16_t id = event->id;
+    const uint32_t value = event->value;
+    const std::string& endpoint = event->endpoint;
     changed = true;
     switch (id) {
       case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:

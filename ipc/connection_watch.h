@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
@@ -19,6 +20,15 @@ enum class LinkProblem {
   kKeyRefused,       // the peer's ZAP handler refused this client's key
   kHandshakeFailed,  // security mechanisms differ, or the server key is wrong
 };
+
+// One event from a socket monitor (libzmq's two frames: the event number
+// and its value, then the endpoint), or nullopt when none is waiting.
+struct MonitorEvent {
+  uint16_t id = 0;
+  uint32_t value = 0;  // a descriptor, an error or a ZAP status, by event
+  std::string endpoint;
+};
+std::optional<MonitorEvent> next_monitor_event(zmq::socket_t& monitor);
 
 class ConnectionWatch {
  public:
