@@ -16,6 +16,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   # messaging and metrics (worker pool)
   libzmq3-dev cppzmq-dev prometheus-cpp-dev
+  # the pool on NATS JetStream (issue 23): the C client, and the server its tests start
+  libnats-dev nats-server
   # the seccomp filter that confines decoder processes (worker --sandbox)
   libseccomp-dev
   # frameprint serve: libmicrohttpd serves the HTTP API (event-driven, with

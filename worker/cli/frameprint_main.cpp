@@ -16,6 +16,7 @@ extern "C" {
 #include "worker/cli/hash_command.h"
 #include "worker/cli/keygen_command.h"
 #include "worker/cli/match_command.h"
+#include "worker/cli/queue_command.h"
 #include "worker/cli/serve_command.h"
 #include "worker/cli/submit_command.h"
 #include "worker/media/decoder_memory.h"
@@ -42,6 +43,7 @@ int run_main(int argc, char** argv) {
   auto run_match = frameprint::cli::add_match_command(app);
   auto run_keygen = frameprint::cli::add_keygen_command(app);
   auto run_serve = frameprint::cli::add_serve_command(app);
+  auto run_queue = frameprint::cli::add_queue_command(app);
 
   try {
     app.parse(argc, argv);
@@ -60,6 +62,7 @@ int run_main(int argc, char** argv) {
   if (app.got_subcommand("match")) return run_match();
   if (app.got_subcommand("keygen")) return run_keygen();
   if (app.got_subcommand("serve")) return run_serve();
+  if (app.got_subcommand("queue")) return run_queue();
   return 1;
 }
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include "ipc/common/json_text.h"
 #include "ipc/common/unique_fd.h"
+#include "ipc/jetstream.h"
 #include "ipc/producer.h"
 #include "worker/cli/file_walker.h"
 #include "worker/cli/progress.h"
@@ -52,9 +53,41 @@ struct SubmitCommand {
   std::string output;
   HashOptions options;
   options::TransportOptions transport;
+  options::NatsOptions nats;
+  std::string producer;  // NATS: this producer's name (subjects, results consumer)
+  int64_t max_job_bytes = (8 << 20) + 65536;
 
   int run();
 };
+
+// 64-bit FNV-1a: a stable short digest for names and job ids.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+  return h;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// NATS: a producer name that is the same when the same --output is resumed
+// on the same host (its results consumer then still holds the results of a
+// run that died), and distinct otherwise.
+std::string default_producer(const std::string& output) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string key = host;
+  if (!output.empty()) {
+    std::error_code ec;
+    key += ":" + fs::absolute(output, ec).string();
+  } else {
+    key += ":" + std::to_string(::getpid()) + ":" + std::to_string(::time(nullptr));
+  }
+  return "submit-" + hex64(fnv1a(key)).substr(0, 12);
+}
 
 // Whether a result settles its input: transient failures (no reply in time,
 // a full queue, an internal error) are tried again when resuming.
@@ -233,8 +266,19 @@ std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const I
 int SubmitCommand::run() {
   curve::ClientKeys keys;
   std::vector<InputFile> given;
+  if (broker.empty() == nats.urls.empty()) {
+    std::cerr << "frameprint submit: give either --broker or --nats\n";
+    return 1;
+  }
+  if (!nats.urls.empty()) {
+    if (producer.empty()) producer = default_producer(output);
+    if (!jetstream::valid_name(producer)) {
+      std::cerr << "frameprint submit: --producer must be 1-64 of [A-Za-z0-9_-]\n";
+      return 1;
+    }
+  }
   try {
-    keys = options::transport_keys(transport, broker);
+    if (nats.urls.empty()) keys = options::transport_keys(transport, broker);
     given = gather_inputs(input_args);
   } catch (const std::exception& e) {
     std::cerr << "frameprint submit: " << e.what() << '\n';
@@ -262,10 +306,24 @@ int SubmitCommand::run() {
   std::unordered_map<std::string, const InputFile*> by_id;
   size_t next = 0;
   bool interrupted = false;  // a stop signal while reading standard input
+  // On NATS a job keeps its id when a run is resumed (the queue takes a
+  // job sent again under the same id once): a digest of the input's name.
+  std::unordered_map<std::string, int> seen_names;
+  // (and its size and time of change, so that a changed file is a new job).
+  auto job_id = [&](const InputFile& in, size_t index) {
+    if (nats.urls.empty() || in.from_stdin) return prefix + "-" + std::to_string(index);
+    std::string key = in.display;
+    struct stat st {};
+    if (::stat(in.file.c_str(), &st) == 0)
+      key += "\n" + std::to_string(st.st_size) + "\n" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec);
+    const int n = seen_names[key]++;
+    return hex64(fnv1a(key)) + (n > 0 ? "-" + std::to_string(n) : "");
+  };
   auto next_job = [&]() -> std::optional<ProducerJob> {
     while (next < inputs.size()) {
       const InputFile& in = inputs[next];
-      const std::string id = prefix + "-" + std::to_string(next);
+      const std::string id = job_id(in, next);
       ++next;
       std::variant<ProducerJob, LocalError> job;
       try {
@@ -293,6 +351,38 @@ int SubmitCommand::run() {
     emit(with_path(json, it->second->display, id));
     by_id.erase(it);
   };
+
+  if (!nats.urls.empty()) {
+    try {
+      auto settings = options::nats_settings(nats, transport, "frameprint submit " + producer);
+      settings.connect_timeout =
+          std::chrono::milliseconds(static_cast<int64_t>(connect_timeout_s * 1000));
+      settings.inbox_prefix = "_INBOX_" + producer;
+      jetstream::Connection conn(settings);
+      jetstream::ProducerSettings ps;
+      ps.name = producer;
+      ps.window = window;
+      ps.timeout =
+          std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000 * (retries + 1)));
+      ps.max_job_bytes = max_job_bytes;
+      const bool finished = jetstream::Producer(conn, ps).run(next_job, on_result, stop.get());
+      if (!finished || interrupted) {
+        spdlog::warn("interrupted: {} jobs had no result yet; run again with --output to resume",
+                     by_id.size() + (interrupted ? 1 : 0));
+        return 2;
+      }
+    } catch (const jetstream::NatsError& e) {
+      progress.cancel_summary();
+      std::cerr << "frameprint submit: " << e.what()
+                << "; nothing more was sent (run again to send the rest)\n";
+      return kExitNoBroker;
+    } catch (const std::invalid_argument& e) {
+      progress.cancel_summary();
+      std::cerr << "frameprint submit: " << e.what() << '\n';
+      return 1;
+    }
+    return all_ok ? 0 : 2;
+  }
 
   ProducerConfig pc;
   pc.endpoint = broker;
@@ -331,8 +421,20 @@ std::function<int()> add_submit_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "submit", "Send files to a frameprint worker pool and collect the results");
   add_input_options(*sub, cmd->input_args);
-  sub->add_option("--broker", cmd->broker, "Broker frontend endpoint, e.g. tcp://127.0.0.1:5555")
-      ->required();
+  sub->add_option("--broker", cmd->broker, "Broker frontend endpoint, e.g. tcp://127.0.0.1:5555");
+  options::add_nats_options(*sub, cmd->nats,
+                            "Send the jobs through NATS JetStream instead of a broker: server "
+                            "URLs, comma-separated (docs/scale.md)");
+  sub->add_option("--producer", cmd->producer,
+                  "NATS: this producer's name, for its results subject and consumer (default: "
+                  "from the host and --output, so that a resumed run finds its results)")
+      ->group("NATS JetStream");
+  sub->add_option("--max-job-bytes", cmd->max_job_bytes,
+                  "NATS: largest job sent inline (the queue's --max-job-bytes); larger files get "
+                  "too_large: send them with --by-path")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("NATS JetStream");
   sub->add_flag("--by-path", cmd->by_path,
                 "Send absolute paths instead of file bytes (workers need --allow-root)");
   sub->add_option("--timeout", cmd->timeout_s,

@@ -112,6 +112,31 @@ curve::ClientKeys transport_keys(const TransportOptions& o, const std::string& e
   return keys;
 }
 
+void add_nats_options(CLI::App& cmd, NatsOptions& o, const std::string& urls_help) {
+  cmd.add_option("--nats", o.urls, urls_help);
+  const std::string g = "NATS JetStream";
+  auto& s = o.settings;
+  cmd.add_option("--nats-creds", s.creds_file, "NATS credentials file (.creds: JWT and NKey seed)")
+      ->group(g);
+  cmd.add_option("--nats-nkey", s.nkey_seed_file, "File holding this client's NKey seed")->group(g);
+  cmd.add_option("--nats-user", s.user, "NATS user name (with --nats-password-file)")->group(g);
+  cmd.add_option("--nats-password-file", s.password_file, "File holding the NATS password")
+      ->group(g);
+  cmd.add_option("--nats-tls-ca", s.tls_ca, "CA certificate(s) that sign the NATS servers' TLS")
+      ->group(g);
+  cmd.add_option("--nats-tls-cert", s.tls_cert, "Client certificate for TLS (optional)")->group(g);
+  cmd.add_option("--nats-tls-key", s.tls_key, "Client certificate's key")->group(g);
+}
+
+jetstream::ConnectSettings nats_settings(const NatsOptions& o, const TransportOptions& t,
+                                         const std::string& name) {
+  jetstream::ConnectSettings s = o.settings;
+  s.urls = jetstream::split_urls(o.urls);
+  s.insecure = t.insecure;
+  s.name = name;
+  return s;
+}
+
 void add_device_option(CLI::App& cmd, std::string& device) {
   cmd.add_option("--device", device, "auto, cpu, cuda or cuda:N (auto: a GPU when one is usable)")
       ->capture_default_str();

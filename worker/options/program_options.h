@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ipc/curve.h"
+#include "ipc/jetstream.h"
 #include "worker/matching/match_options.h"
 #include "worker/media/media_hasher.h"
 
@@ -31,6 +32,19 @@ void add_transport_options(CLI::App& cmd, TransportOptions& options);
 // for half-given keys, or a non-loopback endpoint without keys or
 // --insecure; std::runtime_error for unreadable key files.
 curve::ClientKeys transport_keys(const TransportOptions& options, const std::string& endpoint);
+
+// How a program reaches NATS JetStream instead of the broker (issue 23):
+// --nats URLS, --nats-creds, --nats-nkey, --nats-user with
+// --nats-password-file, --nats-tls-ca, --nats-tls-cert/--nats-tls-key.
+struct NatsOptions {
+  std::string urls;
+  jetstream::ConnectSettings settings;
+};
+// `urls_help` says what --nats does in this program; `group` groups the rest in --help.
+void add_nats_options(CLI::App& cmd, NatsOptions& options, const std::string& urls_help);
+// The connection settings (URLs split, --insecure from the transport flags).
+jetstream::ConnectSettings nats_settings(const NatsOptions& options, const TransportOptions& t,
+                                         const std::string& name);
 
 // --device auto|cpu|cuda|cuda:N.
 void add_device_option(CLI::App& cmd, std::string& device);

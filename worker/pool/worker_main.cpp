@@ -26,6 +26,7 @@ extern "C" {
 
 #include "ipc/common/json_text.h"
 #include "ipc/common/unique_fd.h"
+#include "ipc/jetstream.h"
 #include "ipc/mdp_worker.h"
 #include "ipc/metrics.h"
 #include "kernels/pdq_backend.h"
@@ -51,25 +52,28 @@ struct WorkerSettings {
   std::string fault;         // testing only: "crash:NAME" or "hang:NAME"
   MatchOptions match;        // --list ...: results leave the worker matched
   options::TransportOptions transport;
+  options::NatsOptions nats;
+  int max_deliveries = 3;
   SandboxSettings sandbox;
   DeviceChoice backend;
 };
 
 // Jobs handed from the I/O thread to the hashing threads.
+template <typename J>
 class JobQueue {
  public:
-  void push(MdpJob job) {
+  void push(J job) {
     {
       std::lock_guard lock(mu_);
       jobs_.push_back(std::move(job));
     }
     cv_.notify_one();
   }
-  std::optional<MdpJob> pop() {
+  std::optional<J> pop() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return closed_ || !jobs_.empty(); });
     if (jobs_.empty()) return std::nullopt;
-    MdpJob j = std::move(jobs_.front());
+    J j = std::move(jobs_.front());
     jobs_.pop_front();
     return j;
   }
@@ -84,8 +88,15 @@ class JobQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<MdpJob> jobs_;
+  std::deque<J> jobs_;
   bool closed_ = false;
+};
+
+// However a run ends, release the hashing threads before joining them.
+template <typename J>
+struct CloseOnExit {
+  JobQueue<J>& q;
+  ~CloseOnExit() { q.close(); }
 };
 
 class WorkerProgram {
@@ -129,57 +140,92 @@ class WorkerProgram {
     matcher_.store(load_matcher(s_.match));  // throws: a bad list stops the start
     // With lists, jobs are hashed for matching too (denser frames, variants).
     s_.policy.defaults.for_matching = !s_.match.lists.empty();
+    std::jthread watchdog([&](std::stop_token st) { watch(st); });
+    std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd_.get()); });
+    if (!s_.nats.urls.empty()) return run_nats();
     zmq::context_t ctx;
     MdpWorker mdp(ctx, s_.mdp);
     std::vector<std::jthread> threads;
-    // However run() ends, release the hashing threads before joining them.
-    struct CloseQueue {
-      JobQueue& q;
-      ~CloseQueue() { q.close(); }
-    } close_queue{queue_};
-    for (int i = 0; i < s_.mdp.slots; ++i) threads.emplace_back([&] { hash_loop(mdp); });
-    std::jthread watchdog([&](std::stop_token st) { watch(st); });
-    std::jthread reloader([&](std::stop_token st) { reload_on_sighup(st, reload_fd_.get()); });
-    const int stop_fd = stop_fd_.get();
+    CloseOnExit<MdpJob> close_queue{mdp_queue_};
+    for (int i = 0; i < s_.mdp.slots; ++i)
+      threads.emplace_back([&] {
+        HashSlot hashing(s_.backend, s_.sandbox);  // a backend and decoder process per slot
+        while (auto job = mdp_queue_.pop()) {
+          std::optional<std::span<const uint8_t>> bytes;
+          if (job->body.size() >= 2)
+            bytes =
+                std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
+          const std::string header =
+              job->body.empty() ? std::string() : mdp::to_string(job->body[0]);
+          auto reply = hash_one(hashing, static_cast<size_t>(job->slot), header, bytes);
+          mdp::Message out;
+          out.push_back(mdp::frame_of(json_text(reply)));
+          mdp.complete(job->slot, job->ticket, std::move(out));
+        }
+      });
     spdlog::info("{}: {} slots on {}, device {}", s_.policy.worker_name, s_.mdp.slots,
                  s_.mdp.endpoint, s_.backend.name);
-    mdp.run([&](MdpJob job) { queue_.push(std::move(job)); }, stop_fd);
-    queue_.close();
+    mdp.run([&](MdpJob job) { mdp_queue_.push(std::move(job)); }, stop_fd_.get());
+    mdp_queue_.close();
     threads.clear();
     spdlog::info("{}: stopped", s_.policy.worker_name);
     return 0;
   }
 
  private:
-  void hash_loop(MdpWorker& mdp) {
-    // A backend and (confined) one decoder process per hashing thread = per slot.
-    HashSlot hashing(s_.backend, s_.sandbox);
-    while (auto job = queue_.pop()) {
-      const auto slot = static_cast<size_t>(job->slot);
-      const auto t0 = Clock::now();
-      started_[slot].store(t0.time_since_epoch().count());
-      busy_.Increment();
-      const std::string header = job->body.empty() ? std::string() : mdp::to_string(job->body[0]);
-      std::optional<std::span<const uint8_t>> bytes;
-      if (job->body.size() >= 2)
-        bytes = std::span(static_cast<const uint8_t*>(job->body[1].data()), job->body[1].size());
-      JobOutcome r = hashing.run(header, bytes, s_.policy, inject_fault(header));
-      const std::string code =
-          r.reply.contains("error") ? r.reply["error"].value("code", std::string()) : "";
-      if (code == "decoder_crashed") crashed_.Increment();
-      if (r.refused) refused_.Increment();
-      if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
-      if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
-      mdp::Message reply;
-      reply.push_back(mdp::frame_of(json_text(r.reply)));
-      mdp.complete(job->slot, job->ticket, std::move(reply));
-      started_[slot].store(0);
-      busy_.Decrement();
-      (r.ok ? done_ : failed_).Increment();
-      frames_.Increment(static_cast<double>(r.frames));
-      bytes_.Increment(static_cast<double>(r.bytes));
-      latency_.Observe(std::chrono::duration<double>(Clock::now() - t0).count());
-    }
+  // The jobs of a JetStream work queue (jetstream.h): the same hashing, the
+  // result stored before the job is acked, "deliveries" added to it.
+  int run_nats() {
+    auto settings = options::nats_settings(s_.nats, s_.transport, s_.policy.worker_name);
+    settings.on_link = [this](bool up, const std::string&) {
+      connected_.Set(up ? s_.mdp.slots : 0);
+    };
+    jetstream::Connection conn(settings);
+    jetstream::Worker js(conn, {.slots = s_.mdp.slots,
+                                .max_deliveries = s_.max_deliveries,
+                                .fetch_wait = std::chrono::milliseconds(500),
+                                .name = s_.policy.worker_name});
+    std::vector<std::jthread> threads;
+    CloseOnExit<jetstream::Job> close_queue{nats_queue_};
+    for (int i = 0; i < s_.mdp.slots; ++i)
+      threads.emplace_back([&, i] {
+        HashSlot hashing(s_.backend, s_.sandbox);
+        while (auto job = nats_queue_.pop()) {
+          auto reply = hash_one(hashing, static_cast<size_t>(i), job->header(), job->bytes());
+          reply["deliveries"] = job->deliveries();
+          js.complete(std::move(*job), json_text(reply));
+        }
+      });
+    spdlog::info("{}: {} slots on NATS {}, device {}", s_.policy.worker_name, s_.mdp.slots,
+                 s_.nats.urls, s_.backend.name);
+    js.run([&](jetstream::Job job) { nats_queue_.push(std::move(job)); }, stop_fd_.get());
+    nats_queue_.close();
+    threads.clear();
+    spdlog::info("{}: stopped ({} dead-lettered)", s_.policy.worker_name,
+                 js.counters().dead_lettered.load());
+    return 0;
+  }
+
+  // One job through `hashing` on `slot`, counted, matched and capped: its reply.
+  nlohmann::ordered_json hash_one(HashSlot& hashing, size_t slot, std::string_view header,
+                                  std::optional<std::span<const uint8_t>> bytes) {
+    const auto t0 = Clock::now();
+    started_[slot].store(t0.time_since_epoch().count());
+    busy_.Increment();
+    JobOutcome r = hashing.run(header, bytes, s_.policy, inject_fault(std::string(header)));
+    const std::string code =
+        r.reply.contains("error") ? r.reply["error"].value("code", std::string()) : "";
+    if (code == "decoder_crashed") crashed_.Increment();
+    if (r.refused) refused_.Increment();
+    if (const auto matcher = matcher_.load()) matcher->annotate(r.reply);
+    if (!cap_reply(r.reply, s_.policy.max_reply_bytes)) truncated_.Increment();
+    started_[slot].store(0);
+    busy_.Decrement();
+    (r.ok ? done_ : failed_).Increment();
+    frames_.Increment(static_cast<double>(r.frames));
+    bytes_.Increment(static_cast<double>(r.bytes));
+    latency_.Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    return std::move(r.reply);
   }
 
   // A job stuck far beyond the decode time limit means a hung library call
@@ -254,7 +300,8 @@ class WorkerProgram {
   prometheus::Counter& truncated_;
   prometheus::Counter& refused_;
   prometheus::Gauge& connected_;
-  JobQueue queue_;
+  JobQueue<MdpJob> mdp_queue_;
+  JobQueue<jetstream::Job> nats_queue_;
   std::vector<std::atomic<int64_t>> started_;  // per slot: clock ticks when its job began, 0 idle
   std::atomic<std::shared_ptr<const Matcher>> matcher_;
 };
@@ -289,6 +336,15 @@ int run_main(int argc, char** argv) {
       ->capture_default_str();
   options::add_device_option(app, s.device);
   options::add_transport_options(app, s.transport);
+  options::add_nats_options(
+      app, s.nats,
+      "Take jobs from NATS JetStream (comma-separated server URLs) instead of "
+      "a broker; see docs/scale.md");
+  app.add_option("--max-deliveries", s.max_deliveries,
+                 "NATS: a job delivered more often than this without a result (its workers "
+                 "crashed or hung) is answered `poison` and dead-lettered")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--max-message-bytes", s.mdp.max_message_bytes,
@@ -340,7 +396,7 @@ int run_main(int argc, char** argv) {
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
     resolve_sandbox(s.sandbox, s.backend, s.policy.max_reply_bytes);
     s.policy.allow_roots = canonical_roots(roots);
-    s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
+    if (s.nats.urls.empty()) s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
     raise_fd_limit();
     UniqueFd stop_fd = stop_signal_fd();
     UniqueFd reload_fd = signal_fd({SIGHUP});
