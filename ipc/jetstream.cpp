@@ -637,8 +637,10 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
     }
     keep_alive();
     const int free = config_.slots - busy_.load();
-    if (stopping || free <= 0) {
-      std::this_thread::sleep_for(20ms);
+    if (stopping || free <= 0) {  // until a slot frees (complete()), or a progress tick
+      std::unique_lock lock(mu_);
+      slot_freed_.wait_for(lock, stopping ? 20ms : progress_every_ / 2,
+                           [&] { return busy_.load() < config_.slots; });
       continue;
     }
     MsgList got;
@@ -711,7 +713,11 @@ void Worker::complete(Job job, const std::string& result_json) {
   const char* id = header(job.msg_, "Nats-Msg-Id");
   if (publish_result(reply, id != nullptr ? id : "", result_json)) natsMsg_Ack(job.msg_, nullptr);
   else natsMsg_NakWithDelay(job.msg_, 1000, nullptr);  // the stream could not take it: again later
-  --busy_;
+  {
+    std::lock_guard lock(mu_);  // so that run() cannot miss the wake-up
+    --busy_;
+  }
+  slot_freed_.notify_one();
 }
 
 // --------------------------------------------------------------- producer

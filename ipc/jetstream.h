@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -202,6 +203,7 @@ class Worker {
   WorkerConfig config_;
   std::chrono::milliseconds progress_every_{10000};
   std::mutex mu_;
+  std::condition_variable slot_freed_;
   std::vector<std::unique_ptr<InHand>> in_hand_;
   uint64_t next_ticket_ = 1;
   std::atomic<int> busy_{0};
