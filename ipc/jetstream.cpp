@@ -26,6 +26,11 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr int64_t kNanos = 1'000'000'000;
+// How long a worker keeps trying to store a result before handing its job back.
+constexpr auto kStoreRetry = std::chrono::seconds(30);
+// A publish whose ack has not come back after this long is sent again (its
+// own wait is 10 s).
+constexpr auto kAckLost = std::chrono::seconds(15);
 
 // RAII for the library's objects.
 struct MsgDeleter {
@@ -91,6 +96,21 @@ const char* header(natsMsg* m, std::string_view key) {
   const char* v = nullptr;
   if (natsMsgHeader_Get(m, std::string(key).c_str(), &v) != NATS_OK) return nullptr;
   return v;
+}
+
+// Calls `request` (a JetStream API call) again for up to 10 s while the
+// answer is that nobody answers: a stream or consumer whose leader just
+// died answers once the cluster has elected another.
+template <typename Request>
+natsStatus until_answered(jsErrCode& code, Request request) {
+  const auto until = Clock::now() + 10s;
+  for (;;) {
+    code = static_cast<jsErrCode>(0);
+    const natsStatus s = request();
+    if (!(s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || code == 10008) || Clock::now() >= until)
+      return s;
+    std::this_thread::sleep_for(250ms);
+  }
 }
 
 // Each job's result has a subject of its own under its producer's, so that
@@ -442,7 +462,9 @@ void ensure_results_consumer(Connection& c, const std::string& producer,
   cc.Durable = durable.c_str();
   cc.Description = "one producer's results";
   cc.FilterSubject = filter.c_str();
-  cc.AckPolicy = js_AckExplicit;
+  // One ack per fetched batch, for its last result, acks the batch: a
+  // replicated ack per result would cost the cluster as much as the result.
+  cc.AckPolicy = js_AckAll;
   cc.DeliverPolicy = js_DeliverAll;
   cc.AckWait = static_cast<int64_t>(ack_wait.count()) * 1'000'000;
   cc.MaxDeliver = -1;
@@ -454,7 +476,9 @@ nlohmann::ordered_json queue_status(Connection& c) {
   auto stream = [&](std::string_view name) -> nlohmann::ordered_json {
     jsStreamInfo* raw = nullptr;
     jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus s = js_GetStreamInfo(&raw, c.js(), std::string(name).c_str(), nullptr, &code);
+    const natsStatus s = until_answered(code, [&] {
+      return js_GetStreamInfo(&raw, c.js(), std::string(name).c_str(), nullptr, &code);
+    });
     StreamInfoPtr si(raw);
     if (s != NATS_OK)
       throw NatsError("cannot read stream " + std::string(name) + ": " + status_text(s, code) +
@@ -477,8 +501,10 @@ nlohmann::ordered_json queue_status(Connection& c) {
   out["jobs"] = stream(kJobsStream);
   jsConsumerInfo* raw = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetConsumerInfo(&raw, c.js(), std::string(kJobsStream).c_str(),
-                                          std::string(kWorkersConsumer).c_str(), nullptr, &code);
+  const natsStatus s = until_answered(code, [&] {
+    return js_GetConsumerInfo(&raw, c.js(), std::string(kJobsStream).c_str(),
+                              std::string(kWorkersConsumer).c_str(), nullptr, &code);
+  });
   ConsumerInfoPtr ci(raw);
   if (s != NATS_OK) throw NatsError("cannot read the workers' consumer: " + status_text(s, code));
   out["depth"] = out["jobs"]["messages"];
@@ -603,8 +629,9 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
   {
     jsConsumerInfo* raw = nullptr;
     jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus s =
-        js_GetConsumerInfo(&raw, c_.js(), jobs.c_str(), workers.c_str(), nullptr, &code);
+    const natsStatus s = until_answered(code, [&] {
+      return js_GetConsumerInfo(&raw, c_.js(), jobs.c_str(), workers.c_str(), nullptr, &code);
+    });
     ConsumerInfoPtr ci(raw);
     if (s != NATS_OK)
       throw NatsError("cannot find the workers' consumer on " + jobs + ": " + status_text(s, code) +
@@ -705,14 +732,26 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
 }
 
 void Worker::complete(Job job, const std::string& result_json) {
-  {
-    std::lock_guard lock(mu_);
-    std::erase_if(in_hand_, [&](const auto& h) { return h->ticket == job.ticket_; });
-  }
   const char* reply = header(job.msg_, kReplyHeader);
   const char* id = header(job.msg_, "Nats-Msg-Id");
-  if (publish_result(reply, id != nullptr ? id : "", result_json)) natsMsg_Ack(job.msg_, nullptr);
-  else natsMsg_NakWithDelay(job.msg_, 1000, nullptr);  // the stream could not take it: again later
+  // A result that cannot be stored (a stream without its leader while the
+  // cluster elects one, a full stream) is not the job's fault: try again for
+  // a while, the job kept ours by the in-progress acks, before handing it
+  // back. Each hand-back counts a delivery towards poison.
+  const auto give_up = Clock::now() + kStoreRetry;
+  bool stored = false;
+  for (int attempt = 0;; ++attempt) {
+    stored = publish_result(reply, id != nullptr ? id : "", result_json);
+    if (stored || Clock::now() >= give_up) break;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::milliseconds>(100ms * (1 << std::min(attempt, 4)), 2s));
+  }
+  {
+    std::lock_guard lock(mu_);  // no in-progress ack once it is settled
+    std::erase_if(in_hand_, [&](const auto& h) { return h->ticket == job.ticket_; });
+  }
+  if (stored) natsMsg_Ack(job.msg_, nullptr);
+  else natsMsg_NakWithDelay(job.msg_, 1000, nullptr);
   {
     std::lock_guard lock(mu_);  // so that run() cannot miss the wake-up
     --busy_;
@@ -809,6 +848,7 @@ bool Producer::run(
     ProducerJob job;
     Clock::time_point first_publish{}, stored{};
     bool in_flight = false;  // published, ack not yet in
+    Clock::time_point sent_at{};
     bool is_stored = false;
     int attempts = 0;
     Clock::time_point retry_at{};
@@ -844,6 +884,7 @@ bool Producer::run(
       return;
     }
     p.in_flight = true;
+    p.sent_at = Clock::now();
     by_msg_id[msg_id] = p.job.id;
   };
 
@@ -960,6 +1001,13 @@ bool Producer::run(
         it = pending.erase(it);
         continue;
       }
+      // An ack that never comes (the publish went to a server that died
+      // and the library reported nothing): send it again; the queue takes
+      // it once.
+      if (p.in_flight && now - p.sent_at > kAckLost) {
+        p.in_flight = false;
+        p.retry_at = now;
+      }
       if (!p.is_stored && !p.in_flight && now >= p.retry_at) publish(p);
       ++it;
     }
@@ -984,8 +1032,10 @@ bool Producer::run(
         by_msg_id.erase(name + "." + key);
         pending.erase(p);
       }
-      natsMsg_Ack(m, nullptr);
     }
+    // Written (on_result returned) before acked: a crash before this line
+    // gets the batch again.
+    if (got.list.Count > 0) natsMsg_Ack(got.list.Msgs[got.list.Count - 1], nullptr);
   }
 }
 
