@@ -573,7 +573,8 @@ bool Worker::publish_result(const std::string& reply, const std::string& msg_id,
   return true;
 }
 
-void Worker::dead_letter(natsMsg* msg, const std::string& reason, uint64_t deliveries) {
+void Worker::dead_letter(natsMsg* msg, const std::string& reason, uint64_t deliveries,
+                         bool answer) {
   const char* reply = header(msg, kReplyHeader);
   const char* id = header(msg, "Nats-Msg-Id");
   const std::string subject = natsMsg_GetSubject(msg);
@@ -599,7 +600,7 @@ void Worker::dead_letter(natsMsg* msg, const std::string& reason, uint64_t deliv
   }
   ++counters_.dead_lettered;
   // The producer learns of it as a `poison` result (when it can be told).
-  if (reply != nullptr && std::string_view(reply).starts_with("frameprint.results.")) {
+  if (answer && reply != nullptr) {
     const uint32_t hb = [&] {
       const char* v = header(msg, kHeaderBytesHeader);
       uint32_t n = 0;
@@ -689,11 +690,21 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
       MetaPtr meta(meta_raw);
       const uint64_t deliveries = meta ? meta->NumDelivered : 1;
       const char* reply = header(m, kReplyHeader);
-      if (reply == nullptr || !std::string_view(reply).starts_with("frameprint.results.") ||
-          std::string_view(reply).find_first_of("*> \t") != std::string_view::npos) {
+      // A job's result goes only under its own producer's subject: a job
+      // from frameprint.jobs.P answers on frameprint.results.P.JOB, so that
+      // no producer can have workers write into another's results.
+      const std::string_view subject(natsMsg_GetSubject(m));
+      const std::string expected =
+          "frameprint.results." +
+          std::string(subject.substr(std::min(subject.size(), sizeof "frameprint.jobs"))) + ".";
+      if (reply == nullptr || !std::string_view(reply).starts_with(expected) ||
+          std::string_view(reply).size() == expected.size() ||
+          std::string_view(reply).substr(expected.size()).find_first_of("*>. \t") !=
+              std::string_view::npos) {
         ++counters_.malformed;
         spdlog::warn("a job without a valid {} header: dead-lettered", kReplyHeader);
-        dead_letter(m, "malformed: no valid Frameprint-Reply header", deliveries);
+        dead_letter(m, "malformed: no Frameprint-Reply under the job's own producer", deliveries,
+                    false);
         natsMsg_Destroy(m);
         continue;
       }

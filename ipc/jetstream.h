@@ -196,7 +196,10 @@ class Worker {
  private:
   struct InHand;
   bool publish_result(const std::string& reply, const std::string& msg_id, const std::string& json);
-  void dead_letter(__natsMsg* msg, const std::string& reason, uint64_t deliveries);
+  // To FRAMEPRINT_DEAD, then acked; with `answer`, a `poison` result goes to
+  // the job's (checked) reply subject first.
+  void dead_letter(__natsMsg* msg, const std::string& reason, uint64_t deliveries,
+                   bool answer = true);
   void keep_alive();
 
   Connection& c_;

@@ -387,8 +387,12 @@ TEST(JetStreamPool, MalformedAndOversizedJobsGetErrorsAndTheWorkerGoesOn) {
   auto w = start_worker(dir, nats.urls(), "w");
   {
     RawClient raw(nats.urls());
-    // No reply subject: nobody to answer; dead-lettered as malformed.
+    // No reply subject: nobody to answer; dead-lettered as malformed. Nor
+    // may a job have its result written under another producer's subject.
     raw.publish("frameprint.jobs.mallory", "{}", {});
+    raw.publish(
+        "frameprint.jobs.mallory", R"({"id":"x","name":"x"})",
+        {{"Frameprint-Reply", "frameprint.results.alice.x"}, {"Frameprint-Header-Bytes", "21"}});
     // A header that is not JSON, a header length past the data, and a job
     // that is neither path nor bytes: each an error result for its producer.
     raw.publish(
@@ -413,7 +417,8 @@ TEST(JetStreamPool, MalformedAndOversizedJobsGetErrorsAndTheWorkerGoesOn) {
       EXPECT_NE(r["error"]["code"], "") << res;
     }
   }
-  ASSERT_TRUE(testing::eventually([&] { return status(nats.urls())["dead_lettered"] == 1; }, 20s));
+  ASSERT_TRUE(testing::eventually([&] { return status(nats.urls())["dead_lettered"] == 2; }, 20s));
+  EXPECT_EQ(RawClient(nats.urls()).last_result("frameprint.results.alice.x"), "");
   // An input larger than the queue takes: too_large, not sent, not cut.
   cv::Mat big(900, 900, CV_8UC3);
   cv::randu(big, 0, 255);
