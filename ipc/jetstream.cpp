@@ -32,31 +32,20 @@ constexpr auto kStoreRetry = std::chrono::seconds(30);
 // own wait is 10 s).
 constexpr auto kAckLost = std::chrono::seconds(15);
 
-// RAII for the library's objects.
-struct MsgDeleter {
-  void operator()(natsMsg* m) const { natsMsg_Destroy(m); }
+// RAII for the library's objects: each is freed by its own function.
+template <auto Free>
+struct FreeWith {
+  template <typename T>
+  void operator()(T* p) const {
+    Free(p);
+  }
 };
-using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
-struct SubDeleter {
-  void operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
-};
-using SubPtr = std::unique_ptr<natsSubscription, SubDeleter>;
-struct StreamInfoDeleter {
-  void operator()(jsStreamInfo* s) const { jsStreamInfo_Destroy(s); }
-};
-using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoDeleter>;
-struct ConsumerInfoDeleter {
-  void operator()(jsConsumerInfo* s) const { jsConsumerInfo_Destroy(s); }
-};
-using ConsumerInfoPtr = std::unique_ptr<jsConsumerInfo, ConsumerInfoDeleter>;
-struct MetaDeleter {
-  void operator()(jsMsgMetaData* m) const { jsMsgMetaData_Destroy(m); }
-};
-using MetaPtr = std::unique_ptr<jsMsgMetaData, MetaDeleter>;
-struct PubAckDeleter {
-  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
-};
-using PubAckPtr = std::unique_ptr<jsPubAck, PubAckDeleter>;
+using MsgPtr = std::unique_ptr<natsMsg, FreeWith<natsMsg_Destroy>>;
+using SubPtr = std::unique_ptr<natsSubscription, FreeWith<natsSubscription_Destroy>>;
+using StreamInfoPtr = std::unique_ptr<jsStreamInfo, FreeWith<jsStreamInfo_Destroy>>;
+using ConsumerInfoPtr = std::unique_ptr<jsConsumerInfo, FreeWith<jsConsumerInfo_Destroy>>;
+using MetaPtr = std::unique_ptr<jsMsgMetaData, FreeWith<jsMsgMetaData_Destroy>>;
+using PubAckPtr = std::unique_ptr<jsPubAck, FreeWith<jsPubAck_Destroy>>;
 struct MsgList {
   natsMsgList list{};
   ~MsgList() { natsMsgList_Destroy(&list); }
@@ -96,6 +85,17 @@ const char* header(natsMsg* m, std::string_view key) {
   const char* v = nullptr;
   if (natsMsgHeader_Get(m, std::string(key).c_str(), &v) != NATS_OK) return nullptr;
   return v;
+}
+
+// How many leading bytes of a job's data are its JSON header
+// (Frameprint-Header-Bytes); all of it when the header is missing or wrong.
+size_t header_length(natsMsg* m) {
+  const auto size = static_cast<size_t>(natsMsg_GetDataLength(m));
+  const char* v = header(m, kHeaderBytesHeader);
+  if (v == nullptr) return size;
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(v, v + std::strlen(v), n);
+  return ec == std::errc() && *end == '\0' && n <= size ? n : size;
 }
 
 // Calls `request` (a JetStream API call) again for up to 10 s while the
@@ -601,13 +601,7 @@ void Worker::dead_letter(natsMsg* msg, const std::string& reason, uint64_t deliv
   ++counters_.dead_lettered;
   // The producer learns of it as a `poison` result (when it can be told).
   if (answer && reply != nullptr) {
-    const uint32_t hb = [&] {
-      const char* v = header(msg, kHeaderBytesHeader);
-      uint32_t n = 0;
-      if (v != nullptr) std::from_chars(v, v + std::strlen(v), n);
-      return std::min<uint32_t>(n, static_cast<uint32_t>(natsMsg_GetDataLength(msg)));
-    }();
-    const auto job_id = header_id(std::string_view(natsMsg_GetData(msg), hb));
+    const auto job_id = header_id(std::string_view(natsMsg_GetData(msg), header_length(msg)));
     if (!publish_result(reply, id != nullptr ? id : "",
                         error_result(job_id, "poison", reason, deliveries)))
       return;
@@ -723,12 +717,7 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
       job.deliveries_ = deliveries;
       const char* data = natsMsg_GetData(m);
       const auto size = static_cast<size_t>(natsMsg_GetDataLength(m));
-      size_t hb = size;
-      if (const char* v = header(m, kHeaderBytesHeader)) {
-        size_t n = 0;
-        const auto [end, ec] = std::from_chars(v, v + std::strlen(v), n);
-        if (ec == std::errc() && *end == '\0' && n <= size) hb = n;
-      }
+      const size_t hb = header_length(m);
       job.header_ = std::string_view(data, hb);
       if (hb < size) job.bytes_ = std::span(reinterpret_cast<const uint8_t*>(data) + hb, size - hb);
       {

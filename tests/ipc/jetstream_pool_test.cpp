@@ -446,24 +446,27 @@ TEST(JetStreamPool, CredentialsAndPermissions) {
   // Two producers and a worker, each allowed only what its role needs
   // (docs/scale.md has the same configuration).
   std::ofstream(dir / "pw") << "secret\n";
+  // A producer may publish its own jobs, use its own results consumer, read
+  // its own results and get replies on its own inbox: NAME stands for it.
+  const std::string producer = R"(
+      {user: NAME, password: secret, permissions: {
+        publish: {allow: ["frameprint.jobs.NAME", "$JS.API.CONSUMER.MSG.NEXT.FRAMEPRINT_RESULTS.results_NAME",
+                          "$JS.API.CONSUMER.INFO.FRAMEPRINT_RESULTS.results_NAME",
+                          "$JS.API.DIRECT.GET.FRAMEPRINT_RESULTS.frameprint.results.NAME.>",
+                          "$JS.ACK.FRAMEPRINT_RESULTS.results_NAME.>", "$JS.API.INFO"]}
+        subscribe: {allow: ["_INBOX_NAME.>"]}}})";
+  auto as_producer = [&](const std::string& name) {
+    std::string block = producer;
+    for (size_t at; (at = block.find("NAME")) != std::string::npos;) block.replace(at, 4, name);
+    return block;
+  };
   const std::string auth = R"(
 accounts {
   FP {
     jetstream: enabled
     users: [
-      {user: admin, password: secret}
-      {user: alice, password: secret, permissions: {
-        publish: {allow: ["frameprint.jobs.alice", "$JS.API.CONSUMER.MSG.NEXT.FRAMEPRINT_RESULTS.results_alice",
-                          "$JS.API.CONSUMER.INFO.FRAMEPRINT_RESULTS.results_alice",
-                          "$JS.API.DIRECT.GET.FRAMEPRINT_RESULTS.frameprint.results.alice.>", "$JS.ACK.FRAMEPRINT_RESULTS.results_alice.>",
-                          "$JS.API.INFO"]}
-        subscribe: {allow: ["_INBOX_alice.>"]}}}
-      {user: bob, password: secret, permissions: {
-        publish: {allow: ["frameprint.jobs.bob", "$JS.API.CONSUMER.MSG.NEXT.FRAMEPRINT_RESULTS.results_bob",
-                          "$JS.API.CONSUMER.INFO.FRAMEPRINT_RESULTS.results_bob",
-                          "$JS.API.DIRECT.GET.FRAMEPRINT_RESULTS.frameprint.results.bob.>", "$JS.ACK.FRAMEPRINT_RESULTS.results_bob.>",
-                          "$JS.API.INFO"]}
-        subscribe: {allow: ["_INBOX_bob.>"]}}}
+      {user: admin, password: secret})" +
+                           as_producer("alice") + as_producer("bob") + R"(
       {user: worker, password: secret, permissions: {
         publish: {allow: ["frameprint.results.>", "frameprint.dead.>",
                           "$JS.API.CONSUMER.MSG.NEXT.FRAMEPRINT_JOBS.workers",
