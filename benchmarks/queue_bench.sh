@@ -5,7 +5,10 @@
 # jobs of random bytes (`unsupported_format`, no decoding: the queue is
 # measured, not the hashing). Small jobs (1 KiB) and 1 MiB jobs.
 #
-#   benchmarks/queue_bench.sh [BUILD_DIR] [SMALL_JOBS] [BIG_JOBS] [WORKERS] [SLOTS]
+#   benchmarks/queue_bench.sh [BUILD_DIR] [SMALL_JOBS] [BIG_JOBS] [WORKERS] [SLOTS] [SETUPS]
+#
+# SETUPS: a comma-separated subset of mdp,single,r3 (default: all three);
+# BIG_JOBS 0 skips the 1 MiB runs.
 #
 # Everything runs on this machine's loopback: servers, workers and the
 # producer share its cores. Prints one JSON line per run.
@@ -16,6 +19,8 @@ small=${2:-6000}
 big=${3:-300}
 workers=${4:-2}
 slots=${5:-16}
+setups=,${6:-mdp,single,r3},
+wanted() { [[ $setups == *,$1,* ]]; }
 bin=$(cd "$build/bin" && pwd)
 work=$(mktemp -d /tmp/frameprint-queue-bench.XXXXXX)
 pids=()
@@ -51,11 +56,14 @@ runs() {  # label, transport flags...
   echo "# $label" >&2
   "$bin/frameprint_queue_bench" "$@" --jobs 300 --bytes 1024 >/dev/null  # warm up
   "$bin/frameprint_queue_bench" "$@" --jobs "$small" --bytes 1024 | sed "s/^{/{\"setup\":\"$label\",/"
-  "$bin/frameprint_queue_bench" "$@" --jobs "$big" --bytes 1048576 --window 32 |
-    sed "s/^{/{\"setup\":\"$label\",/"
+  if ((big > 0)); then
+    "$bin/frameprint_queue_bench" "$@" --jobs "$big" --bytes 1048576 --window 32 |
+      sed "s/^{/{\"setup\":\"$label\",/"
+  fi
 }
 
 # 1. The MDP broker.
+if wanted mdp; then
 fp=$(port)
 bp=$(port)
 "$bin/frameprint-broker" --frontend "tcp://127.0.0.1:$fp" --backend "tcp://127.0.0.1:$bp" \
@@ -65,10 +73,12 @@ start_workers --connect "tcp://127.0.0.1:$bp"
 sleep 1
 runs "mdp broker" --broker "tcp://127.0.0.1:$fp"
 stop_workers
+fi
 
 # nats-server needs max_payload above 1 MiB for the big jobs.
 
 # 2. One nats-server.
+if wanted single; then
 np=$(port)
 {
   echo "listen: 127.0.0.1:$np"
@@ -83,8 +93,10 @@ start_workers --nats "nats://127.0.0.1:$np"
 sleep 1
 runs "jetstream, 1 server" --nats "nats://127.0.0.1:$np"
 stop_workers
+fi
 
 # 3. A 3-node cluster, R3 streams.
+if wanted r3; then
 cp=() ; clp=()
 for i in 0 1 2; do cp+=("$(port)"); clp+=("$(port)"); done
 for i in 0 1 2; do
@@ -107,3 +119,4 @@ start_workers --nats "$urls"
 sleep 1
 runs "jetstream, 3 servers, R3" --nats "$urls"
 stop_workers
+fi

@@ -647,27 +647,73 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
   if (s != NATS_OK)
     throw NatsError("cannot bind to the workers' consumer: " + status_text(s, code));
   SubPtr sub(raw);
+  // Results go out asynchronously; on_stored settles their jobs.
+  {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.AckHandler = &Worker::on_stored;
+    jo.PublishAsync.AckHandlerClosure = this;
+    if (natsConnection_JetStream(&store_js_, c_.nc(), &jo) != NATS_OK)
+      throw NatsError("cannot open a JetStream context for results");
+  }
+  struct CloseStore {
+    Worker& w;
+    ~CloseStore() {  // every job is settled by now, or run() is unwinding
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = 2000;
+      js_PublishAsyncComplete(w.store_js_, &po);
+      jsCtx_Destroy(std::exchange(w.store_js_, nullptr));
+    }
+  } close_store{*this};
   LogLimiter fetch_log(30s);
   bool stopping = false;
-  while (!stopping || busy_.load() > 0) {
+  // Jobs being hashed (busy_) are bounded by the slots; results on their way
+  // to the stream, whose jobs are not acked yet, by unstored_cap.
+  const size_t unstored_cap = static_cast<size_t>(std::max(32, 4 * config_.slots));
+  const auto free_slots = [&] {  // under mu_
+    return storing_.size() >= unstored_cap ? 0 : config_.slots - busy_.load();
+  };
+  const auto in_hand = [&] {
+    std::lock_guard lock(mu_);
+    return busy_.load() + static_cast<int>(storing_.size());
+  };
+  while (!stopping || in_hand() > 0) {
     if (stop_fd >= 0 && !stopping) {
       pollfd p{stop_fd, POLLIN, 0};
       if (::poll(&p, 1, 0) > 0) {
         stopping = true;
-        spdlog::info("stopping: finishing {} job(s) in hand", busy_.load());
+        spdlog::info("stopping: finishing {} job(s) in hand", in_hand());
       }
     }
     keep_alive();
-    const int free = config_.slots - busy_.load();
-    if (stopping || free <= 0) {  // until a slot frees (complete()), or a progress tick
+    retry_results();
+    int free = 0;
+    {
+      std::lock_guard lock(mu_);
+      free = free_slots();
+    }
+    if (stopping || free <= 0) {  // until a slot frees (a result stored), or a tick
       std::unique_lock lock(mu_);
-      slot_freed_.wait_for(lock, stopping ? 20ms : progress_every_ / 2,
-                           [&] { return busy_.load() < config_.slots; });
+      const bool retrying = std::any_of(storing_.begin(), storing_.end(),
+                                        [](const auto& r) { return r->sent == nullptr; });
+      slot_freed_.wait_for(lock, stopping || retrying ? 20ms : progress_every_ / 2, [&] {
+        return stopping ? busy_.load() == 0 && storing_.empty() : free_slots() > 0;
+      });
       continue;
     }
+    // One fetch for several jobs: each fetch is a request the servers
+    // serve, so with most slots busy, wait a moment for more to free.
+    int batch = free;
+    if (free < (config_.slots + 1) / 2 && busy_.load() > 0) {
+      std::unique_lock lock(mu_);
+      slot_freed_.wait_for(lock, 5ms, [&] { return free_slots() >= (config_.slots + 1) / 2; });
+      batch = free_slots();
+    }
+    if (batch <= 0) continue;
     MsgList got;
     code = static_cast<jsErrCode>(0);
-    s = natsSubscription_Fetch(&got.list, sub.get(), free,
+    s = natsSubscription_Fetch(&got.list, sub.get(), batch,
                                static_cast<int64_t>(config_.fetch_wait.count()), &code);
     if (s == NATS_TIMEOUT) continue;
     if (s != NATS_OK) {
@@ -731,32 +777,125 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
   }
 }
 
-void Worker::complete(Job job, const std::string& result_json) {
+struct Worker::Storing {
+  uint64_t ticket = 0;
+  natsMsg* job = nullptr;  // owned here until settled
+  std::string reply, msg_id, json;
+  natsMsg* sent = nullptr;  // the result message while the library holds it
+  Clock::time_point sent_at, retry_at, give_up;
+  int attempts = 0;
+  Storing() = default;
+  Storing(const Storing&) = delete;
+  Storing& operator=(const Storing&) = delete;
+  ~Storing() { natsMsg_Destroy(job); }  // unsettled: redelivered after AckWait
+};
+
+void Worker::complete(Job job, std::string result_json) {
   const char* reply = header(job.msg_, kReplyHeader);
   const char* id = header(job.msg_, "Nats-Msg-Id");
+  auto s = std::make_unique<Storing>();
+  s->ticket = job.ticket_;
+  s->job = std::exchange(job.msg_, nullptr);
+  s->reply = reply != nullptr ? reply : "";
+  s->msg_id = id != nullptr ? id : "";
+  s->json = std::move(result_json);
+  s->give_up = Clock::now() + kStoreRetry;
+  std::lock_guard lock(mu_);
   // A result that cannot be stored (a stream without its leader while the
-  // cluster elects one, a full stream) is not the job's fault: try again for
-  // a while, the job kept ours by the in-progress acks, before handing it
-  // back. Each hand-back counts a delivery towards poison.
-  const auto give_up = Clock::now() + kStoreRetry;
-  bool stored = false;
-  for (int attempt = 0;; ++attempt) {
-    stored = publish_result(reply, id != nullptr ? id : "", result_json);
-    if (stored || Clock::now() >= give_up) break;
-    std::this_thread::sleep_for(
-        std::min<std::chrono::milliseconds>(100ms * (1 << std::min(attempt, 4)), 2s));
-  }
-  {
-    std::lock_guard lock(mu_);  // no in-progress ack once it is settled
-    std::erase_if(in_hand_, [&](const auto& h) { return h->ticket == job.ticket_; });
-  }
-  if (stored) natsMsg_Ack(job.msg_, nullptr);
-  else natsMsg_NakWithDelay(job.msg_, 1000, nullptr);
-  {
-    std::lock_guard lock(mu_);  // so that run() cannot miss the wake-up
-    --busy_;
-  }
+  // cluster elects one, a full stream) is not the job's fault: it is tried
+  // again by retry_results() until kStoreRetry, the job kept ours by the
+  // in-progress acks, before the job is handed back.
+  if (!send_result(*s)) s->retry_at = Clock::now() + 100ms;
+  storing_.push_back(std::move(s));
+  --busy_;  // the slot is free for the next job; the job is acked once its result is stored
   slot_freed_.notify_one();
+}
+
+bool Worker::send_result(Storing& s) {
+  natsMsg* raw = nullptr;
+  if (natsMsg_Create(&raw, s.reply.c_str(), nullptr, s.json.data(),
+                     static_cast<int>(s.json.size())) != NATS_OK)
+    return false;
+  MsgPtr m(raw);
+  if (!s.msg_id.empty()) natsMsgHeader_Set(m.get(), "Nats-Msg-Id", s.msg_id.c_str());
+  natsMsg* sent = m.get();
+  natsMsg* handed = m.release();
+  // The handler may run on the library's thread before this returns; it
+  // finds the entry by `sent` only once mu_ (held here) is released.
+  // An ack that never comes (the publish went to a server that died) is
+  // reported to on_stored as a time-out after this wait, and sent again.
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = 10000;
+  const natsStatus st = js_PublishMsgAsync(store_js_, &handed, &po);
+  if (st != NATS_OK) {
+    natsMsg_Destroy(handed);  // still ours when not taken
+    ++counters_.publish_failures;
+    return false;
+  }
+  s.sent = sent;
+  s.sent_at = Clock::now();
+  return true;
+}
+
+void Worker::settle(Storing& s, bool stored) {
+  std::erase_if(in_hand_, [&](const auto& h) { return h->ticket == s.ticket; });
+  if (stored) natsMsg_Ack(s.job, nullptr);
+  else natsMsg_NakWithDelay(s.job, 1000, nullptr);
+  natsMsg_Destroy(std::exchange(s.job, nullptr));
+}
+
+void Worker::on_stored(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+  auto* w = static_cast<Worker*>(closure);
+  MsgPtr owned(msg);
+  std::unique_lock lock(w->mu_);
+  const auto it = std::find_if(w->storing_.begin(), w->storing_.end(),
+                               [&](const auto& s) { return s->sent == msg; });
+  if (it == w->storing_.end()) return;  // taken back by retry_results()
+  Storing& s = **it;
+  s.sent = nullptr;
+  if (pa != nullptr) {
+    w->settle(s, true);
+    w->storing_.erase(it);
+    lock.unlock();
+    w->slot_freed_.notify_one();
+    return;
+  }
+  ++w->counters_.publish_failures;
+  spdlog::warn("NATS: cannot store a result on {}: {}", s.reply,
+               pae != nullptr ? status_text(pae->Err, pae->ErrCode) +
+                                    (pae->ErrText != nullptr ? std::string(": ") + pae->ErrText
+                                                             : std::string())
+                              : std::string("refused"));
+  s.retry_at = Clock::now() +
+               std::min<std::chrono::milliseconds>(100ms * (1 << std::min(s.attempts++, 4)), 2s);
+}
+
+// On the run() loop: results refused or not acknowledged in time go out
+// again (the stream de-duplicates by message id); past kStoreRetry their
+// jobs are handed back.
+void Worker::retry_results() {
+  const auto now = Clock::now();
+  std::lock_guard lock(mu_);
+  bool freed = false;
+  for (auto it = storing_.begin(); it != storing_.end();) {
+    Storing& s = **it;
+    if (s.sent == nullptr && now >= s.retry_at) {
+      if (now >= s.give_up) {
+        spdlog::warn("NATS: a result could not be stored for {} s: its job is handed back",
+                     std::chrono::duration_cast<std::chrono::seconds>(kStoreRetry).count());
+        settle(s, false);
+        it = storing_.erase(it);
+        freed = true;
+        continue;
+      }
+      if (!send_result(s))
+        s.retry_at =
+            now + std::min<std::chrono::milliseconds>(100ms * (1 << std::min(s.attempts++, 4)), 2s);
+    }
+    ++it;
+  }
+  if (freed) slot_freed_.notify_one();
 }
 
 // --------------------------------------------------------------- producer

@@ -47,6 +47,8 @@ struct __natsConnection;
 struct __natsOptions;
 struct __jsCtx;
 struct __natsMsg;
+struct jsPubAck;
+struct jsPubAckErr;
 
 namespace frameprint::jetstream {
 
@@ -186,15 +188,25 @@ class Worker {
   // Throws NatsError when the workers' consumer does not exist.
   void run(const std::function<void(Job)>& on_job, int stop_fd);
 
-  // Thread-safe, blocking: publishes the result to the job's producer
-  // (waiting for the stream's ack), then acks the job. When the result
-  // cannot be stored, naks the job with a delay so it is tried again.
-  void complete(Job job, const std::string& result_json);
+  // Thread-safe, returns at once: publishes the result to the job's
+  // producer asynchronously; the job is acked when the stream acks the
+  // result (on the client library's thread), and only then does its slot
+  // free. A result the stream refuses is sent again with back-off for up
+  // to 30 s (the job kept ours by in-progress acks), then the job is naked
+  // with a delay so that it is tried again.
+  void complete(Job job, std::string result_json);
 
   const WorkerCounters& counters() const { return counters_; }
 
  private:
   struct InHand;
+  struct Storing;  // a result sent and not yet acked by the stream
+  static void on_stored(__jsCtx*, __natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure);
+  // Under mu_: (re)sends a result; false when it could not even be sent.
+  bool send_result(Storing& s);
+  // Under mu_: the job is done (acked) or handed back (naked).
+  void settle(Storing& s, bool stored);
+  void retry_results();
   bool publish_result(const std::string& reply, const std::string& msg_id, const std::string& json);
   // To FRAMEPRINT_DEAD, then acked; with `answer`, a `poison` result goes to
   // the job's (checked) reply subject first.
@@ -208,6 +220,8 @@ class Worker {
   std::mutex mu_;
   std::condition_variable slot_freed_;
   std::vector<std::unique_ptr<InHand>> in_hand_;
+  std::vector<std::unique_ptr<Storing>> storing_;
+  __jsCtx* store_js_ = nullptr;  // asynchronous result publishes; alive during run()
   uint64_t next_ticket_ = 1;
   std::atomic<int> busy_{0};
   WorkerCounters counters_;
