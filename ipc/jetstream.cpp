@@ -1,6 +1,7 @@
 #include "ipc/jetstream.h"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -156,6 +157,23 @@ std::vector<std::string> split_urls(std::string_view list) {
     list.remove_prefix(comma + 1);
   }
   return out;
+}
+
+std::string name_digest(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string producer_name(std::string_view role, std::string_view key) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string name(role);
+  name += '-';
+  name += name_digest(std::string(host) + ":" + std::string(key)).substr(0, 12);
+  return name;
 }
 
 bool valid_name(std::string_view name) {
@@ -940,7 +958,8 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
 bool Producer::run(
     const std::function<std::optional<ProducerJob>()>& next,
     const std::function<void(const std::string& id, const std::string& json)>& on_result,
-    int stop_fd) {
+    int stop_fd, int wake_fd) {
+  const bool streaming = wake_fd >= 0;
   const std::string name = settings_.name;
   const std::string reply = results_subject(name);
   const std::string job_subject = "frameprint.jobs." + name;
@@ -1036,7 +1055,7 @@ bool Producer::run(
     while (!exhausted && static_cast<int>(pending.size()) < settings_.window) {
       auto job = next();
       if (!job) {
-        exhausted = true;
+        exhausted = !streaming;
         break;
       }
       int64_t size = 0;
@@ -1152,9 +1171,15 @@ bool Producer::run(
     }
 
     // Results.
+    if (streaming && pending.empty()) {  // nothing to wait for: sleep until a job comes
+      pollfd pf[2] = {{wake_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      ::poll(pf, stop_fd >= 0 ? 2 : 1, 1000);
+      continue;
+    }
     MsgList got;
     code = static_cast<jsErrCode>(0);
-    s = natsSubscription_Fetch(&got.list, sub.get(), 256, 100, &code);
+    // A stream's new jobs wait for this fetch to return: keep it short there.
+    s = natsSubscription_Fetch(&got.list, sub.get(), 256, streaming ? 20 : 100, &code);
     if (s != NATS_OK && s != NATS_TIMEOUT) {
       std::this_thread::sleep_for(100ms);
       continue;

@@ -81,6 +81,12 @@ std::vector<std::string> split_urls(std::string_view list);
 // A name usable in subjects and consumer names: [A-Za-z0-9_-], 1..64.
 bool valid_name(std::string_view name);
 
+// 16 hex digits of a 64-bit FNV-1a of `s`: stable, valid names and job ids.
+std::string name_digest(std::string_view s);
+// ROLE-DIGEST, from this host's name and `key`: the same on this host for
+// the same key (a resumed producer finds its results consumer again).
+std::string producer_name(std::string_view role, std::string_view key);
+
 // The servers cannot be reached, or refused these credentials: nothing was done.
 class NatsError : public std::runtime_error {
  public:
@@ -250,10 +256,13 @@ class Producer {
   // (nullopt: none left), calls `on_result` once per job id with its result
   // (a result for an id it did not send this run is acked and dropped).
   // Returns true when every job has its result, false when `stop_fd`
-  // became readable.
+  // became readable. With `wake_fd` >= 0 it serves a stream (PoolClient,
+  // `serve --nats`): nullopt means "nothing yet", `next` is asked again when
+  // `wake_fd` (an eventfd the caller drains) becomes readable or a result
+  // comes in, and only `stop_fd` ends the run.
   bool run(const std::function<std::optional<ProducerJob>()>& next,
            const std::function<void(const std::string& id, const std::string& json)>& on_result,
-           int stop_fd = -1);
+           int stop_fd = -1, int wake_fd = -1);
 
  private:
   Connection& c_;

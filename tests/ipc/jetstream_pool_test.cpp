@@ -319,6 +319,59 @@ TEST(JetStreamPool, WorkersAndSubmitReconnectAfterAServerRestart) {
   EXPECT_TRUE(w.running());
 }
 
+// `frameprint serve --nats`: while no server can be reached, a request is
+// answered 503 `overloaded` at once; once a server and a worker are there,
+// requests are hashed through the queue as `frameprint hash` hashes them.
+TEST(JetStreamPool, ServeHashesThroughTheQueueAndRefusesWhileNoServerIsUp) {
+  if (!fs::exists("/usr/bin/curl"))
+    GTEST_SKIP() << "curl is needed (scripts/install-deps.sh installs it)";
+  TempDir dir;
+  const auto inputs = make_inputs(dir, 3);
+  const auto want = cli_hashes(dir);
+  NatsServers nats(dir.path(), 1);
+  nats.kill(0);
+  const std::string listen = "127.0.0.1:" + std::to_string(testing::free_port());
+  ChildProcess serve({FRAMEPRINT_CLI, "serve", "--nats", nats.urls(), "--listen", listen},
+                     dir / "serve.log");
+  ASSERT_TRUE(testing::eventually(
+      [&] { return serve.log().find("listening on") != std::string::npos; }, 20s))
+      << serve.log();
+  std::string url("http://");  // appended: GCC 12 warns falsely on "literal" + std::string
+  url += listen;
+  url += "/h/hash?format=frameprint";
+  const auto post = [&](const fs::path& file) {
+    std::string data("@");
+    data += file.string();
+    return testing::run_process(
+        {"/usr/bin/curl", "-sS", "--max-time", "60", "-w", "\n%{http_code}", "--data-binary", data,
+         "-H", "Content-Type: application/octet-stream", url},
+        70);
+  };
+  auto r = post(inputs[0]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.ends_with("\n503")) << r.out;
+  EXPECT_NE(r.out.find("overloaded"), std::string::npos) << r.out;
+
+  nats.start(0);
+  ASSERT_EQ(queue({"init", "--nats", nats.urls()}).exit_code, 0);
+  auto w = start_worker(dir, nats.urls(), "w");
+  // serve connects again within a few seconds.
+  ASSERT_TRUE(testing::eventually([&] { return post(inputs[0]).out.ends_with("\n200"); }, 30s))
+      << serve.log() << w.log();
+  for (const auto& in : inputs) {
+    r = post(in);
+    ASSERT_TRUE(r.out.ends_with("\n200")) << r.out << serve.log();
+    const auto j = nlohmann::json::parse(r.out.substr(0, r.out.rfind('\n')));
+    ASSERT_EQ(j.value("status", ""), "ok") << j.dump();
+    std::vector<std::string> got;
+    for (const auto& f : j["frames"]) got.push_back(f.value("pdq", ""));
+    EXPECT_EQ(got, want.at(in.string())) << in;
+    EXPECT_EQ(j.value("deliveries", 0), 1);
+  }
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(20s), std::optional<int>(0)) << serve.log();
+}
+
 TEST(JetStreamPool, AFullQueueSlowsTheProducerDownAndLosesNothing) {
   TempDir dir;
   NatsServers nats(dir.path(), 1);

@@ -16,6 +16,7 @@
 
 #include "ipc/common/unique_fd.h"
 #include "ipc/curve.h"
+#include "ipc/jetstream.h"
 #include "ipc/metrics.h"
 #include "worker/matching/match_options.h"
 #include "worker/media/device.h"
@@ -37,6 +38,9 @@ struct ServeCommand {
   std::string listen = "127.0.0.1:8080";
   std::string token_file;
   std::string broker;
+  options::NatsOptions nats;
+  std::string producer;  // NATS: this server's producer name
+  int64_t max_job_bytes = (8 << 20) + 65536;
   options::TransportOptions transport;
   MatchOptions match;
   HashOptions hash_options;  // what every request is hashed with
@@ -180,8 +184,11 @@ int ServeCommand::run() {
   LookupService lookups(!match.lists.empty(), resolve_rules(match));
   // Hashing through the pool leaves the device to the workers; lists are
   // searched where this process hashes.
-  const DeviceChoice backend = choose_device(broker.empty() ? device : std::string("cpu"));
-  if (broker.empty() && !backend.notice.empty()) spdlog::info("{}", backend.notice);
+  if (!broker.empty() && !nats.urls.empty())
+    throw std::invalid_argument("give --broker or --nats, not both");
+  const bool local = broker.empty() && nats.urls.empty();
+  const DeviceChoice backend = choose_device(local ? device : std::string("cpu"));
+  if (local && !backend.notice.empty()) spdlog::info("{}", backend.notice);
   match.cuda_device = backend.cuda_device;
   if (!match.lists.empty()) lookups.replace(load_matcher(match));
 
@@ -190,7 +197,32 @@ int ServeCommand::run() {
   list_metrics.update(lookups, false);
 
   std::unique_ptr<MediaHashing> hashing;
-  if (broker.empty()) {
+  if (!nats.urls.empty()) {
+    // A stable name per host and listening address: a restarted server
+    // finds its results consumer again (and drops the answers it no longer
+    // waits for); two servers on one host never share it.
+    if (producer.empty()) producer = jetstream::producer_name("serve", listen);
+    if (!jetstream::valid_name(producer))
+      throw std::invalid_argument("--producer must be 1-64 of [A-Za-z0-9_-]");
+    auto settings = options::nats_settings(nats, transport, "frameprint serve " + producer);
+    settings.inbox_prefix = "_INBOX_" + producer;
+    jetstream::ProducerSettings ps;
+    ps.name = producer;
+    ps.window = slots * 4;
+    ps.timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(pool_timeout_s * 1000 * (pool_retries + 1)));
+    ps.max_job_bytes = max_job_bytes;
+    prometheus::Gauge& connected = metrics_endpoint.gauge(
+        "frameprint_serve_nats_connected",
+        "1 while the connection to a --nats server is up, else 0 (the log says why)");
+    settings.on_link = [&connected](bool up, const std::string&) { connected.Set(up ? 1 : 0); };
+    PoolHashingConfig pc;
+    pc.pool = PoolClient::jetstream(std::move(settings), std::move(ps));
+    pc.where = "the pool on NATS " + nats.urls + " as producer " + producer;
+    pc.waiting = queue;
+    pc.options = hash_options;
+    hashing = pool_hashing(std::move(pc));
+  } else if (broker.empty()) {
     LocalHashingConfig lc;
     lc.slots = slots;
     lc.waiting = queue;
@@ -202,19 +234,25 @@ int ServeCommand::run() {
     resolve_sandbox(lc.sandbox, backend, lc.policy.max_reply_bytes);
     hashing = local_hashing(backend, std::move(lc));
   } else {
-    PoolHashingConfig pc;
-    pc.producer.endpoint = broker;
-    pc.producer.keys = options::transport_keys(transport, broker);
-    pc.producer.window = slots * 4;
-    pc.producer.timeout = std::chrono::milliseconds(static_cast<int64_t>(pool_timeout_s * 1000));
-    pc.producer.retries = pool_retries;
+    ProducerConfig producer_config;
+    producer_config.endpoint = broker;
+    producer_config.keys = options::transport_keys(transport, broker);
+    producer_config.window = slots * 4;
+    producer_config.timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(pool_timeout_s * 1000));
+    producer_config.retries = pool_retries;
     // Reconnects for as long as serve runs; whether it is through, and why
     // not, is logged (by the producer) and on /metrics.
     prometheus::Gauge& connected = metrics_endpoint.gauge(
         "frameprint_serve_broker_connected",
         "1 while the connection to --broker has completed its handshake, else 0 (the log says "
         "why)");
-    pc.producer.on_link = [&connected](bool up, const std::string&) { connected.Set(up ? 1 : 0); };
+    producer_config.on_link = [&connected](bool up, const std::string&) {
+      connected.Set(up ? 1 : 0);
+    };
+    PoolHashingConfig pc;
+    pc.pool = PoolClient::broker(std::move(producer_config));
+    pc.where = "the pool at " + broker;
     pc.waiting = queue;
     pc.options = hash_options;
     hashing = pool_hashing(std::move(pc));
@@ -270,6 +308,19 @@ std::function<int()> add_serve_command(CLI::App& app) {
                   "listen beyond loopback");
   sub->add_option("--broker", cmd->broker,
                   "Hash through the pool at this broker frontend instead of here");
+  options::add_nats_options(*sub, cmd->nats,
+                            "Hash through the pool on NATS JetStream instead of here: server "
+                            "URLs, comma-separated (docs/scale.md)");
+  sub->add_option("--producer", cmd->producer,
+                  "NATS: this server's producer name, for its subjects and results consumer "
+                  "(default: from the host and --listen)")
+      ->group("NATS JetStream");
+  sub->add_option("--max-job-bytes", cmd->max_job_bytes,
+                  "NATS: largest request sent through the queue (the queue's --max-job-bytes); "
+                  "larger ones get too_large (413)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("NATS JetStream");
   options::add_transport_options(*sub, cmd->transport);
   options::add_match_options(*sub, cmd->match);
   options::add_hashing_options(*sub, cmd->hash_options);
@@ -314,7 +365,8 @@ std::function<int()> add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   sub->add_option("--pool-timeout", cmd->pool_timeout_s,
-                  "With --broker: seconds to wait for a reply before sending again")
+                  "With --broker: seconds to wait for a reply before sending again; with --nats: "
+                  "x (retries + 1), seconds from a job being queued to its result")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
   sub->add_option("--pool-retries", cmd->pool_retries, "With --broker: resends after the first")

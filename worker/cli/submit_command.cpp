@@ -60,33 +60,14 @@ struct SubmitCommand {
   int run();
 };
 
-// 64-bit FNV-1a: a stable short digest for names and job ids.
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (const unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // NATS: a producer name that is the same when the same --output is resumed
 // on the same host (its results consumer then still holds the results of a
 // run that died), and distinct otherwise.
 std::string default_producer(const std::string& output) {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  std::string key = host;
-  if (!output.empty()) {
-    std::error_code ec;
-    key += ":" + fs::absolute(output, ec).string();
-  } else {
-    key += ":" + std::to_string(::getpid()) + ":" + std::to_string(::time(nullptr));
-  }
-  return "submit-" + hex64(fnv1a(key)).substr(0, 12);
+  std::error_code ec;
+  return jetstream::producer_name("submit", !output.empty() ? fs::absolute(output, ec).string()
+                                                            : std::to_string(::getpid()) + ":" +
+                                                                  std::to_string(::time(nullptr)));
 }
 
 // Whether a result settles its input: transient failures (no reply in time,
@@ -318,7 +299,7 @@ int SubmitCommand::run() {
       key += "\n" + std::to_string(st.st_size) + "\n" + std::to_string(st.st_mtim.tv_sec) + "." +
              std::to_string(st.st_mtim.tv_nsec);
     const int n = seen_names[key]++;
-    return hex64(fnv1a(key)) + (n > 0 ? "-" + std::to_string(n) : "");
+    return jetstream::name_digest(key) + (n > 0 ? "-" + std::to_string(n) : "");
   };
   auto next_job = [&]() -> std::optional<ProducerJob> {
     while (next < inputs.size()) {

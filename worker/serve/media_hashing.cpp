@@ -87,7 +87,7 @@ class LocalHashing : public MediaHashing {
 class PoolHashing : public MediaHashing {
  public:
   explicit PoolHashing(PoolHashingConfig config)
-      : config_(std::move(config)), client_(config_.producer, config_.waiting) {}
+      : config_(std::move(config)), client_(std::move(config_.pool), config_.waiting) {}
 
   ordered_json hash(std::span<const uint8_t> bytes, const std::string& name) override {
     ProducerJob job;
@@ -103,11 +103,11 @@ class PoolHashing : public MediaHashing {
     return j;
   }
 
-  std::string where() const override { return "the pool at " + config_.producer.endpoint; }
+  std::string where() const override { return config_.where; }
 
  private:
   PoolHashingConfig config_;
-  BrokerClient client_;
+  PoolClient client_;
   JobIds ids_;
 };
 

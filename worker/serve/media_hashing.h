@@ -1,7 +1,7 @@
 // Where `frameprint serve` hashes the media it is sent or fetches: here,
 // in a few hashing slots (worker/pool/hash_slot.h: confined decoder
-// processes on the CPU backend), or in the pool, through the broker
-// (ipc/broker_client.h). Either way a request becomes a pool job (the job
+// processes on the CPU backend), or in the pool, through the broker or
+// NATS JetStream (ipc/pool_client.h). Either way a request becomes a pool job (the job
 // header, job_header.h, and the bytes), so the worker's policy applies
 // alike, and the answer is the result object a worker replies with.
 #pragma once
@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/broker_client.h"
+#include "ipc/pool_client.h"
 #include "worker/media/device.h"
 #include "worker/pool/hash_slot.h"
 #include "worker/pool/job_handler.h"
@@ -42,7 +42,8 @@ struct LocalHashingConfig {
 std::unique_ptr<MediaHashing> local_hashing(const DeviceChoice& device, LocalHashingConfig config);
 
 struct PoolHashingConfig {
-  ProducerConfig producer;  // endpoint, keys, window, timeout, retries
+  PoolClient::Runner pool;  // PoolClient::broker(...) or PoolClient::jetstream(...)
+  std::string where;        // "the pool at ...", for the log and /status
   size_t waiting = 64;      // jobs that may wait for a place in the window; beyond: 503
   HashOptions options;      // asked of the workers (their own policy still applies)
 };

@@ -1,4 +1,4 @@
-// BrokerClient (ipc/broker_client.h) against a real broker and an echo
+// PoolClient (ipc/pool_client.h) through a real broker and an echo
 // worker on TCP loopback: many threads' jobs each get their own reply, a
 // full queue refuses instead of growing, and stopping answers what is left.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/broker_client.h"
+#include "ipc/pool_client.h"
 #include "tests/support/echo_pool.h"
 
 namespace frameprint {
@@ -24,13 +24,13 @@ ProducerJob job(const std::string& id) {
   return j;
 }
 
-TEST(BrokerClient, EveryThreadGetsItsOwnReplies) {
+TEST(PoolClient, EveryThreadGetsItsOwnReplies) {
   testing::EchoPool pool(4);
   ProducerConfig pc;
   pc.endpoint = pool.frontend();
   pc.window = 8;
   pc.timeout = 10s;
-  BrokerClient client(pc, 1000);
+  PoolClient client(PoolClient::broker(pc), 1000);
   std::vector<std::thread> threads;
   std::atomic<int> right{0};
   for (int t = 0; t < 8; ++t)
@@ -47,7 +47,7 @@ TEST(BrokerClient, EveryThreadGetsItsOwnReplies) {
   EXPECT_EQ(right.load(), 200);
 }
 
-TEST(BrokerClient, RefusesBeyondItsQueueAndAnswersWhatIsLeftWhenStopped) {
+TEST(PoolClient, RefusesBeyondItsQueueAndAnswersWhatIsLeftWhenStopped) {
   testing::EchoPool pool(0);  // no worker: nothing is ever answered
   ProducerConfig pc;
   pc.endpoint = pool.frontend();
@@ -55,7 +55,7 @@ TEST(BrokerClient, RefusesBeyondItsQueueAndAnswersWhatIsLeftWhenStopped) {
   pc.timeout = 60s;
   std::vector<std::future<std::string>> replies;
   {
-    BrokerClient client(pc, 3);
+    PoolClient client(PoolClient::broker(pc), 3);
     for (int i = 0; i < 5; ++i) {
       auto r = client.submit(job("j" + std::to_string(i)));
       ASSERT_TRUE(r.has_value()) << i;  // 2 in the window, 3 waiting (taken as the thread runs)
