@@ -372,6 +372,66 @@ TEST(JetStreamPool, ServeHashesThroughTheQueueAndRefusesWhileNoServerIsUp) {
   EXPECT_EQ(serve.wait(20s), std::optional<int>(0)) << serve.log();
 }
 
+// URL jobs (`submit --urls-from`): the worker fetches each URL by serve's
+// url= policy (loopback only for an --allow-url-host host) and hashes what
+// it got as `frameprint hash` hashes the file.
+TEST(JetStreamPool, UrlJobsAreFetchedByThePolicyOfServe) {
+  if (!fs::exists("/usr/bin/python3"))
+    GTEST_SKIP() << "python3 is needed (scripts/install-deps.sh installs it)";
+  TempDir dir;
+  const auto inputs = make_inputs(dir, 2);
+  const auto want = cli_hashes(dir);
+  const int http_port = testing::free_port();
+  ChildProcess http({"/usr/bin/python3", "-u", "-m", "http.server", std::to_string(http_port),
+                     "--bind", "127.0.0.1", "--directory", (dir / "in").string()},
+                    dir / "http.log");
+  ASSERT_TRUE(testing::eventually(
+      [&] { return http.log().find("Serving HTTP") != std::string::npos; }, 10s))
+      << http.log();
+  NatsServers nats(dir.path(), 1);
+  ASSERT_EQ(queue({"init", "--nats", nats.urls()}).exit_code, 0);
+  auto w =
+      start_worker(dir, nats.urls(), "w", {"--allow-url-fetch", "--allow-url-host", "127.0.0.1"});
+  std::string base("http://127.0.0.1:");
+  base += std::to_string(http_port);
+  base += "/";
+  std::string localhost("http://localhost:");  // not named: loopback refused
+  localhost += std::to_string(http_port);
+  localhost += "/";
+  const std::string first = inputs[0].filename().string(), second = inputs[1].filename().string();
+  {
+    std::ofstream f(dir / "urls.txt");
+    f << "# URL jobs\n"
+      << base << first << "\n"
+      << base << second << "\n"
+      << base << "missing.jpg\n"
+      << localhost << first << "\n"
+      << "file:///etc/passwd\n";
+  }
+  const auto out = dir / "out.jsonl";
+  const auto r =
+      testing::run_process({FRAMEPRINT_CLI, "submit", "--nats", nats.urls(), "--urls-from",
+                            (dir / "urls.txt").string(), "--output", out.string()},
+                           120);
+  EXPECT_EQ(r.exit_code, 2) << r.err << w.log();  // some inputs failed
+  std::map<std::string, nlohmann::json> by_path;
+  for (const auto& j : read_lines(out)) by_path[j.value("path", "")] = j;
+  ASSERT_EQ(by_path.size(), 5u) << r.err;
+  for (const auto& name : {first, second}) {
+    const auto& j = by_path[base + name];
+    ASSERT_EQ(j.value("status", ""), "ok") << j.dump();
+    std::vector<std::string> got;
+    for (const auto& f : j["frames"]) got.push_back(f.value("pdq", ""));
+    EXPECT_EQ(got, want.at((dir / "in" / name).string()));
+  }
+  const auto error_code = [&](const std::string& path) {
+    return by_path[path]["error"].value("code", "");
+  };
+  EXPECT_EQ(error_code(base + "missing.jpg"), "fetch_failed");
+  EXPECT_EQ(error_code(localhost + first), "url_not_allowed");
+  EXPECT_EQ(error_code("file:///etc/passwd"), "bad_request");  // refused by submit, not sent
+}
+
 TEST(JetStreamPool, AFullQueueSlowsTheProducerDownAndLosesNothing) {
   TempDir dir;
   NatsServers nats(dir.path(), 1);

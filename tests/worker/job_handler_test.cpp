@@ -67,6 +67,40 @@ TEST_F(JobHandler, MalformedHeadersAreBadRequests) {
   EXPECT_EQ(r.reply.at("id"), 42);
 }
 
+// The worker fetches a URL job's media through policy.fetch_url (in the
+// program: url_fetcher.h, tested against real servers in
+// JetStreamPool.UrlJobsAreFetchedByThePolicyOfServe); here, what the
+// handler does around it.
+TEST_F(JobHandler, UrlJobsNeedAFetcherAndGiveItsBytesToTheHasher) {
+  EXPECT_EQ(code(run({{"id", "u"}, {"url", "http://example.org/a.png"}}, false)), "bad_request");
+  std::vector<std::string> asked;
+  uint64_t limit = 0;
+  policy_.fetch_url = [&](const std::string& url, uint64_t max_bytes) {
+    asked.push_back(url);
+    limit = max_bytes;
+    if (url.ends_with("/refused")) throw MediaError(ErrorCode::kUrlNotAllowed, "private address");
+    return png_;
+  };
+  const auto ok = run({{"id", "u"}, {"url", "http://example.org/a.png"}}, false);
+  ASSERT_TRUE(ok.ok) << ok.reply.dump();
+  EXPECT_EQ(ok.reply.at("path"), "http://example.org/a.png");  // no name: the URL
+  EXPECT_EQ(ok.bytes, png_.size());
+  EXPECT_EQ(limit, policy_.max_bytes);
+  const auto inline_ok = run({{"id", "i"}}, true);
+  EXPECT_EQ(ok.reply.at("frames"), inline_ok.reply.at("frames"));
+
+  const auto refused = run({{"id", "r"}, {"url", "http://10.0.0.1/refused"}}, false);
+  EXPECT_EQ(code(refused), "url_not_allowed");
+  EXPECT_TRUE(refused.refused);
+  // One of a path, a URL or bytes.
+  EXPECT_EQ(code(run({{"id", "b"}, {"url", "http://example.org/a.png"}}, true)), "bad_request");
+  EXPECT_EQ(code(run({{"id", "b"}, {"url", "http://example.org/a.png"}, {"path", inside_.string()}},
+                     false)),
+            "bad_request");
+  EXPECT_EQ(code(run({{"id", "b"}, {"url", 7}}, false)), "bad_request");
+  EXPECT_EQ(asked.size(), 2u);  // the bad requests fetched nothing
+}
+
 TEST_F(JobHandler, PathJobsStayInsideTheAllowedRoots) {
   const auto ok = run({{"id", "p"}, {"path", inside_.string()}}, false);
   ASSERT_TRUE(ok.ok) << ok.reply.dump();

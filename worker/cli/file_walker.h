@@ -17,6 +17,7 @@ struct InputFile {
   std::string display;         // the path as the user gave it (or under a directory they gave)
   std::string problem;         // non-empty: cannot be read (reported as io_error)
   bool from_stdin = false;     // "-": the bytes come from standard input
+  bool url = false;            // `display` is a URL the worker fetches (submit --urls-from)
 };
 
 std::vector<InputFile> expand_inputs(const std::vector<std::string>& paths);

@@ -54,9 +54,7 @@ struct ServeCommand {
   unsigned max_connections_per_ip = 128;
   double request_timeout_s = 120;
   size_t max_compare_frames = 20000;
-  double url_timeout_s = 30;
-  std::vector<std::string> allow_url_hosts;
-  bool only_allowed_url_hosts = false;
+  UrlFetchOptions url_fetch;
   double pool_timeout_s = 120;
   int pool_retries = 2;
   std::string metrics;
@@ -258,16 +256,7 @@ int ServeCommand::run() {
     hashing = pool_hashing(std::move(pc));
   }
 
-  UrlPolicy url;
-  for (auto h : allow_url_hosts) {
-    std::transform(h.begin(), h.end(), h.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    url.allow_hosts.push_back(h);
-  }
-  url.only_allowed_hosts = only_allowed_url_hosts;
-  url.max_bytes = max_bytes;
-  url.timeout = std::chrono::milliseconds(static_cast<int64_t>(url_timeout_s * 1000));
-  url.user_agent = "frameprint-serve";
+  const UrlPolicy url = url_policy(url_fetch, max_bytes, "frameprint-serve");
 
   HttpServer server(http, ServeDeps{lookups, *hashing, tokens, url, metrics_endpoint});
   spdlog::info("listening on {}:{} (hashing with {}{})", http.host, server.port(), hashing->where(),
@@ -355,15 +344,7 @@ std::function<int()> add_serve_command(CLI::App& app) {
                   "Most frames in a vPDQ signal given to /m/compare; beyond: 413")
       ->check(CLI::Range(size_t{1}, size_t{10000000}))
       ->capture_default_str();
-  sub->add_option("--allow-url-host", cmd->allow_url_hosts,
-                  "A host that url= may fetch from even at a loopback or private address "
-                  "(repeatable)")
-      ->allow_extra_args(false);
-  sub->add_flag("--only-allowed-url-hosts", cmd->only_allowed_url_hosts,
-                "Fetch url= from the --allow-url-host hosts only");
-  sub->add_option("--url-timeout", cmd->url_timeout_s, "Longest time fetching one url=, seconds")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
+  add_url_fetch_options(*sub, cmd->url_fetch, "url=");
   sub->add_option("--pool-timeout", cmd->pool_timeout_s,
                   "With --broker: seconds to wait for a reply before sending again; with --nats: "
                   "x (retries + 1), seconds from a job being queued to its result")

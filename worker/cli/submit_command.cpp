@@ -44,6 +44,7 @@ struct SubmitCommand {
   std::string broker;
   InputArgs input_args;
   bool by_path = false;
+  std::string urls_from;  // URL jobs, one URL per line ("-": standard input)
   double timeout_s = 120;
   double connect_timeout_s = 10;
   int retries = 3;
@@ -199,8 +200,14 @@ struct LocalError {
 // Throws ReadInterrupted when a stop signal comes while reading standard input.
 std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const InputFile& in,
                                                const std::string& id, int stop_fd) {
-  if (!in.problem.empty()) return LocalError{ErrorCode::kIoError, in.problem};
+  if (!in.problem.empty())
+    return LocalError{in.url ? ErrorCode::kBadRequest : ErrorCode::kIoError, in.problem};
   ProducerJob job{id, {}};
+  if (in.url) {  // the worker fetches it (--allow-url-fetch) by its policy
+    job.body.push_back(
+        mdp::frame_of(make_job_header(id, in.display, std::nullopt, cmd.options, in.display)));
+    return job;
+  }
   if (in.from_stdin) {  // always sent inline: the worker cannot read our standard input
     std::vector<uint8_t> bytes;
     try {
@@ -244,6 +251,32 @@ std::variant<ProducerJob, LocalError> make_job(const SubmitCommand& cmd, const I
   return job;
 }
 
+// --urls-from: one URL per line; blank lines and lines starting with # are
+// skipped. A line that is not an http(s) URL is reported as a bad_request
+// result of its own, not sent.
+std::vector<InputFile> read_url_list(const std::string& from) {
+  std::ifstream file;
+  if (from != "-") {
+    file.open(from);
+    if (!file) throw std::runtime_error("cannot read --urls-from " + from);
+  }
+  std::istream& in = from == "-" ? std::cin : file;
+  std::vector<InputFile> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line.front() == '#') continue;
+    InputFile f;
+    f.display = line;
+    f.url = true;
+    if (!(line.starts_with("http://") || line.starts_with("https://")) ||
+        line.find_first_of(" \t") != std::string::npos || line.size() > 8192)
+      f.problem = "not an http or https URL";
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 int SubmitCommand::run() {
   curve::ClientKeys keys;
   std::vector<InputFile> given;
@@ -260,7 +293,16 @@ int SubmitCommand::run() {
   }
   try {
     if (nats.urls.empty()) keys = options::transport_keys(transport, broker);
-    given = gather_inputs(input_args);
+    if (urls_from == "-" && (input_args.files_from == "-" ||
+                             std::count(input_args.paths.begin(), input_args.paths.end(), "-")))
+      throw std::runtime_error("standard input can hold one of -, --files-from and --urls-from");
+    if (urls_from.empty() || !input_args.paths.empty() || !input_args.files_from.empty())
+      given = gather_inputs(input_args);
+    if (!urls_from.empty()) {
+      auto urls = read_url_list(urls_from);
+      given.insert(given.end(), std::make_move_iterator(urls.begin()),
+                   std::make_move_iterator(urls.end()));
+    }
   } catch (const std::exception& e) {
     std::cerr << "frameprint submit: " << e.what() << '\n';
     return 1;
@@ -416,6 +458,9 @@ std::function<int()> add_submit_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str()
       ->group("NATS JetStream");
+  sub->add_option("--urls-from", cmd->urls_from,
+                  "Also send URL jobs: one http(s) URL per line of this file (- for standard "
+                  "input), each fetched by a worker with --allow-url-fetch");
   sub->add_flag("--by-path", cmd->by_path,
                 "Send absolute paths instead of file bytes (workers need --allow-root)");
   sub->add_option("--timeout", cmd->timeout_s,

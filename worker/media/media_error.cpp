@@ -15,6 +15,8 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kNoFrames: return "no_frames";
     case ErrorCode::kBadRequest: return "bad_request";
     case ErrorCode::kPathNotAllowed: return "path_not_allowed";
+    case ErrorCode::kUrlNotAllowed: return "url_not_allowed";
+    case ErrorCode::kFetchFailed: return "fetch_failed";
     case ErrorCode::kDecoderCrashed: return "decoder_crashed";
     case ErrorCode::kInternal: return "internal";
   }

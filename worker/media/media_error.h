@@ -21,6 +21,8 @@ enum class ErrorCode {
   kNoFrames,           // a video stream from which no frame could be decoded
   kBadRequest,         // a job header that is not valid (worker)
   kPathNotAllowed,     // a job path outside every --allow-root (worker)
+  kUrlNotAllowed,      // a job URL the worker's fetch policy refuses (worker)
+  kFetchFailed,        // a job URL's server failed, answered an error or was too slow (worker)
   kDecoderCrashed,     // the confined decoder process died on this input (worker)
   kInternal,           // a bug or resource failure, not the input's fault
 };

@@ -63,9 +63,9 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     header.options.for_matching = policy.defaults.for_matching;
     header.options.match_seconds_per_hash = policy.defaults.match_seconds_per_hash;
     header.options.match_decoded_fps = policy.defaults.match_decoded_fps;
-    if (header.path.has_value() == bytes.has_value())
+    if (int{header.path.has_value()} + int{header.url.has_value()} + int{bytes.has_value()} != 1)
       throw MediaError(ErrorCode::kBadRequest,
-                       "a job carries either a \"path\" or the file's bytes, not both or neither");
+                       "a job carries one of a \"path\", a \"url\" or the file's bytes");
     const HashOptions& options = header.options;
     if (options.seconds_per_hash < policy.min_seconds_per_hash)
       throw MediaError(ErrorCode::kBadRequest, "this worker hashes at most one frame every " +
@@ -80,6 +80,18 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
       hashing = true;
       out.reply = hash(source, options);
       out.bytes = bytes->size();
+    } else if (header.url) {
+      if (header.name.empty()) header.name = *header.url;
+      if (!policy.fetch_url)
+        throw MediaError(ErrorCode::kBadRequest,
+                         "this worker takes no URL jobs (no --allow-url-fetch)");
+      // Fetched here, in the worker; only the bytes reach the decoder.
+      const std::vector<uint8_t> fetched = policy.fetch_url(*header.url, policy.max_bytes);
+      check_size(fetched.size(), policy);
+      MediaSource source = MediaSource::view(fetched);
+      hashing = true;
+      out.reply = hash(source, options);
+      out.bytes = fetched.size();
     } else {
       const std::string& given = *header.path;
       if (header.name.empty()) header.name = given;
@@ -95,7 +107,7 @@ JobOutcome handle_job(std::string_view header_text, std::optional<std::span<cons
     error = e;
     out.refused =
         !hashing && (e.code() == ErrorCode::kBadRequest || e.code() == ErrorCode::kPathNotAllowed ||
-                     e.code() == ErrorCode::kTooLarge);
+                     e.code() == ErrorCode::kUrlNotAllowed || e.code() == ErrorCode::kTooLarge);
   }
   if (error) {
     MediaResult failed;

@@ -28,6 +28,10 @@ struct JobPolicy {
   bool allow_dihedral = true;
   size_t max_reply_bytes = size_t{64} << 20;  // larger results are cut (see cap_reply)
   std::string worker_name;
+  // URL jobs: the media behind a job's "url", at most max_bytes; throws
+  // MediaError (url_not_allowed, fetch_failed, too_large). Empty: this
+  // worker takes no URL jobs.
+  std::function<std::vector<uint8_t>(const std::string& url, uint64_t max_bytes)> fetch_url;
 };
 
 struct JobOutcome {

@@ -9,11 +9,13 @@
 namespace frameprint {
 
 std::string make_job_header(const std::string& id, const std::string& name,
-                            const std::optional<std::string>& path, const HashOptions& options) {
+                            const std::optional<std::string>& path, const HashOptions& options,
+                            const std::optional<std::string>& url) {
   nlohmann::ordered_json header;
   header["id"] = id;
   header["name"] = name;
   if (path) header["path"] = *path;
+  if (url) header["url"] = *url;
   header["options"] = options_to_json(options);
   return json_text(header);
 }
@@ -32,6 +34,11 @@ void parse_job_header(std::string_view text, const HashOptions& worker_defaults,
     if (!header["path"].is_string())
       throw MediaError(ErrorCode::kBadRequest, "\"path\" must be a string");
     out.path = header["path"].get<std::string>();
+  }
+  if (header.contains("url") && !header["url"].is_null()) {
+    if (!header["url"].is_string())
+      throw MediaError(ErrorCode::kBadRequest, "\"url\" must be a string");
+    out.url = header["url"].get<std::string>();
   }
   out.options = worker_defaults;
   try {

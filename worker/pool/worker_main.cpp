@@ -37,6 +37,7 @@ extern "C" {
 #include "worker/options/program_options.h"
 #include "worker/pool/hash_slot.h"
 #include "worker/pool/job_handler.h"
+#include "worker/serve/url_fetcher.h"
 
 namespace frameprint {
 namespace {
@@ -306,6 +307,24 @@ class WorkerProgram {
   std::atomic<std::shared_ptr<const Matcher>> matcher_;
 };
 
+// A URL job's media, fetched by the rules of serve's url= (url_fetcher.h),
+// its failures as the job's error codes.
+std::function<std::vector<uint8_t>(const std::string&, uint64_t)> url_job_fetcher(
+    serve::UrlPolicy policy) {
+  return [policy = std::move(policy)](const std::string& url, uint64_t max_bytes) {
+    serve::UrlPolicy p = policy;
+    p.max_bytes = std::min(p.max_bytes, max_bytes);
+    try {
+      return serve::fetch_url(url, p).bytes;
+    } catch (const serve::FetchError& e) {
+      const ErrorCode code = e.status() == 400   ? ErrorCode::kUrlNotAllowed
+                             : e.status() == 413 ? ErrorCode::kTooLarge
+                                                 : ErrorCode::kFetchFailed;
+      throw MediaError(code, e.what());
+    }
+  };
+}
+
 std::string default_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -347,6 +366,15 @@ int run_main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--allow-root", roots, "Directory that path jobs may read from (repeatable)")
       ->allow_extra_args(false);
+  bool allow_url_fetch = false;
+  serve::UrlFetchOptions url_fetch;
+  app.add_flag("--allow-url-fetch", allow_url_fetch,
+               "Take URL jobs: fetch a job's \"url\" (http/https; loopback and private "
+               "addresses only for --allow-url-host hosts) within --max-bytes")
+      ->group("URL jobs");
+  serve::add_url_fetch_options(app, url_fetch, "a URL job");
+  for (const char* name : {"--allow-url-host", "--only-allowed-url-hosts", "--url-timeout"})
+    app.get_option(name)->group("URL jobs");
   app.add_option("--max-message-bytes", s.mdp.max_message_bytes,
                  "Largest message taken from the broker (a larger one drops the connection)")
       ->check(CLI::PositiveNumber)
@@ -396,6 +424,12 @@ int run_main(int argc, char** argv) {
     s.match.cuda_device = s.backend.cuda_device;  // lists are searched where we hash
     resolve_sandbox(s.sandbox, s.backend, s.policy.max_reply_bytes);
     s.policy.allow_roots = canonical_roots(roots);
+    std::optional<serve::CurlGlobal> curl;
+    if (allow_url_fetch) {
+      curl.emplace();
+      s.policy.fetch_url =
+          url_job_fetcher(serve::url_policy(url_fetch, s.policy.max_bytes, "frameprint-worker"));
+    }
     if (s.nats.urls.empty()) s.mdp.keys = options::transport_keys(s.transport, s.mdp.endpoint);
     raise_fd_limit();
     UniqueFd stop_fd = stop_signal_fd();

@@ -179,6 +179,32 @@ CurlGlobal::CurlGlobal() {
 }
 CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
 
+void add_url_fetch_options(CLI::App& app, UrlFetchOptions& o, const std::string& what) {
+  app.add_option("--allow-url-host", o.allow_hosts,
+                 "A host that " + what +
+                     " may fetch from even at a loopback or private address (repeatable)")
+      ->allow_extra_args(false);
+  app.add_flag("--only-allowed-url-hosts", o.only_allowed_hosts,
+               "Fetch " + what + " from the --allow-url-host hosts only");
+  app.add_option("--url-timeout", o.timeout_s, "Longest time fetching one " + what + ", seconds")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+}
+
+UrlPolicy url_policy(const UrlFetchOptions& o, uint64_t max_bytes, std::string user_agent) {
+  UrlPolicy p;
+  for (auto h : o.allow_hosts) {
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    p.allow_hosts.push_back(std::move(h));
+  }
+  p.only_allowed_hosts = o.only_allowed_hosts;
+  p.max_bytes = max_bytes;
+  p.timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
+  p.user_agent = std::move(user_agent);
+  return p;
+}
+
 Fetched fetch_url(const std::string& first_url, const UrlPolicy& policy) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + policy.timeout;

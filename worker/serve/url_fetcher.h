@@ -8,6 +8,7 @@
 // the URL's host is named in `allow_hosts`.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -45,6 +46,17 @@ struct Fetched {
   std::string content_type;  // as the server sent it; may be empty
   std::string final_url;     // after redirects
 };
+
+// --allow-url-host, --only-allowed-url-hosts, --url-timeout: the same in
+// serve (url=) and the worker (URL jobs).
+struct UrlFetchOptions {
+  std::vector<std::string> allow_hosts;
+  bool only_allowed_hosts = false;
+  double timeout_s = 30;
+};
+void add_url_fetch_options(CLI::App& app, UrlFetchOptions& o, const std::string& what);
+// The policy they ask for (host names in lower case).
+UrlPolicy url_policy(const UrlFetchOptions& o, uint64_t max_bytes, std::string user_agent);
 
 // Needs curl_global_init to have been called (CurlGlobal). Throws FetchError.
 Fetched fetch_url(const std::string& url, const UrlPolicy& policy);
