@@ -29,8 +29,12 @@ using namespace std::chrono_literals;
 constexpr int64_t kNanos = 1'000'000'000;
 // How long a worker keeps trying to store a result before handing its job back.
 constexpr auto kStoreRetry = std::chrono::seconds(30);
-// A publish whose ack has not come back after this long is sent again (its
-// own wait is 10 s).
+// An asynchronous publish not acked within this is reported as timed out
+// and sent again (the stream de-duplicates it by its message id): a publish
+// lost with a server that died costs this much, not more.
+constexpr int64_t kPublishAckWaitMs = 4000;
+// A publish whose ack has not come back after this long is sent again (a
+// backstop for the library's own time-out, kPublishAckWaitMs).
 constexpr auto kAckLost = std::chrono::seconds(15);
 
 // RAII for the library's objects: each is freed by its own function.
@@ -565,7 +569,26 @@ struct Worker::InHand {
   Clock::time_point last_progress;
 };
 
-Worker::Worker(Connection& c, WorkerConfig config) : c_(c), config_(std::move(config)) {}
+WorkerCounters::WorkerCounters(MetricsEndpoint& m)
+    : dead_lettered(m.counter("frameprint_worker_nats_dead_lettered_total",
+                              "Jobs sent to FRAMEPRINT_DEAD: poison (delivered more than "
+                              "--max-deliveries times) and malformed")),
+      malformed(m.counter("frameprint_worker_nats_malformed_total",
+                          "Jobs without a valid Frameprint-Reply under their own producer "
+                          "(dead-lettered, not answered)")),
+      redelivered(m.counter("frameprint_worker_nats_redelivered_total",
+                            "Jobs fetched on their second delivery or later")),
+      publish_failures(m.counter("frameprint_worker_nats_result_publish_failures_total",
+                                 "Result publishes refused by the stream or not acked in 10 s "
+                                 "(each is sent again)")),
+      handed_back(m.counter("frameprint_worker_nats_jobs_handed_back_total",
+                            "Jobs naked because their result could not be stored for 30 s")),
+      unstored(m.gauge("frameprint_worker_nats_results_unstored",
+                       "Results sent and not yet acked by the stream (their jobs not yet acked)")) {
+}
+
+Worker::Worker(Connection& c, WorkerConfig config, MetricsEndpoint& metrics)
+    : c_(c), config_(std::move(config)), counters_(metrics) {}
 Worker::~Worker() = default;
 
 bool Worker::publish_result(const std::string& reply, const std::string& msg_id,
@@ -584,7 +607,7 @@ bool Worker::publish_result(const std::string& reply, const std::string& msg_id,
   const natsStatus s = js_PublishMsg(&ack, c_.js(), m.get(), &po, &code);
   PubAckPtr owned(ack);
   if (s != NATS_OK) {
-    ++counters_.publish_failures;
+    counters_.publish_failures.Increment();
     spdlog::warn("NATS: cannot store a result on {}: {}", reply, status_text(s, code));
     return false;
   }
@@ -616,7 +639,7 @@ void Worker::dead_letter(natsMsg* msg, const std::string& reason, uint64_t deliv
     spdlog::warn("NATS: cannot dead-letter a job: {}; it will come back", status_text(s, code));
     return;  // not acked: redelivered, and dead-lettered again then
   }
-  ++counters_.dead_lettered;
+  counters_.dead_lettered.Increment();
   // The producer learns of it as a `poison` result (when it can be told).
   if (answer && reply != nullptr) {
     const auto job_id = header_id(std::string_view(natsMsg_GetData(msg), header_length(msg)));
@@ -747,6 +770,7 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
       natsMsg_GetMetaData(&meta_raw, m);
       MetaPtr meta(meta_raw);
       const uint64_t deliveries = meta ? meta->NumDelivered : 1;
+      if (deliveries > 1) counters_.redelivered.Increment();
       const char* reply = header(m, kReplyHeader);
       // A job's result goes only under its own producer's subject: a job
       // from frameprint.jobs.P answers on frameprint.results.P.JOB, so that
@@ -759,7 +783,7 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
           std::string_view(reply).size() == expected.size() ||
           std::string_view(reply).substr(expected.size()).find_first_of("*>. \t") !=
               std::string_view::npos) {
-        ++counters_.malformed;
+        counters_.malformed.Increment();
         spdlog::warn("a job without a valid {} header: dead-lettered", kReplyHeader);
         dead_letter(m, "malformed: no Frameprint-Reply under the job's own producer", deliveries,
                     false);
@@ -825,6 +849,7 @@ void Worker::complete(Job job, std::string result_json) {
   // in-progress acks, before the job is handed back.
   if (!send_result(*s)) s->retry_at = Clock::now() + 100ms;
   storing_.push_back(std::move(s));
+  counters_.unstored.Set(static_cast<double>(storing_.size()));
   --busy_;  // the slot is free for the next job; the job is acked once its result is stored
   slot_freed_.notify_one();
 }
@@ -844,11 +869,11 @@ bool Worker::send_result(Storing& s) {
   // reported to on_stored as a time-out after this wait, and sent again.
   jsPubOptions po;
   jsPubOptions_Init(&po);
-  po.MaxWait = 10000;
+  po.MaxWait = kPublishAckWaitMs;
   const natsStatus st = js_PublishMsgAsync(store_js_, &handed, &po);
   if (st != NATS_OK) {
     natsMsg_Destroy(handed);  // still ours when not taken
-    ++counters_.publish_failures;
+    counters_.publish_failures.Increment();
     return false;
   }
   s.sent = sent;
@@ -875,11 +900,12 @@ void Worker::on_stored(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, voi
   if (pa != nullptr) {
     w->settle(s, true);
     w->storing_.erase(it);
+    w->counters_.unstored.Set(static_cast<double>(w->storing_.size()));
     lock.unlock();
     w->slot_freed_.notify_one();
     return;
   }
-  ++w->counters_.publish_failures;
+  w->counters_.publish_failures.Increment();
   spdlog::warn("NATS: cannot store a result on {}: {}", s.reply,
                pae != nullptr ? status_text(pae->Err, pae->ErrCode) +
                                     (pae->ErrText != nullptr ? std::string(": ") + pae->ErrText
@@ -903,7 +929,9 @@ void Worker::retry_results() {
         spdlog::warn("NATS: a result could not be stored for {} s: its job is handed back",
                      std::chrono::duration_cast<std::chrono::seconds>(kStoreRetry).count());
         settle(s, false);
+        counters_.handed_back.Increment();
         it = storing_.erase(it);
+        counters_.unstored.Set(static_cast<double>(storing_.size()));
         freed = true;
         continue;
       }
@@ -1033,7 +1061,7 @@ bool Producer::run(
                       std::to_string(head.size()).c_str());
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MaxWait = 10000;
+    po.MaxWait = kPublishAckWaitMs;
     const natsStatus ps = js_PublishMsgAsync(js, &m, &po);
     natsMsg_Destroy(m);  // no-op when the library took it
     if (p.attempts++ == 0) p.first_publish = Clock::now();

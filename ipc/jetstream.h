@@ -41,6 +41,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ipc/metrics.h"
 #include "ipc/producer.h"
 
 struct __natsConnection;
@@ -176,13 +177,20 @@ class Job {
   uint64_t deliveries_ = 0;
 };
 
+// On the worker's /metrics (frameprint_worker_nats_*).
 struct WorkerCounters {
-  std::atomic<uint64_t> dead_lettered{0}, malformed{0}, publish_failures{0};
+  explicit WorkerCounters(MetricsEndpoint& m);
+  prometheus::Counter& dead_lettered;     // poison and malformed jobs sent to FRAMEPRINT_DEAD
+  prometheus::Counter& malformed;         // of those, jobs without a valid reply subject
+  prometheus::Counter& redelivered;       // jobs fetched on their second delivery or later
+  prometheus::Counter& publish_failures;  // result publishes refused or not acked in time
+  prometheus::Counter& handed_back;       // jobs naked after their result could not be stored
+  prometheus::Gauge& unstored;            // results sent, not yet acked by the stream
 };
 
 class Worker {
  public:
-  Worker(Connection& c, WorkerConfig config);
+  Worker(Connection& c, WorkerConfig config, MetricsEndpoint& metrics);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

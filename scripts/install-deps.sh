@@ -26,6 +26,8 @@ packages=(
   libmicrohttpd-dev libcurl4-openssl-dev libcpp-httplib-dev
   # tests and benchmarks (curl and Python's urllib drive frameprint serve as clients would)
   libgtest-dev libgmock-dev libbenchmark-dev curl python3
+  # the JetStream TLS test makes its CA, server and client certificates with it
+  openssl
   # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks
   ffmpeg
   # scripts/check-format.sh (run by scripts/test.sh, so by CI): formatting per .clang-format

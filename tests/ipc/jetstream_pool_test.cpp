@@ -497,7 +497,8 @@ TEST(JetStreamPool, MalformedAndOversizedJobsGetErrorsAndTheWorkerGoesOn) {
   NatsServers nats(dir.path(), 1);
   const auto inputs = make_inputs(dir, 2);
   ASSERT_EQ(queue({"init", "--nats", nats.urls(), "--max-job-bytes", "100000"}).exit_code, 0);
-  auto w = start_worker(dir, nats.urls(), "w");
+  const std::string metrics = "127.0.0.1:" + std::to_string(testing::free_port());
+  auto w = start_worker(dir, nats.urls(), "w", {"--metrics", metrics});
   {
     RawClient raw(nats.urls());
     // No reply subject: nobody to answer; dead-lettered as malformed. Nor
@@ -532,6 +533,17 @@ TEST(JetStreamPool, MalformedAndOversizedJobsGetErrorsAndTheWorkerGoesOn) {
   }
   ASSERT_TRUE(testing::eventually([&] { return status(nats.urls())["dead_lettered"] == 2; }, 20s));
   EXPECT_EQ(RawClient(nats.urls()).last_result("frameprint.results.alice.x"), "");
+  // The worker counts them on /metrics.
+  if (fs::exists("/usr/bin/curl")) {
+    std::string url("http://");
+    url += metrics;
+    url += "/metrics";
+    const auto m = testing::run_process({"/usr/bin/curl", "-sS", "--max-time", "10", url}, 20);
+    EXPECT_NE(m.out.find("frameprint_worker_nats_dead_lettered_total 2"), std::string::npos)
+        << m.out << m.err;
+    EXPECT_NE(m.out.find("frameprint_worker_nats_malformed_total 2"), std::string::npos) << m.out;
+    EXPECT_NE(m.out.find("frameprint_worker_nats_results_unstored 0"), std::string::npos) << m.out;
+  }
   // An input larger than the queue takes: too_large, not sent, not cut.
   cv::Mat big(900, 900, CV_8UC3);
   cv::randu(big, 0, 255);
@@ -648,6 +660,113 @@ accounts {
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
   natsOptions_Destroy(o);
+}
+
+// SIGTERM: the worker stops fetching, finishes the jobs in hand (their
+// results stored, the jobs acked) and exits 0; none of its jobs comes back
+// to another worker. Each job costs a fresh confined decoder
+// (--sandbox-jobs 1, about 0.2 s), so that jobs are in hand at the signal.
+TEST(JetStreamPool, SigtermFinishesTheJobsInHand) {
+  TempDir dir;
+  NatsServers nats(dir.path(), 1);
+  const auto inputs = make_inputs(dir, 16);
+  const auto want = cli_hashes(dir);
+  ASSERT_EQ(queue({"init", "--nats", nats.urls(), "--ack-wait", "3"}).exit_code, 0);
+  const std::vector<std::string> slow = {"--slots", "2", "--sandbox", "on", "--sandbox-jobs", "1"};
+  auto w1 = start_worker(dir, nats.urls(), "w1", slow);
+  const auto out = dir / "out.jsonl";
+  ChildProcess submit({FRAMEPRINT_CLI, "submit", "--nats", nats.urls(), (dir / "in").string(),
+                       "--output", out.string()},
+                      dir / "submit.log");
+  ASSERT_TRUE(
+      testing::eventually([&] { return fs::exists(out) && read_lines(out).size() >= 3; }, 60s))
+      << w1.log();
+  w1.signal(SIGTERM);
+  EXPECT_EQ(w1.wait(30s), std::optional<int>(0)) << w1.log();
+  EXPECT_NE(w1.log().find("stopping: finishing"), std::string::npos) << w1.log();
+  const auto in_progress = status(nats.urls())["in_progress"];
+  EXPECT_EQ(in_progress, 0) << w1.log();
+  auto w2 = start_worker(dir, nats.urls(), "w2");
+  ASSERT_EQ(submit.wait(120s), std::optional<int>(0)) << submit.log() << w2.log();
+  const auto lines = read_lines(out);
+  expect_one_good_result_each(inputs, lines, want);
+  int by_w1 = 0;
+  for (const auto& j : lines) {
+    EXPECT_EQ(j.value("deliveries", 0), 1) << j.dump();  // nothing was handed back
+    by_w1 += j.value("worker", "") == "w1";
+  }
+  EXPECT_GE(by_w1, 3);
+}
+
+// TLS with client certificates (nats-server `verify: true`), certificates
+// made for the test by openssl: the pool works with --nats-tls-ca/-cert/-key;
+// a client without a certificate, or trusting another CA, is refused.
+TEST(JetStreamPool, TlsWithClientCertificates) {
+  const std::string openssl = "/usr/bin/openssl";
+  if (!fs::exists(openssl))
+    GTEST_SKIP() << "openssl is needed (scripts/install-deps.sh installs it)";
+  TempDir dir;
+  const auto inputs = make_inputs(dir, 4);
+  const auto want = cli_hashes(dir);
+  const auto run_openssl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), openssl);
+    const auto r = testing::run_process(args, 60);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  const auto p = [&](const char* name) { return (dir / name).string(); };
+  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                       "-nodes"};
+  const auto new_ca = [&](const char* name) {
+    std::vector<std::string> a = {"req", "-x509"};
+    a.insert(a.end(), ec.begin(), ec.end());
+    a.insert(a.end(), {"-keyout", p(name) + ".key", "-out", p(name) + ".pem", "-days", "2", "-subj",
+                       "/CN=frameprint test " + std::string(name)});
+    run_openssl(a);
+  };
+  new_ca("ca");
+  new_ca("other-ca");
+  {
+    std::ofstream(dir / "server.ext") << "subjectAltName=IP:127.0.0.1\n";
+    std::ofstream(dir / "client.ext") << "extendedKeyUsage=clientAuth\n";
+  }
+  for (const char* who : {"server", "client"}) {
+    std::vector<std::string> a = {"req"};
+    a.insert(a.end(), ec.begin(), ec.end());
+    a.insert(a.end(), {"-keyout", p(who) + ".key", "-out", p(who) + ".csr", "-subj",
+                       "/CN=" + std::string(who)});
+    run_openssl(a);
+    run_openssl({"x509", "-req", "-in", p(who) + ".csr", "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                 "-CAcreateserial", "-out", p(who) + ".pem", "-days", "2", "-extfile",
+                 p(who) + ".ext"});
+  }
+  NatsServers nats(dir.path(), 1,
+                   "tls { cert_file: \"" + p("server.pem") + "\", key_file: \"" + p("server.key") +
+                       "\", ca_file: \"" + p("ca.pem") + "\", verify: true }\n");
+  std::string urls = nats.urls();
+  urls.replace(0, 4, "tls");  // nats:// -> tls://
+  const std::vector<std::string> tls = {"--nats-tls-ca", p("ca.pem"),      "--nats-tls-cert",
+                                        p("client.pem"), "--nats-tls-key", p("client.key")};
+  auto init = std::vector<std::string>{"init", "--nats", urls};
+  init.insert(init.end(), tls.begin(), tls.end());
+  auto r = queue(init);
+  ASSERT_EQ(r.exit_code, 0) << r.err << nats.log(0);
+
+  auto w = start_worker(dir, urls, "w", tls);
+  const auto out = dir / "out.jsonl";
+  std::vector<std::string> submit = {FRAMEPRINT_CLI,        "submit",   "--nats",    urls,
+                                     (dir / "in").string(), "--output", out.string()};
+  submit.insert(submit.end(), tls.begin(), tls.end());
+  r = testing::run_process(submit, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err << w.log();
+  expect_one_good_result_each(inputs, read_lines(out), want);
+
+  // No client certificate; a CA that did not sign the server's: refused.
+  r = queue({"status", "--nats", urls, "--nats-tls-ca", p("ca.pem"), "--connect-timeout", "5"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  r = queue({"status", "--nats", urls, "--nats-tls-ca", p("other-ca.pem"), "--nats-tls-cert",
+             p("client.pem"), "--nats-tls-key", p("client.key"), "--connect-timeout", "5"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_TRUE(w.running());
 }
 
 }  // namespace

@@ -182,10 +182,12 @@ class WorkerProgram {
       connected_.Set(up ? s_.mdp.slots : 0);
     };
     jetstream::Connection conn(settings);
-    jetstream::Worker js(conn, {.slots = s_.mdp.slots,
-                                .max_deliveries = s_.max_deliveries,
-                                .fetch_wait = std::chrono::milliseconds(500),
-                                .name = s_.policy.worker_name});
+    jetstream::Worker js(conn,
+                         {.slots = s_.mdp.slots,
+                          .max_deliveries = s_.max_deliveries,
+                          .fetch_wait = std::chrono::milliseconds(500),
+                          .name = s_.policy.worker_name},
+                         metrics_);
     std::vector<std::jthread> threads;
     CloseOnExit<jetstream::Job> close_queue{nats_queue_};
     for (int i = 0; i < s_.mdp.slots; ++i)
@@ -203,7 +205,7 @@ class WorkerProgram {
     nats_queue_.close();
     threads.clear();
     spdlog::info("{}: stopped ({} dead-lettered)", s_.policy.worker_name,
-                 js.counters().dead_lettered.load());
+                 js.counters().dead_lettered.Value());
     return 0;
   }
 
