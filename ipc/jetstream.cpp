@@ -329,6 +329,8 @@ Connection::~Connection() {
 
 bool Connection::up() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
 
+int64_t Connection::max_payload() const { return natsConnection_GetMaxPayload(nc_); }
+
 // ------------------------------------------------------------------ admin
 
 namespace {
@@ -579,7 +581,7 @@ WorkerCounters::WorkerCounters(MetricsEndpoint& m)
       redelivered(m.counter("frameprint_worker_nats_redelivered_total",
                             "Jobs fetched on their second delivery or later")),
       publish_failures(m.counter("frameprint_worker_nats_result_publish_failures_total",
-                                 "Result publishes refused by the stream or not acked in 10 s "
+                                 "Result publishes refused by the stream or not acked in 4 s "
                                  "(each is sent again)")),
       handed_back(m.counter("frameprint_worker_nats_jobs_handed_back_total",
                             "Jobs naked because their result could not be stored for 30 s")),
@@ -704,7 +706,12 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
       jsPubOptions_Init(&po);
       po.MaxWait = 2000;
       js_PublishAsyncComplete(w.store_js_, &po);
-      jsCtx_Destroy(std::exchange(w.store_js_, nullptr));
+      jsCtx* js = nullptr;
+      {
+        std::lock_guard lock(w.mu_);  // complete() may still run when run() unwinds
+        js = std::exchange(w.store_js_, nullptr);
+      }
+      jsCtx_Destroy(js);
     }
   } close_store{*this};
   LogLimiter fetch_log(30s);
@@ -739,7 +746,10 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
       const bool retrying = std::any_of(storing_.begin(), storing_.end(),
                                         [](const auto& r) { return r->sent == nullptr; });
       slot_freed_.wait_for(lock, stopping || retrying ? 20ms : progress_every_ / 2, [&] {
-        return stopping ? busy_.load() == 0 && storing_.empty() : free_slots() > 0;
+        if (stopping) return busy_.load() == 0 && storing_.empty();
+        return free_slots() > 0 || std::any_of(storing_.begin(), storing_.end(), [](const auto& r) {
+                 return r->sent == nullptr;  // a result to send again
+               });
       });
       continue;
     }
@@ -855,6 +865,7 @@ void Worker::complete(Job job, std::string result_json) {
 }
 
 bool Worker::send_result(Storing& s) {
+  if (store_js_ == nullptr) return false;  // run() has ended
   natsMsg* raw = nullptr;
   if (natsMsg_Create(&raw, s.reply.c_str(), nullptr, s.json.data(),
                      static_cast<int>(s.json.size())) != NATS_OK)
@@ -913,6 +924,8 @@ void Worker::on_stored(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, voi
                               : std::string("refused"));
   s.retry_at = Clock::now() +
                std::min<std::chrono::milliseconds>(100ms * (1 << std::min(s.attempts++, 4)), 2s);
+  lock.unlock();
+  w->slot_freed_.notify_one();  // run() retries it after a short wait, not a long one
 }
 
 // On the run() loop: results refused or not acknowledged in time go out
@@ -924,6 +937,13 @@ void Worker::retry_results() {
   bool freed = false;
   for (auto it = storing_.begin(); it != storing_.end();) {
     Storing& s = **it;
+    // The library reports a missing ack after kPublishAckWaitMs; should it
+    // never report (its connection closed for good), count it failed here.
+    // A late report no longer finds the entry and is dropped.
+    if (s.sent != nullptr && now - s.sent_at > kAckLost) {
+      s.sent = nullptr;
+      s.retry_at = now;
+    }
     if (s.sent == nullptr && now >= s.retry_at) {
       if (now >= s.give_up) {
         spdlog::warn("NATS: a result could not be stored for {} s: its job is handed back",
@@ -1129,7 +1149,10 @@ bool Producer::run(
       const auto it = by_msg_id.find(msg_id);
       if (it == by_msg_id.end()) continue;
       const auto p = pending.find(it->second);
-      if (p == pending.end()) continue;
+      if (p == pending.end()) {
+        by_msg_id.erase(it);
+        continue;
+      }
       p->second.in_flight = false;
       if (err.empty()) {
         if (!p->second.is_stored) p->second.stored = now;
@@ -1160,6 +1183,7 @@ bool Producer::run(
                                         "the queue refused the job as larger than its "
                                         "largest message: " +
                                             err));
+        by_msg_id.erase(it);
         pending.erase(p);
         continue;
       }
@@ -1176,6 +1200,7 @@ bool Producer::run(
                               "the queue did not take the job within " +
                                   std::to_string(settings_.publish_timeout.count() / 1000) +
                                   " s (full, or no server reachable); run again"));
+        by_msg_id.erase(name + "." + it->first);
         it = pending.erase(it);
         continue;
       }
@@ -1184,6 +1209,7 @@ bool Producer::run(
                                          "no result within " +
                                              std::to_string(settings_.timeout.count() / 1000) +
                                              " s of the job being queued; run again to resume"));
+        by_msg_id.erase(name + "." + it->first);
         it = pending.erase(it);
         continue;
       }

@@ -113,6 +113,8 @@ class Connection {
   __natsConnection* nc() const { return nc_; }
   __jsCtx* js() const { return js_; }
   bool up() const;
+  // The largest message the server takes (its max_payload), in bytes.
+  int64_t max_payload() const;
   const ConnectSettings& settings() const { return settings_; }
 
  private:

@@ -204,6 +204,9 @@ int ServeCommand::run() {
       throw std::invalid_argument("--producer must be 1-64 of [A-Za-z0-9_-]");
     auto settings = options::nats_settings(nats, transport, "frameprint serve " + producer);
     settings.inbox_prefix = "_INBOX_" + producer;
+    // While no server answers, requests are refused; a short try keeps them
+    // from waiting long for that answer.
+    settings.connect_timeout = std::chrono::seconds(2);
     jetstream::ProducerSettings ps;
     ps.name = producer;
     ps.window = slots * 4;

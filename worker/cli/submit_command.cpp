@@ -77,7 +77,8 @@ bool answered(const nlohmann::json& r) {
   if (!r.contains("status") || !r["status"].is_string() || r["status"] != "error") return true;
   if (!r.contains("error") || !r["error"].is_object() || !r["error"].contains("code")) return true;
   const auto& code = r["error"]["code"];
-  return !(code == "timeout" || code == "overloaded" || code == "internal");
+  return !(code == "timeout" || code == "overloaded" || code == "internal" ||
+           code == "fetch_failed");
 }
 
 // Inputs already answered in an earlier run's output; also cuts off a last

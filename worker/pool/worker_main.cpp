@@ -182,6 +182,13 @@ class WorkerProgram {
       connected_.Set(up ? s_.mdp.slots : 0);
     };
     jetstream::Connection conn(settings);
+    // A result must fit in one message: frames beyond that are cut, as
+    // beyond --max-reply-bytes (headers and the reply subject take < 4 KiB).
+    if (const int64_t room = conn.max_payload() - 4096;
+        room > 4096 && static_cast<uint64_t>(room) < s_.policy.max_reply_bytes) {
+      spdlog::info("results capped at {} bytes, the server's max_payload less headers", room);
+      s_.policy.max_reply_bytes = static_cast<size_t>(room);
+    }
     jetstream::Worker js(conn,
                          {.slots = s_.mdp.slots,
                           .max_deliveries = s_.max_deliveries,
@@ -428,6 +435,14 @@ int run_main(int argc, char** argv) {
     s.policy.allow_roots = canonical_roots(roots);
     std::optional<serve::CurlGlobal> curl;
     if (allow_url_fetch) {
+      // The fetch counts towards a job's time: it must end well before the
+      // watchdog takes the job for a hung one.
+      const double job_limit =
+          s.job_timeout_s > 0 ? s.job_timeout_s : s.policy.defaults.limits.max_seconds * 2 + 60;
+      if (url_fetch.timeout_s + s.policy.defaults.limits.max_seconds >= job_limit)
+        throw std::invalid_argument(
+            "--url-timeout plus --max-seconds must stay below the job time-out (" +
+            std::to_string(static_cast<int>(job_limit)) + " s, --job-timeout)");
       curl.emplace();
       s.policy.fetch_url =
           url_job_fetcher(serve::url_policy(url_fetch, s.policy.max_bytes, "frameprint-worker"));

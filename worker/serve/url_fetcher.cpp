@@ -111,7 +111,13 @@ size_t on_data(char* data, size_t size, size_t n, void* user) {
     t->too_large = true;
     return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
   }
-  t->out->bytes.insert(t->out->bytes.end(), data, data + bytes);
+  auto& out = t->out->bytes;
+  // Grown by doubling, but never past the limit: the buffer stays within
+  // max_bytes, not twice that.
+  if (out.size() + bytes > out.capacity())
+    out.reserve(static_cast<size_t>(std::min<uint64_t>(
+        t->policy->max_bytes, std::max<uint64_t>(out.capacity() * 2, out.size() + bytes))));
+  out.insert(out.end(), data, data + bytes);
   return bytes;
 }
 
