@@ -571,6 +571,19 @@ struct Worker::InHand {
   Clock::time_point last_progress;
 };
 
+struct Worker::Storing {
+  uint64_t ticket = 0;
+  natsMsg* job = nullptr;  // owned here until settled
+  std::string reply, msg_id, json;
+  natsMsg* sent = nullptr;  // the result message while the library holds it
+  Clock::time_point sent_at, retry_at, give_up;
+  int attempts = 0;
+  Storing() = default;
+  Storing(const Storing&) = delete;
+  Storing& operator=(const Storing&) = delete;
+  ~Storing() { natsMsg_Destroy(job); }  // unsettled: redelivered after AckWait
+};
+
 WorkerCounters::WorkerCounters(MetricsEndpoint& m)
     : dead_lettered(m.counter("frameprint_worker_nats_dead_lettered_total",
                               "Jobs sent to FRAMEPRINT_DEAD: poison (delivered more than "
@@ -828,19 +841,6 @@ void Worker::run(const std::function<void(Job)>& on_job, int stop_fd) {
     }
   }
 }
-
-struct Worker::Storing {
-  uint64_t ticket = 0;
-  natsMsg* job = nullptr;  // owned here until settled
-  std::string reply, msg_id, json;
-  natsMsg* sent = nullptr;  // the result message while the library holds it
-  Clock::time_point sent_at, retry_at, give_up;
-  int attempts = 0;
-  Storing() = default;
-  Storing(const Storing&) = delete;
-  Storing& operator=(const Storing&) = delete;
-  ~Storing() { natsMsg_Destroy(job); }  // unsettled: redelivered after AckWait
-};
 
 void Worker::complete(Job job, std::string result_json) {
   const char* reply = header(job.msg_, kReplyHeader);
