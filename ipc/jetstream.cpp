@@ -36,6 +36,9 @@ constexpr int64_t kPublishAckWaitMs = 4000;
 // A publish whose ack has not come back after this long is sent again (a
 // backstop for the library's own time-out, kPublishAckWaitMs).
 constexpr auto kAckLost = std::chrono::seconds(15);
+// A producer looks up the result of a job stored this long ago, and again
+// as often, in case its delivery was lost (Producer::run).
+constexpr auto kProbeEvery = std::chrono::seconds(10);
 
 // RAII for the library's objects: each is freed by its own function.
 template <auto Free>
@@ -1058,6 +1061,7 @@ bool Producer::run(
     bool is_stored = false;
     int attempts = 0;
     Clock::time_point retry_at{};
+    Clock::time_point next_probe{};  // stored: when to look for its result directly
   };
   std::map<std::string, Pending> pending;                  // by job id
   std::unordered_map<std::string, std::string> by_msg_id;  // msg id -> job id
@@ -1092,6 +1096,20 @@ bool Producer::run(
     p.in_flight = true;
     p.sent_at = Clock::now();
     by_msg_id[msg_id] = p.job.id;
+  };
+
+  // A job's stored result, read directly by its subject (nullopt: none yet).
+  const auto stored_result = [&](const std::string& job_id) -> std::optional<std::string> {
+    natsMsg* raw_result = nullptr;
+    const std::string subject = result_subject(name, job_id);
+    jsDirectGetMsgOptions dg;
+    jsDirectGetMsgOptions_Init(&dg);
+    dg.LastBySubject = subject.c_str();  // permitted per producer: docs/scale.md
+    if (js_DirectGetMsg(&raw_result, c_.js(), results.c_str(), nullptr, &dg) != NATS_OK)
+      return std::nullopt;
+    MsgPtr r(raw_result);
+    return std::string(natsMsg_GetData(r.get()),
+                       static_cast<size_t>(natsMsg_GetDataLength(r.get())));
   };
 
   for (;;) {
@@ -1159,16 +1177,10 @@ bool Producer::run(
         p->second.is_stored = true;
         // Sent before under this id (a resumed run): its result may be
         // stored already, and read by an earlier run that never wrote it.
+        p->second.next_probe = now + kProbeEvery;
         if (duplicate) {
-          natsMsg* raw_result = nullptr;
-          const std::string subject = result_subject(name, p->first);
-          jsDirectGetMsgOptions dg;
-          jsDirectGetMsgOptions_Init(&dg);
-          dg.LastBySubject = subject.c_str();  // permitted per producer: docs/scale.md
-          if (js_DirectGetMsg(&raw_result, c_.js(), results.c_str(), nullptr, &dg) == NATS_OK) {
-            MsgPtr r(raw_result);
-            on_result(p->first, std::string(natsMsg_GetData(r.get()),
-                                            static_cast<size_t>(natsMsg_GetDataLength(r.get()))));
+          if (auto stored = stored_result(p->first)) {
+            on_result(p->first, *stored);
             by_msg_id.erase(it);
             pending.erase(p);
           }  // else: still queued or in a worker's hands; its result will come
@@ -1221,6 +1233,18 @@ bool Producer::run(
         p.retry_at = now;
       }
       if (!p.is_stored && !p.in_flight && now >= p.retry_at) publish(p);
+      // The results consumer acks a whole batch (AckAll): a delivery lost
+      // with a server that died is acked by the next batch and never comes
+      // again. So a stored job quiet for a while is looked up directly.
+      if (p.is_stored && now >= p.next_probe) {
+        p.next_probe = now + kProbeEvery;
+        if (auto stored = stored_result(it->first)) {
+          on_result(it->first, *stored);
+          by_msg_id.erase(name + "." + it->first);
+          it = pending.erase(it);
+          continue;
+        }
+      }
       ++it;
     }
 
