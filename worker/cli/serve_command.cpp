@@ -303,16 +303,12 @@ std::function<int()> add_serve_command(CLI::App& app) {
   options::add_nats_options(*sub, cmd->nats,
                             "Hash through the pool on NATS JetStream instead of here: server "
                             "URLs, comma-separated (docs/scale.md)");
-  sub->add_option("--producer", cmd->producer,
-                  "NATS: this server's producer name, for its subjects and results consumer "
-                  "(default: from the host and --listen)")
-      ->group("NATS JetStream");
-  sub->add_option("--max-job-bytes", cmd->max_job_bytes,
-                  "NATS: largest request sent through the queue (the queue's --max-job-bytes); "
-                  "larger ones get too_large (413)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str()
-      ->group("NATS JetStream");
+  options::add_nats_producer_options(
+      *sub, cmd->producer, cmd->max_job_bytes,
+      "NATS: this server's producer name, for its subjects and results consumer (default: from "
+      "the host and --listen)",
+      "NATS: largest request sent through the queue (the queue's --max-job-bytes); larger ones "
+      "get too_large (413)");
   options::add_transport_options(*sub, cmd->transport);
   options::add_match_options(*sub, cmd->match);
   options::add_hashing_options(*sub, cmd->hash_options);

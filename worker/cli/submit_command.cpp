@@ -449,16 +449,12 @@ std::function<int()> add_submit_command(CLI::App& app) {
   options::add_nats_options(*sub, cmd->nats,
                             "Send the jobs through NATS JetStream instead of a broker: server "
                             "URLs, comma-separated (docs/scale.md)");
-  sub->add_option("--producer", cmd->producer,
-                  "NATS: this producer's name, for its results subject and consumer (default: "
-                  "from the host and --output, so that a resumed run finds its results)")
-      ->group("NATS JetStream");
-  sub->add_option("--max-job-bytes", cmd->max_job_bytes,
-                  "NATS: largest job sent inline (the queue's --max-job-bytes); larger files get "
-                  "too_large: send them with --by-path")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str()
-      ->group("NATS JetStream");
+  options::add_nats_producer_options(
+      *sub, cmd->producer, cmd->max_job_bytes,
+      "NATS: this producer's name, for its results subject and consumer (default: from the host "
+      "and --output, so that a resumed run finds its results)",
+      "NATS: largest job sent inline (the queue's --max-job-bytes); larger files get too_large: "
+      "send them with --by-path");
   sub->add_option("--urls-from", cmd->urls_from,
                   "Also send URL jobs: one http(s) URL per line of this file (- for standard "
                   "input), each fetched by a worker with --allow-url-fetch");

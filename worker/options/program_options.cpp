@@ -112,6 +112,15 @@ curve::ClientKeys transport_keys(const TransportOptions& o, const std::string& e
   return keys;
 }
 
+void add_nats_producer_options(CLI::App& cmd, std::string& producer, int64_t& max_job_bytes,
+                               const std::string& producer_help, const std::string& size_help) {
+  cmd.add_option("--producer", producer, producer_help)->group("NATS JetStream");
+  cmd.add_option("--max-job-bytes", max_job_bytes, size_help)
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("NATS JetStream");
+}
+
 void add_nats_options(CLI::App& cmd, NatsOptions& o, const std::string& urls_help) {
   cmd.add_option("--nats", o.urls, urls_help);
   const std::string g = "NATS JetStream";

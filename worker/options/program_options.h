@@ -42,6 +42,9 @@ struct NatsOptions {
 };
 // `urls_help` says what --nats does in this program; `group` groups the rest in --help.
 void add_nats_options(CLI::App& cmd, NatsOptions& options, const std::string& urls_help);
+// A NATS producer's --producer NAME and --max-job-bytes N (help texts per program).
+void add_nats_producer_options(CLI::App& cmd, std::string& producer, int64_t& max_job_bytes,
+                               const std::string& producer_help, const std::string& size_help);
 // The connection settings (URLs split, --insecure from the transport flags).
 jetstream::ConnectSettings nats_settings(const NatsOptions& options, const TransportOptions& t,
                                          const std::string& name);
