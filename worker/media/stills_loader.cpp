@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace frameprint {
 
@@ -76,10 +77,26 @@ void* SharedLibrary::symbol(const char* name) const {
 
 std::string stills_module_path() {
   if (const char* env = std::getenv("FRAMEPRINT_STILLS_MODULE"); env && *env) return env;
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  // Beside the shared object holding this code, when it is one: the
+  // Python extension, wherever the package is installed.
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&stills_module_path), &info) && info.dli_fname &&
+      *info.dli_fname)
+    candidates.push_back(fs::path(info.dli_fname).parent_path() / stills::kModuleFile);
+  // From the running program: lib/ beside bin/ (a build tree, a bundle),
+  // then where the packages install it.
   std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const auto dir = ec ? std::filesystem::path(".") : exe.parent_path();
-  return (dir / ".." / "lib" / stills::kModuleFile).lexically_normal().string();
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  const auto dir = ec ? fs::path(".") : exe.parent_path();
+  candidates.push_back((dir / ".." / "lib" / stills::kModuleFile).lexically_normal());
+#ifdef FRAMEPRINT_STILLS_FROM_BIN
+  candidates.push_back((dir / FRAMEPRINT_STILLS_FROM_BIN / stills::kModuleFile).lexically_normal());
+#endif
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c, ec)) return c.string();
+  return candidates[candidates.size() > 1 ? 1 : 0].string();
 }
 
 namespace {

@@ -27,8 +27,11 @@ class SharedLibrary {
 };
 
 // Where the module is looked for: $FRAMEPRINT_STILLS_MODULE when set, else
-// lib/libframeprint_stills.so beside the directory of the running program
-// (build/bin/frameprint -> build/lib/; a bundle's bin/ and lib/ alike).
+// the first that exists of: beside the shared object holding this code
+// (the Python extension, wherever its package is installed); lib/ beside
+// the running program's directory (build/bin/frameprint -> build/lib/; a
+// bundle's bin/ and lib/ alike); where the packages install it, relative
+// to the program's directory (/usr/bin -> /usr/lib/.../frameprint/).
 std::string stills_module_path();
 
 // The process's module, loaded on the first call (thread-safe) and kept
