@@ -247,3 +247,16 @@ def test_a_bad_list_is_a_value_error_naming_the_file(tmp_path):
         frameprint.load_list(f"pdq:{bad}")
     with pytest.raises(ValueError):
         frameprint.load_list(f"nosuchtype:{bad}")
+
+
+def test_hostile_arguments_are_refused_cleanly(tmp_path, testdata):
+    with pytest.raises(ValueError):
+        frameprint.hash_file(str(testdata / "pdq" / "images" / "bridge-1-original.jpg") + "\0.txt")
+    listed = tmp_path / "known.txt"
+    listed.write_text("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22\n")
+    known = frameprint.load_list(f"pdq:{listed}")
+    for bad in ["[" * 100000 + "]" * 100000, "{not json", "[1, 2]"]:
+        with pytest.raises(ValueError):
+            known.match(bad)
+    with pytest.raises(ValueError):
+        known.lookup("xyz")

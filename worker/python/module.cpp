@@ -215,7 +215,21 @@ class List {
   // A result object (JSON text) annotated with "matches" as `frameprint
   // match` does; returns the annotated object's text.
   std::string annotate(const std::string& result_json) const {
-    auto j = nlohmann::ordered_json::parse(result_json);
+    // A result nests four levels; refuse the deep nesting that would
+    // overflow the stack when the object is copied or written.
+    constexpr int kMaxDepth = 32;
+    const auto shallow = [](int depth, nlohmann::ordered_json::parse_event_t,
+                            nlohmann::ordered_json&) {
+      if (depth > kMaxDepth) throw py::value_error("match: the result nests too deeply");
+      return true;
+    };
+    nlohmann::ordered_json j;
+    try {
+      j = nlohmann::ordered_json::parse(result_json, shallow);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw py::value_error(std::string("match: not a JSON object: ") + e.what());
+    }
+    if (!j.is_object()) throw py::value_error("match: expected a result object");
     matcher_->annotate(j);
     return json_text(j);
   }

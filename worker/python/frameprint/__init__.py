@@ -79,7 +79,10 @@ def _hasher(device):
 
 def _path_or_bytes(value):
     if isinstance(value, (str, os.PathLike)):
-        return os.fsencode(value), True
+        path = os.fsencode(value)
+        if b"\0" in path:
+            raise ValueError("hash_file: embedded null byte in the path")
+        return path, True
     if isinstance(value, (bytes, bytearray, memoryview)):
         return value, False
     try:  # anything else that exposes its bytes, e.g. a uint8 numpy array
