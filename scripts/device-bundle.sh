@@ -13,7 +13,7 @@ build=build-device
 out=.device
 programs="frameprint frameprint-broker frameprint-worker frameprint_gpu_tests frameprint_bench_gpu frameprint_bench_pdq frameprint_bench_match frameprint_make_clips frameprint_decode_bench"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DFRAMEPRINT_CUDA=ON -DFRAMEPRINT_IMAGES=OFF \
-  -DFRAMEPRINT_BUILD_TESTS=ON -DFRAMEPRINT_BUILD_BENCHMARKS=ON >/dev/null
+  -DFRAMEPRINT_BUILD_TESTS=ON -DFRAMEPRINT_BUILD_BENCHMARKS=ON -DFRAMEPRINT_PYTHON=OFF >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$build" -j "$(nproc)" --target $programs
 
