@@ -30,6 +30,16 @@ packages=(
   openssl
   # the ffmpeg program makes the sample media and is the decode-only baseline in benchmarks
   ffmpeg
+  # the Python package (issue 24): pybind11 for the extension; the venv,
+  # setuptools and wheel that `pip install --no-build-isolation .` uses;
+  # numpy at run time; pytest and Pillow (reading the reference PNGs) for
+  # tests/python
+  pybind11-dev python3-dev python3-venv python3-setuptools python3-wheel python3-numpy
+  python3-pytest python3-pil
+  # Debian packages (cmake --target package, scripts/package-test.sh):
+  # dpkg-shlibdeps (dpkg-dev) and file for the dependencies, help2man for
+  # the man pages, lintian, and systemd-analyze (systemd) for the units
+  dpkg-dev file help2man lintian systemd
   # scripts/check-format.sh (run by scripts/test.sh, so by CI): formatting per .clang-format
   clang-format
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
