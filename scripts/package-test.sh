@@ -3,15 +3,22 @@
 # (lintian: no errors; systemd-analyze verify on the units), installs them
 # with dpkg, runs the installed programs and Python package from the
 # installed files only, compares their hashes with the build tree's, and
-# removes the packages again. Needs root (dpkg -i); scripts/test.sh runs it.
+# removes the packages again. dpkg runs as root (through sudo when not
+# root); the packages are built as the caller. scripts/test.sh runs it.
 #   scripts/package-test.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD_DIR=$(realpath "${1:-build}")
-TESTDATA=$(realpath ../shared/testdata 2>/dev/null || true)
-
-[ "$(id -u)" -eq 0 ] || { echo "package-test: needs root (dpkg -i)" >&2; exit 1; }
+TESTDATA=$(realpath -e ../shared/testdata 2>/dev/null || true)
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+fail() {
+  echo "package-test: $*" >&2
+  exit 1
+}
+command -v lintian >/dev/null || fail "lintian is not installed (scripts/install-deps.sh)"
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is not installed (scripts/install-deps.sh)"
 for pkg in frameprint python3-frameprint; do
   if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     echo "package-test: $pkg is installed already; remove it first (this test removes what it installs)" >&2
@@ -26,24 +33,19 @@ echo "package-test: built ${debs[*]##*/}"
 [ "${#debs[@]}" -ge 1 ]
 
 # lintian: errors fail; warnings are printed (docs/packages.md explains them).
-lintian_out=$(lintian --tag-display-limit 0 "${debs[@]}" 2>&1 || true)
-[ -z "$lintian_out" ] || printf '%s\n' "$lintian_out"
-if printf '%s\n' "$lintian_out" | grep -q '^E: '; then
-  echo "package-test: lintian found errors" >&2
-  exit 1
-fi
+lintian --fail-on error --tag-display-limit 0 "${debs[@]}" || fail "lintian found errors"
 
 work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  dpkg --purge python3-frameprint frameprint >/dev/null 2>&1 || true
+  $SUDO dpkg --purge python3-frameprint frameprint >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-dpkg -i "${debs[@]}" >/dev/null
+$SUDO dpkg -i "${debs[@]}" >/dev/null
 echo "package-test: installed"
 
 # The units, as installed (their programs exist now): any complaint fails.
@@ -60,9 +62,10 @@ done
 getent passwd frameprint >/dev/null
 [ "$(stat -c '%U:%G %a' /etc/frameprint/keys)" = "root:frameprint 750" ]
 
-# From the installed files only: no build tree on PATH or in the loader's path.
-run() { (cd "$work" && env -i PATH=/usr/bin:/bin HOME="$work" "$@"); }
-run frameprint --version | head -3
+# From the installed files only: no build tree on PATH or in the loader's
+# path. `run ... &` leaves $! the program itself (exec), for cleanup's kill.
+run() { cd "$work" && exec env -i PATH=/usr/bin:/bin HOME="$work" "$@"; }
+(run frameprint --version) | head -3
 for p in frameprint frameprint-worker frameprint-broker; do
   [ "$(command -v $p)" = "/usr/bin/$p" ] || [ -x /usr/bin/$p ]
 done
@@ -72,7 +75,7 @@ if [ -n "$TESTDATA" ]; then
   png=$TESTDATA/pdq/images/modes/P.png
   video=$TESTDATA/vpdq/videos/chair-19-sd-bar.mp4
   files=("$jpeg" "$png" "$video")
-  run /usr/bin/frameprint hash --device cpu "${files[@]}" >"$work/installed.jsonl"
+  (run /usr/bin/frameprint hash --device cpu "${files[@]}") >"$work/installed.jsonl"
   "$BUILD_DIR/bin/frameprint" hash --device cpu "${files[@]}" >"$work/built.jsonl"
   cmp "$work/installed.jsonl" "$work/built.jsonl"
   echo "package-test: /usr/bin/frameprint hash equals the build tree on ${#files[@]} files"
@@ -85,8 +88,8 @@ if [ -n "$TESTDATA" ]; then
   run /usr/bin/frameprint-worker --connect "tcp://127.0.0.1:$((port + 1))" --device cpu \
     --sandbox on >"$work/worker.log" 2>&1 &
   pids+=($!)
-  run timeout 120 /usr/bin/frameprint submit --broker "tcp://127.0.0.1:$port" \
-    --output "$work/pool.jsonl" "${files[@]}" 2>"$work/submit.log" || {
+  (run timeout 120 /usr/bin/frameprint submit --broker "tcp://127.0.0.1:$port" \
+    --output "$work/pool.jsonl" "${files[@]}") 2>"$work/submit.log" || {
     cat "$work/submit.log" "$work/broker.log" "$work/worker.log" >&2
     exit 1
   }
@@ -103,7 +106,7 @@ print(f"package-test: the installed pool hashed {len(pool)} files as the build t
 EOF
 
   # The Python package, from /usr/lib/python3/dist-packages only.
-  run /usr/bin/python3 - "$png" "$video" "$work/built.jsonl" <<'EOF'
+  (run /usr/bin/python3 - "$png" "$video" "$work/built.jsonl") <<'EOF'
 import json, sys
 import frameprint, frameprint.pdqhash, frameprint.vpdq, frameprint._native as native
 assert frameprint.__file__.startswith("/usr/lib/python3/dist-packages/"), frameprint.__file__
@@ -115,9 +118,12 @@ print("package-test: the installed Python package hashes as the build tree")
 EOF
 else
   echo "package-test: ../shared/testdata not found: only --version and import checked" >&2
-  run /usr/bin/python3 -c "import frameprint; print(frameprint.__file__)"
+  (run /usr/bin/python3 -c "import frameprint; print(frameprint.__file__)")
 fi
 
-dpkg --purge python3-frameprint frameprint >/dev/null
-[ ! -e /usr/bin/frameprint ] && [ ! -e /lib/systemd/system/frameprint-broker.service ]
+$SUDO dpkg --purge python3-frameprint frameprint >/dev/null
+for gone in /usr/bin/frameprint /lib/systemd/system/frameprint-broker.service \
+  /usr/lib/python3/dist-packages/frameprint; do
+  [ ! -e "$gone" ] || fail "$gone is still there after dpkg --purge"
+done
 echo "package-test: removed; all checks passed"

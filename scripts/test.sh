@@ -36,9 +36,7 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900
 # installed programs and module run from /usr only, then removed).
 if [ "${FRAMEPRINT_SKIP_PACKAGES:-0}" != 1 ]; then
   BUILD_DIR="$BUILD_DIR" JOBS="$JOBS" scripts/python-test.sh "$BUILD_DIR/venv"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO scripts/package-test.sh "$BUILD_DIR"
+  scripts/package-test.sh "$BUILD_DIR"
 fi
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer

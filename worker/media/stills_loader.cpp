@@ -1,6 +1,7 @@
 #include "worker/media/stills_loader.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -80,11 +81,18 @@ std::string stills_module_path() {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
   // Beside the shared object holding this code, when it is one: the
-  // Python extension, wherever the package is installed.
+  // Python extension, wherever the package is installed. The loader's own
+  // record is asked, not dladdr's file name, which for the main program is
+  // argv[0] (whatever the caller put there); the main program's is empty.
   Dl_info info{};
-  if (dladdr(reinterpret_cast<const void*>(&stills_module_path), &info) && info.dli_fname &&
-      *info.dli_fname)
-    candidates.push_back(fs::path(info.dli_fname).parent_path() / stills::kModuleFile);
+  link_map* object = nullptr;
+  if (dladdr1(reinterpret_cast<const void*>(&stills_module_path), &info,
+              reinterpret_cast<void**>(&object), RTLD_DL_LINKMAP) &&
+      object && object->l_name && *object->l_name) {
+    std::error_code abs_ec;
+    const auto so = fs::absolute(object->l_name, abs_ec);
+    if (!abs_ec) candidates.push_back(so.parent_path() / stills::kModuleFile);
+  }
   // From the running program: lib/ beside bin/ (a build tree, a bundle),
   // then where the packages install it.
   std::error_code ec;

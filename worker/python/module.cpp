@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -144,6 +145,8 @@ class Hasher {
         r = hash_media(source, options, lease.backend());
       } catch (const MediaError& e) {
         r.error = e;
+      } catch (const std::exception& e) {  // as hash_file() reports what is not the input's fault
+        r.error = MediaError(ErrorCode::kInternal, e.what());
       }
       r.path = "-";
     }
@@ -246,8 +249,11 @@ class List {
     }
     if (md5) q.md5 = *md5;
     if (sha256) q.sha256 = *sha256;
-    std::transform(q.md5.begin(), q.md5.end(), q.md5.begin(), ::tolower);
-    std::transform(q.sha256.begin(), q.sha256.end(), q.sha256.begin(), ::tolower);
+    const auto lower = [](std::string& hex) {
+      for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    };
+    lower(q.md5);
+    lower(q.sha256);
     nlohmann::ordered_json out;
     {
       py::gil_scoped_release unlocked;
