@@ -1111,6 +1111,15 @@ bool Producer::run(
     return std::string(natsMsg_GetData(r.get()),
                        static_cast<size_t>(natsMsg_GetDataLength(r.get())));
   };
+  // Answers a stored job from its stored result when there is one; the
+  // caller then drops it from `pending`.
+  const auto answered_from_store = [&](const std::string& job_id) {
+    auto stored = stored_result(job_id);
+    if (!stored) return false;
+    on_result(job_id, *stored);
+    by_msg_id.erase(name + "." + job_id);
+    return true;
+  };
 
   for (;;) {
     if (stop_fd >= 0) {
@@ -1178,13 +1187,8 @@ bool Producer::run(
         // Sent before under this id (a resumed run): its result may be
         // stored already, and read by an earlier run that never wrote it.
         p->second.next_probe = now + kProbeEvery;
-        if (duplicate) {
-          if (auto stored = stored_result(p->first)) {
-            on_result(p->first, *stored);
-            by_msg_id.erase(it);
-            pending.erase(p);
-          }  // else: still queued or in a worker's hands; its result will come
-        }
+        // Else still queued or in a worker's hands: its result will come.
+        if (duplicate && answered_from_store(p->first)) pending.erase(p);
         continue;
       }
       uint64_t held = 0;
@@ -1238,9 +1242,7 @@ bool Producer::run(
       // again. So a stored job quiet for a while is looked up directly.
       if (p.is_stored && now >= p.next_probe) {
         p.next_probe = now + kProbeEvery;
-        if (auto stored = stored_result(it->first)) {
-          on_result(it->first, *stored);
-          by_msg_id.erase(name + "." + it->first);
+        if (answered_from_store(it->first)) {
           it = pending.erase(it);
           continue;
         }

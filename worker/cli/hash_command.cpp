@@ -42,13 +42,6 @@ struct HashCommand {
   MediaResult hash_stdin(pdq::PdqBackend& backend) const;
 };
 
-nlohmann::ordered_json json_of(const MediaResult& r, const Matcher* matcher) {
-  auto j = to_json(r);
-  j.erase("match_frames");  // for the matcher only
-  if (matcher && r.has_hashes()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
-  return j;
-}
-
 // A timestamp as the JSON output gives it: microseconds, shortest form.
 std::string seconds_text(double ts) {
   char buf[32];
@@ -100,7 +93,7 @@ class ResultWriter {
   bool write(const MediaResult& r, int& matches) {
     matches = -1;
     if (cmd_.format == "jsonl") {
-      const auto j = json_of(r, cmd_.matcher.get());
+      const auto j = result_json(r, cmd_.matcher.get());
       if (cmd_.matcher) matches = j.contains("matches") ? static_cast<int>(j["matches"].size()) : 0;
       if (cmd_.matches_only && matches <= 0) {  // a failure is still said, on stderr
         if (!r.ok()) report_failure(r);
@@ -161,15 +154,16 @@ class ResultWriter {
 
 // "-": one file's bytes from standard input, at most --max-bytes of them.
 MediaResult HashCommand::hash_stdin(pdq::PdqBackend& backend) const {
-  MediaResult r;
+  std::vector<uint8_t> bytes;
   try {
-    MediaSource source = MediaSource::from_bytes(read_to_end(STDIN_FILENO, max_bytes));
-    r = hash_media(source, options, backend);
+    bytes = read_to_end(STDIN_FILENO, max_bytes);
   } catch (const MediaError& e) {
+    MediaResult r;
     r.error = e;
+    r.path = "-";
+    return r;
   }
-  r.path = "-";
-  return r;
+  return hash_bytes(bytes, "-", options, backend);
 }
 
 int HashCommand::run() {

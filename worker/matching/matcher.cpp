@@ -557,4 +557,11 @@ size_t Matcher::annotate(nlohmann::ordered_json& result) const {
   return problems.size();
 }
 
+nlohmann::ordered_json result_json(const MediaResult& r, const Matcher* matcher) {
+  auto j = to_json(r);
+  j.erase("match_frames");  // for the matcher only
+  if (matcher && r.has_hashes()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
+  return j;
+}
+
 }  // namespace frameprint

@@ -104,6 +104,12 @@ struct VideoVerdict {
 VideoVerdict judge_video(const MatchQuery& query, std::span<const pdq::VpdqFrame> listed,
                          std::optional<std::vector<pdq::FramePair>> pairs, const MatchRules& rules);
 
+class Matcher;
+
+// A result as `frameprint hash` prints it: to_json() without the internal
+// match_frames, with "matches" when `matcher` is given and there are hashes.
+nlohmann::ordered_json result_json(const MediaResult& r, const Matcher* matcher);
+
 class Matcher {
  public:
   Matcher(HashLists lists, MatchRules rules);

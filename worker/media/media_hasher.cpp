@@ -360,11 +360,15 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
   return out;
 }
 
-MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
-                      const HashOptions& options, pdq::PdqBackend& backend) {
+namespace {
+
+// Opens the source and hashes it; every failure becomes the result's error.
+template <typename Open>
+MediaResult hash_opened(Open&& open, const std::string& display_path, const HashOptions& options,
+                        pdq::PdqBackend& backend) {
   MediaResult out;
   try {
-    MediaSource src = MediaSource::open_file(file);
+    MediaSource src = open();
     out = hash_media(src, options, backend);
   } catch (const MediaError& e) {
     out.error = e;
@@ -373,6 +377,18 @@ MediaResult hash_file(const std::filesystem::path& file, const std::string& disp
   }
   out.path = display_path;
   return out;
+}
+
+}  // namespace
+
+MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
+                      const HashOptions& options, pdq::PdqBackend& backend) {
+  return hash_opened([&] { return MediaSource::open_file(file); }, display_path, options, backend);
+}
+
+MediaResult hash_bytes(std::span<const uint8_t> bytes, const std::string& display_path,
+                       const HashOptions& options, pdq::PdqBackend& backend) {
+  return hash_opened([&] { return MediaSource::view(bytes); }, display_path, options, backend);
 }
 
 }  // namespace frameprint

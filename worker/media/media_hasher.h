@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 
 #include "kernels/pdq_backend.h"
@@ -50,5 +51,10 @@ MediaResult hash_media(MediaSource& source, const HashOptions& options, pdq::Pdq
 // `display_path`.
 MediaResult hash_file(const std::filesystem::path& file, const std::string& display_path,
                       const HashOptions& options, pdq::PdqBackend& backend);
+
+// Hashes bytes in memory, read in place (they must outlive the call), as
+// hash_file() hashes a file: never throws; result.path is `display_path`.
+MediaResult hash_bytes(std::span<const uint8_t> bytes, const std::string& display_path,
+                       const HashOptions& options, pdq::PdqBackend& backend);
 
 }  // namespace frameprint

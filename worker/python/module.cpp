@@ -136,24 +136,9 @@ class Hasher {
   std::string hash(const std::optional<std::string>& path, std::span<const uint8_t> bytes,
                    const HashOptions& options, const Matcher* matcher) {
     Lease lease(*this);
-    MediaResult r;
-    if (path) {
-      r = hash_file(*path, *path, options, lease.backend());
-    } else {
-      try {
-        MediaSource source = MediaSource::view(bytes);
-        r = hash_media(source, options, lease.backend());
-      } catch (const MediaError& e) {
-        r.error = e;
-      } catch (const std::exception& e) {  // as hash_file() reports what is not the input's fault
-        r.error = MediaError(ErrorCode::kInternal, e.what());
-      }
-      r.path = "-";
-    }
-    auto j = to_json(r);
-    j.erase("match_frames");
-    if (matcher && r.has_hashes()) j["matches"] = matcher->matches(MatchQuery::from_result(r));
-    return json_text(j);
+    const MediaResult r = path ? hash_file(*path, *path, options, lease.backend())
+                               : hash_bytes(bytes, "-", options, lease.backend());
+    return json_text(result_json(r, matcher));
   }
 
  private:
